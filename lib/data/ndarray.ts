@@ -1,0 +1,23 @@
+/** A plain n-dimensional array: typed data in C (row-major) order plus its shape and numpy dtype string. */
+export type TypedArray =
+  | Float32Array
+  | Float64Array
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+export interface NdArray<T extends TypedArray = TypedArray> {
+  data: T;
+  shape: number[];
+  /** numpy descr, normalised to little-endian where the data was byte-swapped (e.g. '<f4', '|u1', '|b1') */
+  dtype: string;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,29 @@
+/** Structure channel orders of the supported dataset profiles (spec 1.6, openkbp.md 1.6). */
+
+/** reference v2.3 (8 channels) */
+export const PROSTATE_V23_STRUCTURES = [
+  'PTV70', 'PTV56', 'Prostate', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel',
+] as const;
+
+/** reference v2.4 (9 channels: adds PTV50.4) */
+export const PROSTATE_V24_STRUCTURES = [...PROSTATE_V23_STRUCTURES, 'PTV50.4'] as const;
+
+/** OpenKBP official ROI order */
+export const OPENKBP_STRUCTURES = [
+  'Brainstem', 'SpinalCord', 'RightParotid', 'LeftParotid', 'Esophagus', 'Larynx', 'Mandible',
+  'PTV56', 'PTV63', 'PTV70',
+] as const;
+export const OPENKBP_OARS = OPENKBP_STRUCTURES.slice(0, 7);
+export const OPENKBP_TARGETS = ['PTV56', 'PTV63', 'PTV70'] as const;
+
+/** Paired left/right structures swapped by a true left-right flip. */
+export const LR_PAIRS: ReadonlyArray<readonly [string, string]> = [
+  ['Femur_L', 'Femur_R'],
+  ['LeftParotid', 'RightParotid'],
+];
+
+/** nominal prescription (Gy) of a target named PTV<dose> */
+export function targetDoseGy(name: string): number | null {
+  const m = /^PTV(\d+(?:\.\d+)?)$/.exec(name);
+  return m ? Number(m[1]) : null;
+}

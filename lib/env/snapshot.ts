@@ -1,0 +1,74 @@
+/**
+ * The environment snapshot recorded with every run and printed by `vmat env`:
+ * versions, engine backend, machine, git commit.
+ */
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+export interface GitInfo {
+  commit: string | null;
+  message: string | null;
+  dirty: boolean | null;
+}
+
+export interface EnvSnapshot {
+  date: string;
+  vmatLab: string;
+  node: string;
+  platform: string;
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  packages: Record<string, string | null>;
+  engine: { backend: string; opsPath: string; threads: number; versions: Record<string, string> } | null;
+  git: GitInfo;
+}
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export function gitInfo(): GitInfo {
+  const commit = git(['rev-parse', 'HEAD']);
+  const status = git(['status', '--porcelain', '--untracked-files=no']);
+  return { commit, message: git(['log', '-1', '--format=%s']), dirty: status === null ? null : status.length > 0 };
+}
+
+function pkgVersion(name: string): string | null {
+  try {
+    const p = require.resolve(`${name}/package.json`, { paths: [ROOT] });
+    return (JSON.parse(fs.readFileSync(p, 'utf8')) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+export function envSnapshot(engine: EnvSnapshot['engine'] = null): EnvSnapshot {
+  const own = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const names = [
+    '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu',
+    'onnxruntime-node', 'tslab', 'plotly.js-dist', 'npyjs', 'jszip', 'simple-statistics', 'typescript',
+  ];
+  const packages: Record<string, string | null> = {};
+  for (const n of names) packages[n] = pkgVersion(n);
+  return {
+    date: new Date().toISOString(),
+    vmatLab: own.version,
+    node: process.versions.node,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    packages,
+    engine,
+    git: gitInfo(),
+  };
+}

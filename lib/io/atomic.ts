@@ -1,0 +1,64 @@
+/**
+ * Atomic file output: write to a temporary file in the same folder, then rename over the target,
+ * so a crash never leaves a half-written file behind.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+function tmpName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tmpName(target);
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, target);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tmpName(target);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** JSON with 2-space indent; non-finite numbers become null (JSON has no NaN). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+}
+
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await writeFileAtomic(target, toJson(value));
+}
+
+/**
+ * Atomically replaces a whole directory: the caller fills `tmpDir`, then it is renamed into place
+ * (used for checkpoint folders).
+ */
+export async function withAtomicDir(target: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tmpName(target);
+  await fs.promises.mkdir(tmp, { recursive: true });
+  try {
+    await fill(tmp);
+    const old = `${tmp}.old`;
+    const exists = fs.existsSync(target);
+    if (exists) await fs.promises.rename(target, old);
+    await fs.promises.rename(tmp, target);
+    if (exists) await fs.promises.rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
