@@ -49,6 +49,8 @@ export interface Case {
   extras?: Map<string, NdArray>;
   /** reference metadata dict (decoded pickle) or a plain object for other sources */
   metadata: Record<string, unknown>;
+  /** loader notes about assumed values (e.g. Rx defaulted to 70 Gy because metadata lacked it) */
+  warnings?: string[];
 }
 
 export function voxelCount(c: Pick<Case, 'shape'>): number {

@@ -21,3 +21,9 @@ export interface NdArray<T extends TypedArray = TypedArray> {
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/** true if any element is non-zero (a plain loop: TypedArray.prototype.some is ~15x slower on 10^7 voxels) */
+export function anyNonZero(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return true;
+  return false;
+}

@@ -1,0 +1,80 @@
+/**
+ * How Python values from pickled metadata are represented in JS, and the markers that let
+ * vmat-lab write them back unchanged.
+ *
+ * Decoded representation (what `unpickle` returns, what code reads):
+ * - dict → plain object with string keys. Python int keys (e.g. `structure_channels`
+ *   `{0: 'PTV70'}`) become `'0'`; the object carries `[PY_INT_KEYS]: true` so the pickler
+ *   writes them back as ints. Chosen over `Map` so callers can write `md.case_type.type`.
+ * - tuple → array with `[PY_TUPLE]: true`; list → plain array.
+ * - float → number; because JS cannot tell 2.0 from 2, the containing object/array records
+ *   integer-valued floats in `[PY_FLOATS]` (keys or indices) so they are re-pickled as floats.
+ * - int → number (bigint beyond 2^53), bool → boolean, None → null, bytes → Uint8Array.
+ * - numpy scalars → the same JS types (np.bool_ → boolean, np.uint64 → number/bigint,
+ *   np.float64 → number); on re-pickling they become the Python builtins of equal value.
+ *
+ * The markers are enumerable symbol properties: object spread (`{...md}`) keeps them,
+ * JSON.stringify and Object.keys ignore them.
+ */
+
+export const PY_TUPLE: unique symbol = Symbol.for('vmat-lab.py.tuple') as never;
+export const PY_INT_KEYS: unique symbol = Symbol.for('vmat-lab.py.intKeys') as never;
+export const PY_FLOATS: unique symbol = Symbol.for('vmat-lab.py.floats') as never;
+
+/** An explicit Python float (for integer-valued numbers that must pickle as float, e.g. 70.0). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+/** shorthand: `pyFloat(70)` pickles as `70.0` */
+export function pyFloat(v: number): PyFloat {
+  return new PyFloat(v);
+}
+
+/** marks an array as a Python tuple */
+export function pyTuple<T>(items: T[]): T[] {
+  (items as unknown as Record<symbol, unknown>)[PY_TUPLE] = true;
+  return items;
+}
+
+export function isPyTuple(v: unknown): boolean {
+  return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[PY_TUPLE] === true;
+}
+
+/** marks an object so its integer-looking keys are pickled as Python ints */
+export function withIntKeys<T extends object>(obj: T): T {
+  (obj as Record<symbol, unknown>)[PY_INT_KEYS] = true;
+  return obj;
+}
+
+export function hasIntKeys(obj: object): boolean {
+  return (obj as Record<symbol, unknown>)[PY_INT_KEYS] === true;
+}
+
+/** keys (or array indices as strings) whose integer-valued numbers are Python floats */
+export function floatKeysOf(obj: object): ReadonlySet<string> {
+  const v = (obj as Record<symbol, unknown>)[PY_FLOATS];
+  return Array.isArray(v) ? new Set(v.map(String)) : new Set();
+}
+
+/** records that `key` of `obj` holds a Python float */
+export function markFloat(obj: object, key: string | number): void {
+  const rec = obj as Record<symbol, unknown>;
+  const cur = Array.isArray(rec[PY_FLOATS]) ? (rec[PY_FLOATS] as string[]) : [];
+  if (!cur.includes(String(key))) cur.push(String(key));
+  rec[PY_FLOATS] = cur;
+}
+
+/** plain-data copy for printing/JSON (bigint → number or string, bytes → length note) */
+export function toPlainJson(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof PyFloat) return v.value;
+  if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+  if (Array.isArray(v)) return v.map(toPlainJson);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toPlainJson(x)]));
+  if (v && typeof v === 'object') {
+    if ('data' in v && 'shape' in v && 'dtype' in v) return `<ndarray ${(v as { dtype: string }).dtype} (${(v as { shape: number[] }).shape.join(', ')})>`;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlainJson(x)]));
+  }
+  return v;
+}
