@@ -85,8 +85,9 @@ export function makeStratifiedSplit(items: SplitItem[], opts: SplitOptions): Spl
     ids.add(it.id);
   }
   const n = items.length;
-  const nTest = quota(n, opts.test);
-  const nVal = Math.min(n - nTest, quota(n, opts.val));
+  // at least one case always stays in training
+  const nTest = Math.min(Math.max(0, n - 1), quota(n, opts.test));
+  const nVal = Math.min(Math.max(0, n - 1 - nTest), quota(n, opts.val));
   const train: string[] = [];
   const val: string[] = [];
   const test: string[] = [];
