@@ -1,9 +1,90 @@
 #!/usr/bin/env bash
-# The README's first command: the main job on the embedded default (synthetic prostate cohort).
-# Interim version (foundation issue): set up, generate the cohort, verify it.
+# The README's first command — the main job on the embedded synthetic cohort (fresh Debian/Ubuntu):
+#   set up -> generate the cohort -> train the baseline and the asymmetric-PTV condition at a CPU
+#   configuration -> predict + evaluate the test cases -> execute the report notebooks headless.
+# Leaves figures/<run>/fig*.png|pdf and the executed notebook + HTML next to them.
+#
+# Everything is configurable through the environment. Defaults = a CPU configuration measured on
+# 2 cores (shared, heavily loaded machine): synth 24 cases ~2 min, each training run capped at
+# VMAT_MAX_MINUTES, infer + evaluate ~2 min per run, each report notebook ~40-50 s; the whole job
+# took 14 min after setup. Raise epochs / patches when the engine is faster or a GPU is present.
+#   VMAT_DATA_DIR (data/synthetic)  VMAT_CASES (24)  VMAT_SEED (42)  VMAT_SHAPE (synth default)
+#   VMAT_EPOCHS (3)  VMAT_PATCH (32)  VMAT_BASE_CHANNELS (8)  VMAT_LEVELS (3)  VMAT_BATCH (2)
+#   VMAT_PATCHES_PER_VOLUME (1)  VMAT_MAX_MINUTES (per training run, 3)  VMAT_GAMMA_SUBSAMPLE (2)
+#   VMAT_RUN_BASELINE (baseline)  VMAT_RUN_ASYM (asymmetric_ptv)
+#   VMAT_SKIP_SETUP=1, VMAT_SKIP_ASYM_NOTEBOOK=1, VMAT_BUDGET_MINUTES (25: the asymmetric notebook
+#   is skipped when the job is already past 80 % of this budget)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+T0=$SECONDS
+step() { printf '\n== [%dm%02ds] %s\n' $(((SECONDS - T0) / 60)) $(((SECONDS - T0) % 60)) "$*"; }
+
+if [ "${VMAT_SKIP_SETUP:-0}" != "1" ]; then
+  step "setup (Node packages, Jupyter, Chromium)"
+  bash scripts/setup.sh
+fi
+
 DATA=${VMAT_DATA_DIR:-data/synthetic}
-node bin/vmat.js synth --out "$DATA" --cases "${VMAT_CASES:-24}" --seed "${VMAT_SEED:-42}"
-node bin/vmat.js verify-npz "$DATA"
+CASES=${VMAT_CASES:-24}
+SEED=${VMAT_SEED:-42}
+EPOCHS=${VMAT_EPOCHS:-3}
+PATCH=${VMAT_PATCH:-32}
+BASE=${VMAT_BASE_CHANNELS:-8}
+LEVELS=${VMAT_LEVELS:-3}
+BATCH=${VMAT_BATCH:-2}
+PPV=${VMAT_PATCHES_PER_VOLUME:-1}
+MAXMIN=${VMAT_MAX_MINUTES:-3}
+GSUB=${VMAT_GAMMA_SUBSAMPLE:-2}
+RUN_B=${VMAT_RUN_BASELINE:-baseline}
+RUN_A=${VMAT_RUN_ASYM:-asymmetric_ptv}
+BUDGET=${VMAT_BUDGET_MINUTES:-25}
+export VMAT_DATA_DIR="$DATA" VMAT_RUN_BASELINE="$RUN_B" VMAT_RUN_ASYM="$RUN_A"
+
+if [ -f "$DATA/split.json" ] && [ "${VMAT_RESYNTH:-0}" != "1" ]; then
+  step "synthetic cohort: reusing $DATA (VMAT_RESYNTH=1 regenerates it)"
+else
+  step "synthetic cohort: $CASES cases, seed $SEED -> $DATA"
+  node bin/vmat.js synth --out "$DATA" --cases "$CASES" --seed "$SEED" ${VMAT_SHAPE:+--shape "$VMAT_SHAPE"}
+fi
+
+train() { # run-name extra-flags...
+  local run=$1; shift
+  rm -rf "runs/$run" "predictions/$run"
+  node bin/vmat.js train --data-dir "$DATA" --exp-name "$run" --runs-dir runs --seed "$SEED" \
+    --epochs "$EPOCHS" --patch-size "$PATCH" --base-channels "$BASE" --levels "$LEVELS" \
+    --batch-size "$BATCH" --patches-per-volume "$PPV" --max-minutes "$MAXMIN" "$@"
+}
+best_checkpoint() { # run-name
+  node -e "const s=require('./runs/$1/training_summary.json'); const c=s.best_checkpoint||'runs/$1/checkpoints/last'; process.stdout.write(c)"
+}
+infer() { # run-name
+  local run=$1
+  node bin/vmat.js infer --checkpoint "$(best_checkpoint "$run")" --input-dir "$DATA" --output-dir "predictions/$run" \
+    --cases-from "runs/$run/test_cases.json" --compute-metrics --gamma-subsample "$GSUB"
+}
+
+step "train $RUN_B (MSE baseline): $EPOCHS epochs, patch $PATCH, base $BASE, levels $LEVELS"
+train "$RUN_B"
+step "train $RUN_A (+ asymmetric PTV loss)"
+train "$RUN_A" --use-asymmetric-ptv
+step "predict + evaluate $RUN_B"
+infer "$RUN_B"
+step "predict + evaluate $RUN_A"
+infer "$RUN_A"
+
+step "report notebook (headless): baseline"
+bash scripts/notebooks/run.sh notebooks/2026-02-24_baseline_v23_preliminary.ipynb
+if [ "${VMAT_SKIP_ASYM_NOTEBOOK:-0}" != "1" ] && [ $((SECONDS - T0)) -lt $((BUDGET * 60 * 4 / 5)) ]; then
+  step "report notebook (headless): asymmetric PTV loss"
+  bash scripts/notebooks/run.sh notebooks/2026-01-23_asymmetric_ptv_loss.ipynb
+else
+  step "skipping the asymmetric-PTV notebook (time budget; run: bash scripts/notebooks/run.sh notebooks/2026-01-23_asymmetric_ptv_loss.ipynb)"
+fi
+
+step "done"
+for run in "$RUN_B" "$RUN_A"; do
+  [ -d "figures/$run" ] || continue
+  echo "figures/$run/:"
+  ls -1 "figures/$run" | sed 's/^/  /'
+done
+echo "Experiments index: notebooks/EXPERIMENTS_INDEX.md — open the notebooks with: npm run lab"

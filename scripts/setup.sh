@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
-export VMAT_SUDO="$SUDO"
+export SUDO VMAT_SUDO="$SUDO"
 
 apt_install() {
   # installs only the Debian packages that are missing

@@ -1,0 +1,76 @@
+/**
+ * Per-epoch training history from a run's metrics.csv. Accepts the reference Lightning layout
+ * (one row per logging event, `epoch` and `step` columns, metric names such as
+ * `train/loss_epoch`, `val/loss`, `val/mae_gy`, `val/gamma_3mm3pct` — spec 4.6) and flat
+ * one-row-per-epoch files with underscore names (`train_loss`, `val_mae_gy`, …). Rows of the
+ * same epoch are merged; the last non-empty value of a column wins.
+ */
+export interface TrainingHistory {
+  epoch: number[];
+  trainLoss: Array<number | null>;
+  valLoss: Array<number | null>;
+  valMae: Array<number | null>;
+  valGamma: Array<number | null>;
+  /** every numeric column by name, aligned with `epoch` */
+  columns: Record<string, Array<number | null>>;
+}
+
+const ALIASES: Record<'trainLoss' | 'valLoss' | 'valMae' | 'valGamma', string[]> = {
+  trainLoss: ['train/loss_epoch', 'train_loss_epoch', 'train_loss', 'train/loss', 'loss'],
+  valLoss: ['val/loss', 'val_loss'],
+  valMae: ['val/mae_gy', 'val_mae_gy', 'val_mae'],
+  valGamma: ['val/gamma_3mm3pct', 'val_gamma_3mm3pct', 'val_gamma'],
+};
+
+export function parseMetricsCsv(text: string): TrainingHistory {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim().length > 0);
+  if (lines.length === 0) throw new Error('metrics.csv is empty');
+  const header = lines[0].split(',').map((h) => h.trim());
+  const epochCol = header.indexOf('epoch');
+  if (epochCol < 0) throw new Error(`metrics.csv: no 'epoch' column (found: ${header.join(', ')})`);
+  const byEpoch = new Map<number, Map<string, number>>();
+  for (const line of lines.slice(1)) {
+    const cells = line.split(',');
+    const e = Number(cells[epochCol]);
+    if (!Number.isFinite(e)) continue;
+    let row = byEpoch.get(e);
+    if (!row) byEpoch.set(e, (row = new Map()));
+    header.forEach((h, i) => {
+      const s = (cells[i] ?? '').trim();
+      if (s === '' || h === 'epoch') return;
+      const v = Number(s);
+      if (Number.isFinite(v)) row!.set(h, v);
+    });
+  }
+  const epochs = [...byEpoch.keys()].sort((a, b) => a - b);
+  const columns: Record<string, Array<number | null>> = {};
+  for (const h of header) if (h !== 'epoch') columns[h] = epochs.map((e) => byEpoch.get(e)!.get(h) ?? null);
+  const pick = (names: string[]) => {
+    const found = names.find((n) => n in columns && columns[n].some((v) => v !== null));
+    return found ? columns[found] : epochs.map(() => null);
+  };
+  return {
+    epoch: epochs,
+    trainLoss: pick(ALIASES.trainLoss),
+    valLoss: pick(ALIASES.valLoss),
+    valMae: pick(ALIASES.valMae),
+    valGamma: pick(ALIASES.valGamma),
+    columns,
+  };
+}
+
+/** index of the smallest non-null value (first on ties), or -1 */
+export function argminDefined(v: Array<number | null>): number {
+  let best = -1;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x !== null && (best < 0 || x < (v[best] as number))) best = i;
+  }
+  return best;
+}
+
+/** last non-null value, or null */
+export function lastDefined(v: Array<number | null>): number | null {
+  for (let i = v.length - 1; i >= 0; i--) if (v[i] !== null) return v[i];
+  return null;
+}
