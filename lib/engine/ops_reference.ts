@@ -113,3 +113,25 @@ export function siluRef<T extends tf.Tensor>(x: T): T {
 export function reluRef<T extends tf.Tensor>(x: T): T {
   return tf.relu(x);
 }
+
+/** GroupNorm followed by an activation ('none' | 'relu' | 'silu'); the fused op's reference. */
+export function groupNormActRef(
+  x: tf.Tensor5D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  act: 'none' | 'relu' | 'silu',
+  eps = 1e-5,
+): tf.Tensor5D {
+  return tf.tidy(() => {
+    const y = groupNormRef(x, gamma, beta, groups, eps);
+    if (act === 'relu') return reluRef(y);
+    if (act === 'silu') return siluRef(y);
+    return y;
+  });
+}
+
+/** conv3dRef plus a per-channel bias [Cout]. */
+export function conv3dBiasRef(x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D, stride: 1 | 2 = 1): tf.Tensor5D {
+  return tf.tidy(() => tf.add(conv3dRef(x, w, stride), b) as tf.Tensor5D);
+}

@@ -1,0 +1,328 @@
+/**
+ * `vmat bench train-step`: one Adam step of a 3-D U-Net on the engine, timed, against the
+ * identical model in PyTorch (bench/peers/pytorch_train_step.py, Debian python3-torch) run in the
+ * same invocation with the same thread count. `--forward-only` times inference instead (voxels/s).
+ *
+ * U-Net (must match the PyTorch peer): widths base*2^i for i < levels; level 0 = two 3x3x3 convs;
+ * level i>0 = 3x3x3 stride-2 conv then a 3x3x3 conv; every conv bias-free + GroupNorm(min(8,C)) +
+ * ReLU/SiLU; decoder = transposed conv k2 s2 + GN + act, concat skip, two 3x3x3 convs; 1x1x1
+ * conv with bias to 1 channel; MSE; Adam(1e-3) (the engine's fused Adam, same arithmetic as tf.train.adam). (Stride-2 'same' padding is TF's, PyTorch's is
+ * symmetric: same shapes and FLOPs, different voxel alignment; irrelevant for timing.)
+ */
+import type { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tf, initEngine, conv3d, convTranspose3d2x, groupNormAct, engineMemory, adam, type Activation } from '../lib/engine';
+import { UsageError } from '../lib/cli/errors';
+import { printJson } from '../lib/cli/json';
+import { createProgress } from '../lib/cli/progress';
+
+export interface UNetSpec {
+  inChannels: number;
+  base: number;
+  levels: number;
+  act: Activation;
+}
+
+type Params = Map<string, tf.Variable>;
+
+function heNormal(shape: number[], fanIn: number, seed: number): tf.Tensor {
+  return tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), Math.sqrt(2 / fanIn));
+}
+
+/** Parameters of the bench U-Net (names are stable; counts match the PyTorch peer). */
+export function buildUNetParams(spec: UNetSpec): Params {
+  const p: Params = new Map();
+  let seed = 1;
+  // a variable shares its initial tensor's data; the initial tensor itself is then disposed
+  const add = (name: string, init: tf.Tensor) => {
+    p.set(name, tf.variable(init, true, name));
+    init.dispose();
+  };
+  const conv = (name: string, k: number, cin: number, cout: number) =>
+    add(name, tf.tidy(() => heNormal([k, k, k, cin, cout], k * k * k * cin, seed++)));
+  const gn = (name: string, c: number) => {
+    add(`${name}.gamma`, tf.ones([c]));
+    add(`${name}.beta`, tf.zeros([c]));
+  };
+  const ch = Array.from({ length: spec.levels }, (_, i) => spec.base * 2 ** i);
+  ch.forEach((c, i) => {
+    conv(`enc${i}.a`, 3, i === 0 ? spec.inChannels : ch[i - 1], c);
+    gn(`enc${i}.a.gn`, c);
+    conv(`enc${i}.b`, 3, c, c);
+    gn(`enc${i}.b.gn`, c);
+  });
+  for (let i = spec.levels - 2; i >= 0; i--) {
+    add(`up${i}`, tf.tidy(() => heNormal([2, 2, 2, ch[i + 1], ch[i]], 8 * ch[i + 1], seed++)));
+    gn(`up${i}.gn`, ch[i]);
+    conv(`dec${i}.a`, 3, 2 * ch[i], ch[i]);
+    gn(`dec${i}.a.gn`, ch[i]);
+    conv(`dec${i}.b`, 3, ch[i], ch[i]);
+    gn(`dec${i}.b.gn`, ch[i]);
+  }
+  conv('out', 1, ch[0], 1);
+  add('out.bias', tf.zeros([1]));
+  return p;
+}
+
+export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference = false): tf.Tensor5D {
+  const get = (n: string) => {
+    const v = p.get(n);
+    if (!v) throw new Error(`bench U-Net: no parameter ${n}`);
+    return v;
+  };
+  const block = (h: tf.Tensor5D, name: string, stride: 1 | 2) => {
+    const c = conv3d(h, get(name) as tf.Tensor5D, stride);
+    const y = groupNormAct(c, get(`${name}.gn.gamma`) as tf.Tensor1D, get(`${name}.gn.beta`) as tf.Tensor1D, Math.min(8, c.shape[4]), spec.act);
+    if (inference) c.dispose();
+    return y;
+  };
+  // inference frees each intermediate as soon as it is used (tidy would hold all of them)
+  const free = (t: tf.Tensor) => {
+    if (inference) t.dispose();
+  };
+  const skips: tf.Tensor5D[] = [];
+  let h = x;
+  for (let i = 0; i < spec.levels; i++) {
+    const a = block(h, `enc${i}.a`, i === 0 ? 1 : 2); // h stays alive: it is the previous skip
+    h = block(a, `enc${i}.b`, 1);
+    free(a);
+    skips.push(h);
+  }
+  h = skips.pop() as tf.Tensor5D;
+  for (let i = spec.levels - 2; i >= 0; i--) {
+    const u0 = convTranspose3d2x(h, get(`up${i}`) as tf.Tensor5D);
+    free(h);
+    const u = groupNormAct(u0, get(`up${i}.gn.gamma`) as tf.Tensor1D, get(`up${i}.gn.beta`) as tf.Tensor1D, Math.min(8, u0.shape[4]), spec.act);
+    free(u0);
+    const skip = skips.pop() as tf.Tensor5D;
+    const cat = tf.concat([u, skip], 4) as tf.Tensor5D;
+    free(u);
+    free(skip);
+    const a = block(cat, `dec${i}.a`, 1);
+    free(cat);
+    h = block(a, `dec${i}.b`, 1);
+    free(a);
+  }
+  const o = conv3d(h, get('out') as tf.Tensor5D, 1);
+  free(h);
+  const y = tf.add(o, get('out.bias')) as tf.Tensor5D;
+  free(o);
+  return y;
+}
+
+interface BenchOptions {
+  patch: number;
+  inChannels: number;
+  baseChannels: number;
+  levels: number;
+  steps: number;
+  warmup: number;
+  threads?: number;
+  act: string;
+  batch: number;
+  forwardOnly: boolean;
+  peer: boolean;
+  json: boolean;
+  rounds: number;
+}
+
+export interface StepResult {
+  backend: string;
+  ops_path: string;
+  threads: number;
+  mode: 'train-step' | 'forward-only';
+  ms_per_step_median: number;
+  ms_per_step_all: number[];
+  cpu_ms_per_step: number;
+  rss_peak_mb: number;
+  params: number;
+  voxels_per_s: number;
+  tensors_before: number;
+  tensors_after: number;
+}
+
+const median = (a: number[]) => {
+  const s = a.slice().sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function runEngine(o: BenchOptions, quiet: boolean): Promise<StepResult> {
+  const info = await initEngine({ threads: o.threads, quiet });
+  const spec: UNetSpec = { inChannels: o.inChannels, base: o.baseChannels, levels: o.levels, act: o.act as Activation };
+  const params = buildUNetParams(spec);
+  const nParams = [...params.values()].reduce((a, v) => a + v.size, 0);
+  const shape: [number, number, number, number, number] = [o.batch, o.patch, o.patch, o.patch, o.inChannels];
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 7) as tf.Tensor5D;
+  const target = tf.randomNormal([o.batch, o.patch, o.patch, o.patch, 1], 0, 1, 'float32', 8) as tf.Tensor5D;
+  const opt = adam(1e-3);
+  const vars = [...params.values()];
+  const step = () => {
+    if (o.forwardOnly) {
+      const y = unetForward(params, spec, x, true);
+      y.dataSync();
+      y.dispose();
+      return;
+    }
+    const loss = opt.minimize(
+      () => tf.mean(tf.squaredDifference(unetForward(params, spec, x), target)) as tf.Scalar,
+      true,
+      vars,
+    );
+    loss?.dataSync();
+    loss?.dispose();
+  };
+  const progress = createProgress({ label: `bench ${o.forwardOnly ? 'forward' : 'train-step'} (${info.opsPath})`, total: o.warmup + o.steps, quiet });
+  for (let i = 0; i < o.warmup; i++) {
+    step();
+    progress.tick(1, 'warm-up');
+  }
+  const before = tf.memory().numTensors;
+  const walls: number[] = [];
+  let cpu = 0;
+  for (let i = 0; i < o.steps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    step();
+    walls.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu += (c.user + c.system) / 1000;
+    progress.tick(1, `${walls[walls.length - 1].toFixed(0)} ms`);
+  }
+  progress.stop();
+  const after = engineMemory().numTensors;
+  const med = median(walls);
+  const res: StepResult = {
+    backend: info.backend,
+    ops_path: info.opsPath,
+    threads: info.threads,
+    mode: o.forwardOnly ? 'forward-only' : 'train-step',
+    ms_per_step_median: med,
+    ms_per_step_all: walls,
+    cpu_ms_per_step: cpu / o.steps,
+    rss_peak_mb: process.resourceUsage().maxRSS / 1024,
+    params: nParams,
+    voxels_per_s: (o.batch * o.patch ** 3) / (med / 1000),
+    tensors_before: before,
+    tensors_after: after,
+  };
+  tf.dispose([x, target, ...vars]);
+  opt.dispose();
+  return res;
+}
+
+const PEER_SCRIPT = path.resolve(__dirname, 'peers', 'pytorch_train_step.py');
+/** Debian's python3 (python3-torch lives there); VMAT_TORCH_PYTHON overrides */
+const PEER_PYTHON = process.env.VMAT_TORCH_PYTHON ?? '/usr/bin/python3';
+
+/** Runs the PyTorch peer; returns its JSON or why it is not available. */
+function runPeer(o: BenchOptions, threads: number): { result: Record<string, unknown> | null; status: string } {
+  if (!fs.existsSync(PEER_PYTHON)) return { result: null, status: `peer not available: ${PEER_PYTHON} missing` };
+  const probe = spawnSync(PEER_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { result: null, status: 'peer not available: python3-torch not installed (apt-get install python3-torch)' };
+  const args = [
+    PEER_SCRIPT, '--patch', String(o.patch), '--in-channels', String(o.inChannels), '--base-channels', String(o.baseChannels),
+    '--levels', String(o.levels), '--steps', String(o.steps), '--warmup', String(o.warmup), '--threads', String(threads),
+    '--act', o.act, '--batch', String(o.batch), ...(o.forwardOnly ? ['--forward-only'] : []),
+  ];
+  const r = spawnSync(PEER_PYTHON, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return { result: null, status: `peer failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}` };
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return { result: JSON.parse(line) as Record<string, unknown>, status: `pytorch ${probe.stdout.trim()}` };
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name}: expected an integer >= 0, found '${v}'`);
+    return n;
+  };
+}
+
+function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name}: expected a positive integer, found '${v}'`);
+    return n;
+  };
+}
+
+export function registerBench(group: Command): void {
+  group
+    .command('train-step')
+    .description('time one Adam step of a 3-D U-Net on the engine vs the same model in PyTorch (same run, same threads)')
+    .option('--patch <n>', 'cubic patch edge (voxels)', positiveInt('patch'), 64)
+    .option('--in-channels <n>', 'input channels', positiveInt('in-channels'), 9)
+    .option('--base-channels <n>', 'channels at full resolution', positiveInt('base-channels'), 16)
+    .option('--levels <n>', 'U-Net levels', positiveInt('levels'), 4)
+    .option('--steps <n>', 'timed steps', positiveInt('steps'), 5)
+    .option('--warmup <n>', 'untimed warm-up steps', nonNegativeInt('warmup'), 1)
+    .option('--threads <n>', 'threads for the engine and the peer (default VMAT_THREADS or cores)', positiveInt('threads'))
+    .option('--act <name>', 'activation: relu | silu', 'relu')
+    .option('--batch <n>', 'batch size', positiveInt('batch'), 1)
+    .option('--rounds <n>', 'alternate engine and peer this many times (the machine may be shared); reports every round', positiveInt('rounds'), 1)
+    .option('--forward-only', 'time inference (forward pass) instead of a training step; reports voxels/s')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--json', 'print one JSON object')
+    .action(async (raw: Partial<BenchOptions>) => {
+      const o = { forwardOnly: false, peer: true, json: false, ...raw } as BenchOptions;
+      if (o.act !== 'relu' && o.act !== 'silu') throw new UsageError(`--act: expected relu or silu, found '${o.act}'`);
+      if (o.patch % 2 ** (o.levels - 1) !== 0) {
+        throw new UsageError(`--patch: expected a multiple of 2^(levels-1) = ${2 ** (o.levels - 1)}, found ${o.patch}`);
+      }
+      // engine and peer alternate round by round so both see similar load on a shared machine;
+      // the headline numbers are each side's best round, the paired ratios are reported too
+      const rounds: Array<{ ours: StepResult; peer: Record<string, unknown> | null }> = [];
+      let peerStatus = o.peer ? '' : 'peer skipped (--no-peer)';
+      for (let r = 0; r < o.rounds; r++) {
+        const ours = await runEngine(o, o.json || r > 0);
+        let peerResult: Record<string, unknown> | null = null;
+        if (o.peer) {
+          const pr = runPeer(o, ours.threads);
+          peerResult = pr.result;
+          peerStatus = pr.status;
+        }
+        rounds.push({ ours, peer: peerResult });
+      }
+      const best = rounds.reduce((a, b) => (b.ours.ms_per_step_median < a.ours.ms_per_step_median ? b : a)).ours;
+      const peerRounds = rounds.map((r) => r.peer).filter((p): p is Record<string, unknown> => p !== null);
+      const peerBest = peerRounds.length
+        ? peerRounds.reduce((a, b) => (Number(b.ms_per_step_median) < Number(a.ms_per_step_median) ? b : a))
+        : null;
+      const paired = rounds.filter((r) => r.peer).map((r) => r.ours.ms_per_step_median / Number(r.peer!.ms_per_step_median));
+      const ours = { ...best, rss_peak_mb: Math.max(...rounds.map((r) => r.ours.rss_peak_mb)) };
+      const peer = { result: peerBest, status: peerStatus };
+      const peerMs = peer.result ? Number(peer.result.ms_per_step_median) : null;
+      const out = {
+        bench: 'train-step',
+        config: { patch: o.patch, in_channels: o.inChannels, base_channels: o.baseChannels, levels: o.levels, act: o.act, batch: o.batch, steps: o.steps, warmup: o.warmup, rounds: o.rounds },
+        ...ours,
+        rounds_ms_per_step: rounds.map((r) => r.ours.ms_per_step_median),
+        // the first optimizer step creates Adam's slot variables, so stability needs a warm-up step
+        tensors_stable: o.warmup > 0 && !o.forwardOnly ? rounds.every((r) => r.ours.tensors_after === r.ours.tensors_before) : null,
+        peer_status: peer.status,
+        pytorch: peer.result,
+        pytorch_rounds_ms_per_step: peerRounds.map((p) => Number(p.ms_per_step_median)),
+        ratio_vs_pytorch: peerMs ? ours.ms_per_step_median / peerMs : null,
+        ratio_vs_pytorch_paired_rounds: paired,
+      };
+      if (o.json) {
+        printJson(out);
+        return;
+      }
+      const f = (n: number) => n.toFixed(0);
+      console.log(`${out.mode} ${o.patch}^3 x ${o.inChannels}ch, base ${o.baseChannels}, ${o.levels} levels, ${ours.params} params`);
+      console.log(`  engine  backend=${ours.backend} ops=${ours.ops_path} threads=${ours.threads}: ${f(ours.ms_per_step_median)} ms/step median (cpu ${f(ours.cpu_ms_per_step)} ms), rss peak ${f(ours.rss_peak_mb)} MB, ${(ours.voxels_per_s / 1e6).toFixed(3)} Mvoxel/s`);
+      if (peer.result) {
+        console.log(`  pytorch threads=${String(peer.result.threads)}: ${f(peerMs as number)} ms/step median (cpu ${f(Number(peer.result.cpu_ms_per_step))} ms), rss peak ${f(Number(peer.result.rss_peak_mb))} MB`);
+        console.log(`  ratio engine/pytorch (wall, best rounds): ${(out.ratio_vs_pytorch as number).toFixed(2)}`);
+        if (o.rounds > 1) {
+          console.log(`  per round: engine ${out.rounds_ms_per_step.map(f).join(' ')} ms; pytorch ${out.pytorch_rounds_ms_per_step.map(f).join(' ')} ms; paired ratios ${paired.map((x) => x.toFixed(2)).join(' ')}`);
+        }
+      } else {
+        console.log(`  ${peer.status}`);
+      }
+      if (!o.forwardOnly) console.log(`  tensors before/after timed steps: ${ours.tensors_before}/${ours.tensors_after}`);
+    });
+}

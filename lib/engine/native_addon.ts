@@ -1,0 +1,68 @@
+/**
+ * Loads the optional N-API addon in native/ (oneDNN convolutions, fused GroupNorm), built at set-up
+ * by scripts/setup.d/20-engine.sh. Absent or broken addon => `null` plus the reason, never a throw:
+ * the engine then falls back to the next path.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The addon's functions (see native/src/addon.cc). Shapes are plain number arrays. */
+export interface NativeAddon {
+  /** kind 0 conv / 1 transposed conv; dir 0 fwd / 1 backward-data / 2 backward-weights */
+  convLike(
+    kind: 0 | 1,
+    dir: 0 | 1 | 2,
+    srcShape: number[],
+    wShape: number[],
+    dstShape: number[],
+    stride: number[],
+    padL: number[],
+    padR: number[],
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    /** [Cout]: added in fwd; receives the bias gradient in backward-weights */
+    bias?: Float32Array | null,
+  ): void;
+  /** act 1 relu / 2 silu; backward: out = dy * act'(x) */
+  eltwise(act: 1 | 2, backward: boolean, x: Float32Array, dy: Float32Array | null, out: Float32Array): void;
+  groupNormFwd(
+    n: number, s: number, c: number, groups: number, eps: number, act: 0 | 1 | 2,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
+  ): void;
+  groupNormBwd(
+    n: number, s: number, c: number, groups: number, eps: number, act: 0 | 1 | 2,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, dy: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+  ): void;
+  /** x2 trilinear up-sampling (align_corners=False); backward maps dy (big) to dx (small) */
+  upsample2x(backward: boolean, smallShape: number[], input: Float32Array, out: Float32Array): void;
+  /** 2x2x2 max pooling; backward needs x and dy */
+  maxPool2x(backward: boolean, xShape: number[], x: Float32Array, dy: Float32Array | null, out: Float32Array): void;
+  /** dst[dstOff + r*dstStride + j] = src[srcOff + r*srcStride + j], r < rows, j < run */
+  copyRuns(src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number, dstStride: number, rows: number, run: number): void;
+  setThreads(n: number): void;
+  info(): { dnnl: string; threads: number; cachedPrimitives: number };
+  clearCache(): void;
+}
+
+export const ADDON_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'vmat_native.node');
+
+let cached: { addon: NativeAddon | null; reason: string } | null = null;
+
+export function loadNativeAddon(): { addon: NativeAddon | null; reason: string } {
+  if (cached) return cached;
+  if (process.env.VMAT_NATIVE_DISABLE === '1') {
+    cached = { addon: null, reason: 'disabled by VMAT_NATIVE_DISABLE=1' };
+  } else if (!fs.existsSync(ADDON_PATH)) {
+    cached = { addon: null, reason: `not built (${path.relative(process.cwd(), ADDON_PATH)} missing; run bash scripts/setup.sh)` };
+  } else {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = { addon: require(ADDON_PATH) as NativeAddon, reason: 'loaded' };
+    } catch (e) {
+      cached = { addon: null, reason: `failed to load: ${(e as Error).message.split('\n')[0]}` };
+    }
+  }
+  return cached;
+}

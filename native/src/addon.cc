@@ -1,0 +1,294 @@
+// N-API glue for the vmat native engine (plain Node-API C interface, no extra npm dependency).
+// Every function is synchronous and works on Float32Arrays the caller allocated; errors in
+// oneDNN become JS exceptions.
+#include <node_api.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ops.h"
+
+namespace {
+
+struct JsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void check(napi_env env, napi_status st, const char* what) {
+  if (st != napi_ok) throw JsError(std::string("vmat_native: ") + what);
+}
+
+std::vector<napi_value> args(napi_env env, napi_callback_info info, size_t want) {
+  size_t argc = want;
+  std::vector<napi_value> v(want);
+  check(env, napi_get_cb_info(env, info, &argc, v.data(), nullptr, nullptr), "bad arguments");
+  if (argc < want) throw JsError("vmat_native: expected " + std::to_string(want) + " arguments");
+  return v;
+}
+
+double num(napi_env env, napi_value v) {
+  double d;
+  check(env, napi_get_value_double(env, v, &d), "expected a number");
+  return d;
+}
+
+std::vector<int64_t> ints(napi_env env, napi_value arr, size_t len) {
+  uint32_t n;
+  check(env, napi_get_array_length(env, arr, &n), "expected an array");
+  if (n != len) throw JsError("vmat_native: expected an array of length " + std::to_string(len));
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    check(env, napi_get_element(env, arr, i, &e), "array element");
+    out[i] = int64_t(num(env, e));
+  }
+  return out;
+}
+
+float* f32(napi_env env, napi_value v, size_t expectLen, const char* name) {
+  bool is;
+  check(env, napi_is_typedarray(env, v, &is), "typedarray check");
+  if (!is) throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array");
+  napi_typedarray_type t;
+  size_t len;
+  void* data;
+  check(env, napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr), "typedarray info");
+  if (t != napi_float32_array) throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array");
+  if (len != expectLen)
+    throw JsError(std::string("vmat_native: ") + name + " has " + std::to_string(len) + " elements, expected " +
+                  std::to_string(expectLen));
+  return static_cast<float*>(data);
+}
+
+int64_t prod(const int64_t* d, int n) {
+  int64_t p = 1;
+  for (int i = 0; i < n; ++i) p *= d[i];
+  return p;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+    return nullptr;
+  }
+}
+
+napi_value undef(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// convLike(kind, dir, srcShape[5], wShape[5], dstShape[5], stride[3], padL[3], padR[3], a, b, out[, bias])
+// bias: Float32Array [Cout] added in Fwd, receives diff_bias in BwdWeights; null/absent = none.
+napi_value ConvLike(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    size_t argc = 12;
+    std::vector<napi_value> v(12);
+    check(env, napi_get_cb_info(env, info, &argc, v.data(), nullptr, nullptr), "bad arguments");
+    if (argc < 11) throw JsError("vmat_native: convLike expects 11 or 12 arguments");
+    const int kind = int(num(env, v[0]));
+    const int dir = int(num(env, v[1]));
+    vmat::ConvShape s{};
+    auto src = ints(env, v[2], 5), w = ints(env, v[3], 5), dst = ints(env, v[4], 5);
+    auto st = ints(env, v[5], 3), pl = ints(env, v[6], 3), pr = ints(env, v[7], 3);
+    for (int i = 0; i < 5; ++i) {
+      s.src[i] = src[i];
+      s.wts[i] = w[i];
+      s.dst[i] = dst[i];
+    }
+    for (int i = 0; i < 3; ++i) {
+      s.stride[i] = st[i];
+      s.padL[i] = pl[i];
+      s.padR[i] = pr[i];
+    }
+    if (kind < 0 || kind > 1 || dir < 0 || dir > 2) throw JsError("vmat_native: bad kind/dir");
+    const int64_t nSrc = prod(s.src, 5), nW = prod(s.wts, 5), nDst = prod(s.dst, 5);
+    const float *a, *b;
+    float* out;
+    if (dir == 0) {
+      a = f32(env, v[8], nSrc, "src");
+      b = f32(env, v[9], nW, "weights");
+      out = f32(env, v[10], nDst, "dst");
+    } else if (dir == 1) {
+      a = f32(env, v[8], nDst, "diff_dst");
+      b = f32(env, v[9], nW, "weights");
+      out = f32(env, v[10], nSrc, "diff_src");
+    } else {
+      a = f32(env, v[8], nSrc, "src");
+      b = f32(env, v[9], nDst, "diff_dst");
+      out = f32(env, v[10], nW, "diff_weights");
+    }
+    float* bias = nullptr;
+    if (argc == 12) {
+      napi_valuetype t;
+      check(env, napi_typeof(env, v[11], &t), "bias type");
+      if (t != napi_null && t != napi_undefined) bias = f32(env, v[11], size_t(s.wts[4]), "bias");
+    }
+    vmat::convLike(vmat::ConvKind(kind), vmat::Dir(dir), s, a, b, out, bias);
+    return undef(env);
+  });
+}
+
+// eltwise(act, backward, x, dyOrNull, out)
+napi_value Eltwise(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 5);
+    const int act = int(num(env, v[0]));
+    bool bwd;
+    check(env, napi_get_value_bool(env, v[1], &bwd), "expected a boolean");
+    size_t n;
+    check(env, napi_get_typedarray_info(env, v[2], nullptr, &n, nullptr, nullptr, nullptr), "x");
+    const float* x = f32(env, v[2], n, "x");
+    const float* dy = bwd ? f32(env, v[3], n, "dy") : nullptr;
+    float* out = f32(env, v[4], n, "out");
+    if (act < 1 || act > 2) throw JsError("vmat_native: bad activation");
+    vmat::eltwise(vmat::Act(act), bwd, int64_t(n), x, dy, out);
+    return undef(env);
+  });
+}
+
+// groupNormFwd(n, s, c, groups, eps, act, x, gamma, beta, y)
+napi_value GroupNormFwd(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 10);
+    const int64_t n = int64_t(num(env, v[0])), s = int64_t(num(env, v[1])), c = int64_t(num(env, v[2]));
+    const int64_t g = int64_t(num(env, v[3]));
+    const float eps = float(num(env, v[4]));
+    const int act = int(num(env, v[5]));
+    if (g <= 0 || c % g != 0) throw JsError("vmat_native: channels not divisible by groups");
+    if (act < 0 || act > 2) throw JsError("vmat_native: bad activation");
+    const int64_t total = n * s * c;
+    vmat::groupNormFwd(n, s, c, g, eps, vmat::Act(act), f32(env, v[6], total, "x"), f32(env, v[7], c, "gamma"),
+                       f32(env, v[8], c, "beta"), f32(env, v[9], total, "y"));
+    return undef(env);
+  });
+}
+
+// groupNormBwd(n, s, c, groups, eps, act, x, gamma, beta, dy, dx, dgamma, dbeta)
+napi_value GroupNormBwd(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 13);
+    const int64_t n = int64_t(num(env, v[0])), s = int64_t(num(env, v[1])), c = int64_t(num(env, v[2]));
+    const int64_t g = int64_t(num(env, v[3]));
+    const float eps = float(num(env, v[4]));
+    const int act = int(num(env, v[5]));
+    if (g <= 0 || c % g != 0) throw JsError("vmat_native: channels not divisible by groups");
+    if (act < 0 || act > 2) throw JsError("vmat_native: bad activation");
+    const int64_t total = n * s * c;
+    vmat::groupNormBwd(n, s, c, g, eps, vmat::Act(act), f32(env, v[6], total, "x"), f32(env, v[7], c, "gamma"),
+                       f32(env, v[8], c, "beta"), f32(env, v[9], total, "dy"), f32(env, v[10], total, "dx"),
+                       f32(env, v[11], c, "dgamma"), f32(env, v[12], c, "dbeta"));
+    return undef(env);
+  });
+}
+
+// upsample2x(backward, smallShape[5], in, out)
+napi_value Upsample2x(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 4);
+    bool bwd;
+    check(env, napi_get_value_bool(env, v[0], &bwd), "expected a boolean");
+    auto sm = ints(env, v[1], 5);
+    const int64_t nSmall = prod(sm.data(), 5), nBig = nSmall * 8;
+    const float* in = f32(env, v[2], bwd ? nBig : nSmall, bwd ? "dy" : "x");
+    float* out = f32(env, v[3], bwd ? nSmall : nBig, bwd ? "dx" : "y");
+    vmat::upsample2x(bwd, sm.data(), in, out);
+    return undef(env);
+  });
+}
+
+// maxPool2x(backward, xShape[5], x, dyOrNull, out)
+napi_value MaxPool2x(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 5);
+    bool bwd;
+    check(env, napi_get_value_bool(env, v[0], &bwd), "expected a boolean");
+    auto xs = ints(env, v[1], 5);
+    const int64_t nx = prod(xs.data(), 5);
+    const int64_t ny = xs[0] * (xs[1] / 2) * (xs[2] / 2) * (xs[3] / 2) * xs[4];
+    const float* x = f32(env, v[2], nx, "x");
+    if (!bwd) {
+      vmat::maxPool2xFwd(xs.data(), x, f32(env, v[4], ny, "y"));
+    } else {
+      vmat::maxPool2xBwd(xs.data(), x, f32(env, v[3], ny, "dy"), f32(env, v[4], nx, "dx"));
+    }
+    return undef(env);
+  });
+}
+
+// copyRuns(src, srcOff, srcStride, dst, dstOff, dstStride, rows, run)
+napi_value CopyRuns(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 8);
+    size_t ns, nd;
+    check(env, napi_get_typedarray_info(env, v[0], nullptr, &ns, nullptr, nullptr, nullptr), "src");
+    check(env, napi_get_typedarray_info(env, v[3], nullptr, &nd, nullptr, nullptr, nullptr), "dst");
+    const float* src = f32(env, v[0], ns, "src");
+    float* dst = f32(env, v[3], nd, "dst");
+    const int64_t so = int64_t(num(env, v[1])), ss = int64_t(num(env, v[2]));
+    const int64_t dof = int64_t(num(env, v[4])), ds = int64_t(num(env, v[5]));
+    const int64_t rows = int64_t(num(env, v[6])), run = int64_t(num(env, v[7]));
+    if (rows < 0 || run < 0 || so < 0 || dof < 0 || ss < 0 || ds < 0) throw JsError("vmat_native: copyRuns: negative argument");
+    if (rows > 0 && run > 0 &&
+        (so + (rows - 1) * ss + run > int64_t(ns) || dof + (rows - 1) * ds + run > int64_t(nd)))
+      throw JsError("vmat_native: copyRuns: out of bounds");
+    vmat::copyRuns(src, so, ss, dst, dof, ds, rows, run);
+    return undef(env);
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 1);
+    vmat::setThreads(int(num(env, v[0])));
+    return undef(env);
+  });
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  return guarded(env, [&] {
+    napi_value o, ver, th, cs;
+    check(env, napi_create_object(env, &o), "object");
+    const std::string v = vmat::dnnlVersion();
+    check(env, napi_create_string_utf8(env, v.c_str(), v.size(), &ver), "string");
+    check(env, napi_create_int32(env, vmat::getThreads(), &th), "int");
+    check(env, napi_create_int64(env, vmat::cacheSize(), &cs), "int");
+    napi_set_named_property(env, o, "dnnl", ver);
+    napi_set_named_property(env, o, "threads", th);
+    napi_set_named_property(env, o, "cachedPrimitives", cs);
+    return o;
+  });
+}
+
+napi_value ClearCache(napi_env env, napi_callback_info) {
+  return guarded(env, [&] {
+    vmat::clearCache();
+    return undef(env);
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"convLike", nullptr, ConvLike, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"eltwise", nullptr, Eltwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupNormFwd", nullptr, GroupNormFwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupNormBwd", nullptr, GroupNormBwd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"upsample2x", nullptr, Upsample2x, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool2x", nullptr, MaxPool2x, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRuns", nullptr, CopyRuns, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

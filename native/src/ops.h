@@ -1,0 +1,58 @@
+// Kernels of the vmat native engine addon. All tensors are fp32, channels-last (NDHWC);
+// conv filters are [kD, kH, kW, Cin, Cout] (TF layout). Callers own every buffer.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace vmat {
+
+struct ConvShape {
+  int64_t src[5];   // N, D, H, W, Cin
+  int64_t wts[5];   // kD, kH, kW, Cin, Cout
+  int64_t dst[5];   // N, Do, Ho, Wo, Cout
+  int64_t stride[3];
+  int64_t padL[3];
+  int64_t padR[3];
+};
+
+enum class ConvKind { Conv = 0, Deconv = 1 };
+enum class Dir { Fwd = 0, BwdData = 1, BwdWeights = 2 };
+
+// Fwd: a = src, b = wts, out = dst.  BwdData: a = diff_dst, b = wts, out = diff_src.
+// BwdWeights: a = src, b = diff_dst, out = diff_wts.  Deconv = transposed conv (oneDNN semantics).
+// bias [Cout] (optional): Fwd adds it; BwdWeights writes diff_bias there; BwdData ignores it.
+void convLike(ConvKind kind, Dir dir, const ConvShape& s, const float* a, const float* b, float* out,
+              float* bias = nullptr);
+
+enum class Act { None = 0, Relu = 1, Silu = 2 };
+// y = act(x) (fwd) or dx = dy * act'(x) (bwd), via oneDNN eltwise primitives.
+void eltwise(Act act, bool backward, int64_t n, const float* x, const float* dy, float* out);
+
+// GroupNorm (PyTorch semantics, biased variance) with fused activation on x[N, S, C].
+void groupNormFwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Act act, const float* x,
+                  const float* gamma, const float* beta, float* y);
+void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Act act, const float* x,
+                  const float* gamma, const float* beta, const float* dy, float* dx, float* dgamma,
+                  float* dbeta);
+
+// dst[dstOff + r*dstStride + j] = src[srcOff + r*srcStride + j] for r < rows, j < run (OpenMP over rows):
+// the strided copy behind channel concat / split.
+void copyRuns(const float* src, int64_t srcOff, int64_t srcStride, float* dst, int64_t dstOff, int64_t dstStride,
+              int64_t rows, int64_t run);
+
+// x2 trilinear up-sampling, align_corners=False (PyTorch semantics), NDHWC.
+// fwd: x[N,D,H,W,C] -> y[N,2D,2H,2W,C];  bwd: dy[N,2D,2H,2W,C] -> dx[N,D,H,W,C].
+void upsample2x(bool backward, const int64_t* small, const float* in, float* out);
+
+// 2x2x2 max pooling, stride 2, 'valid' (tfjs semantics: gradient to the LAST maximum in d,h,w order).
+// fwd: x[N,D,H,W,C] -> y[N,D/2,H/2,W/2,C];  bwd: (x, dy) -> dx.
+void maxPool2xFwd(const int64_t* xs, const float* x, float* y);
+void maxPool2xBwd(const int64_t* xs, const float* x, const float* dy, float* dx);
+
+void setThreads(int n);
+int getThreads();
+std::string dnnlVersion();
+void clearCache();
+int64_t cacheSize();
+
+}  // namespace vmat
