@@ -1,0 +1,37 @@
+/**
+ * `vmat openkbp predict`: official-format pt_N.csv predictions of a trained OpenKBP model
+ * (models/openkbp-*, or a run's checkpoint folder) for OpenKBP patient folders or openkbp npz files.
+ */
+import type { Command } from 'commander';
+import * as path from 'node:path';
+import { openkbpGroup } from './openkbp';
+import { printJson } from '../json';
+import { initEngine } from '../../engine';
+import { predictOpenKbpDir } from '../../openkbp/predict_dir';
+
+interface PredictFlags {
+  model: string;
+  inputDir: string;
+  out: string;
+  tta: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  openkbpGroup(program)
+    .command('predict')
+    .description('predict OpenKBP doses with a trained 64³ model; writes official pt_N.csv files (values > 0, masked by the possible-dose mask)')
+    .requiredOption('--model <dir>', 'model folder (models/openkbp-<name>/ or runs/<exp>/checkpoints/best)')
+    .requiredOption('--input-dir <dir>', 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files')
+    .requiredOption('--out <dir>', 'output folder for pt_N.csv')
+    .option('--tta', 'average with the left-right flipped prediction', false)
+    .option('--json', 'print one JSON object')
+    .option('--quiet', 'no progress output')
+    .action(async (o: PredictFlags) => {
+      await initEngine({ quiet: true });
+      const r = await predictOpenKbpDir({ model: o.model, inputDir: o.inputDir, outDir: o.out, tta: o.tta, quiet: !!o.quiet || (!!o.json && !process.stderr.isTTY) });
+      if (o.json) printJson({ out_dir: path.resolve(o.out), n_patients: r.files.length, seconds: r.seconds, files: r.files });
+      else console.log(`${r.files.length} predictions written to ${path.resolve(o.out)} in ${r.seconds.toFixed(1)} s`);
+    });
+}

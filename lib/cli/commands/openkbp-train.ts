@@ -1,0 +1,85 @@
+/**
+ * `vmat openkbp train`: train the 64³ OpenKBP model (lib/openkbp/train.ts) with validation by the
+ * official dose score; resumable (--resume), with a training-time budget (--max-minutes).
+ */
+import type { Command } from 'commander';
+import { openkbpGroup } from './openkbp';
+import { printJson } from '../json';
+import { intOpt, numOpt } from '../../train/cli_parse';
+import { openKbpTrainOptions, trainOpenKbp } from '../../openkbp/train';
+
+interface TrainFlags {
+  dataDir: string;
+  valDir: string;
+  expName: string;
+  runsDir: string;
+  epochs: number;
+  lr: number;
+  weightDecay: number;
+  baseChannels: number;
+  levels: number;
+  seed: number;
+  valEvery: number;
+  valLimit?: number;
+  trainLimit?: number;
+  augment: boolean;
+  maxMinutes?: number;
+  checkpointEveryMinutes: number;
+  resume: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  const d = openKbpTrainOptions({ dataDir: '', valDir: '', expName: '' });
+  openkbpGroup(program)
+    .command('train')
+    .description('train the 64³ OpenKBP dose model (masked L1, validation by the official dose score, best checkpoint by it); resumable')
+    .requiredOption('--data-dir <dir>', 'training patients (openkbp npz files or pt_N/ folders), e.g. …/openkbp/npz/train')
+    .requiredOption('--val-dir <dir>', 'validation patients, e.g. …/openkbp/npz/validation')
+    .requiredOption('--exp-name <name>', 'run folder name under --runs-dir')
+    .option('--runs-dir <dir>', 'where run folders go', d.runsDir)
+    .option('--epochs <n>', 'epochs (the cosine schedule spans them)', intOpt('--epochs', 1), d.epochs)
+    .option('--lr <x>', 'peak learning rate (AdamW)', numOpt('--lr', 0), d.lr)
+    .option('--weight-decay <x>', 'AdamW weight decay', numOpt('--weight-decay', 0), d.weightDecay)
+    .option('--base-channels <n>', 'U-Net width at 64³', intOpt('--base-channels', 1), d.baseChannels)
+    .option('--levels <n>', 'U-Net levels', intOpt('--levels', 2), d.levels)
+    .option('--seed <n>', 'seed (weights, order, augmentation)', intOpt('--seed', 0), d.seed)
+    .option('--val-every <n>', 'validate every n epochs', intOpt('--val-every', 1), d.valEvery)
+    .option('--val-limit <n>', 'score only the first n validation patients (quick checks)', intOpt('--val-limit', 1))
+    .option('--train-limit <n>', 'use only the first n training patients (quick checks)', intOpt('--train-limit', 1))
+    .option('--no-augment', 'no flips/shifts')
+    .option('--max-minutes <m>', 'stop (resumably) after this much training time over all sessions', numOpt('--max-minutes', 0))
+    .option('--checkpoint-every-minutes <m>', 'save checkpoints/last at least this often', numOpt('--checkpoint-every-minutes', 0.1), d.checkpointEveryMinutes)
+    .option('--resume', 'continue the run from checkpoints/last', false)
+    .option('--json', 'print a JSON summary at the end')
+    .option('--quiet', 'no progress output')
+    .action(async (f: TrainFlags) => {
+      const r = await trainOpenKbp(
+        openKbpTrainOptions({
+          dataDir: f.dataDir,
+          valDir: f.valDir,
+          expName: f.expName,
+          runsDir: f.runsDir,
+          epochs: f.epochs,
+          lr: f.lr,
+          weightDecay: f.weightDecay,
+          baseChannels: f.baseChannels,
+          levels: f.levels,
+          seed: f.seed,
+          valEvery: f.valEvery,
+          valLimit: f.valLimit ?? null,
+          trainLimit: f.trainLimit ?? null,
+          augment: f.augment,
+          maxMinutes: f.maxMinutes ?? null,
+          checkpointEveryMinutes: f.checkpointEveryMinutes,
+          resume: f.resume,
+          quiet: !!f.quiet,
+        }),
+      );
+      const best = r.history.reduce<(typeof r.history)[number] | null>((b, h) => (b === null || h.val_dose_score < b.val_dose_score ? h : b), null);
+      const out = { run_dir: r.runDir, stopped_by: r.stoppedBy, elapsed_hours: r.elapsedSeconds / 3600, best_checkpoint: r.bestDir, best, history: r.history };
+      if (f.json) printJson(out);
+      else console.log(`${r.stoppedBy === 'time_limit' ? 'stopped at the time limit' : 'finished'} after ${(r.elapsedSeconds / 60).toFixed(1)} min; best val dose score ${best ? best.val_dose_score.toFixed(4) : 'n/a'}, DVH score ${best ? best.val_dvh_score.toFixed(4) : 'n/a'} (${r.bestDir ?? 'no checkpoint'})`);
+    });
+}

@@ -1,0 +1,133 @@
+/**
+ * Ships an OpenKBP run as models/openkbp-<name>/: copies the best checkpoint (weights + config),
+ * predicts the validation patients with `openkbp predict` code, scores them with the official
+ * metrics (`openkbp score` code), computes bootstrap 95% CIs and the resolution floor, and writes
+ * validation_scores.json and MODEL_CARD.md from those measured numbers.
+ *
+ *   npx tsx scripts/openkbp/ship_model.ts --run runs/openkbp-64-b16 --name 64-b16 \
+ *       --val-dir ../shared/data/openkbp/npz/validation [--preliminary] [--tta] [--floor-json F]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initEngine } from '../../lib/engine';
+import { withAtomicDir, writeJsonAtomic, writeFileAtomic } from '../../lib/io/atomic';
+import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
+import { writeFloorPredictions } from '../../lib/openkbp/floor';
+import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';
+import { openKbpScoreCis, dvhErrorBreakdown, LEADERBOARD } from '../../lib/openkbp/report';
+
+function arg(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
+  if (fallback === undefined) throw new Error(`ship_model: --${name} is required`);
+  return fallback;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const f4 = (x: number) => x.toFixed(4);
+const f2 = (x: number) => x.toFixed(2);
+
+async function main(): Promise<void> {
+  const runDir = path.resolve(arg('run'));
+  const name = arg('name');
+  const valDir = path.resolve(arg('val-dir'));
+  const preliminary = flag('preliminary');
+  const tta = flag('tta');
+  const modelDir = path.resolve('models', `openkbp-${name}`);
+  const bestDir = path.join(runDir, 'checkpoints', 'best');
+  if (!fs.existsSync(bestDir)) throw new Error(`no best checkpoint at ${bestDir}`);
+  await initEngine({ quiet: true });
+  const cfg = JSON.parse(fs.readFileSync(path.join(runDir, 'training_config.json'), 'utf8'));
+  const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'training_summary.json'), 'utf8'));
+  const bestCfg = JSON.parse(fs.readFileSync(path.join(bestDir, 'config.json'), 'utf8'));
+
+  // official scores of the checkpoint through the same code as `openkbp predict` + `openkbp score`
+  const predDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-ship-'));
+  const t0 = Date.now();
+  await predictOpenKbpDir({ model: bestDir, inputDir: valDir, outDir: predDir, tta });
+  const predictSeconds = (Date.now() - t0) / 1000;
+  const score = await scoreOpenKbpDirs(valDir, predDir);
+  fs.rmSync(predDir, { recursive: true, force: true });
+  const ci = openKbpScoreCis(score);
+  const breakdown = dvhErrorBreakdown(score);
+  let floor: { dose_score: number; dvh_score: number; n_patients: number };
+  const floorJson = process.argv.includes('--floor-json') ? arg('floor-json') : null;
+  if (floorJson) floor = JSON.parse(fs.readFileSync(floorJson, 'utf8'));
+  else {
+    const fd = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-floor-'));
+    await writeFloorPredictions(valDir, fd);
+    floor = await scoreOpenKbpDirs(valDir, fd);
+    fs.rmSync(fd, { recursive: true, force: true });
+  }
+  const worst = Object.entries(score.per_patient).sort((a, b) => b[1].dose_error - a[1].dose_error).slice(0, 5);
+  const env = cfg.environment;
+  const h = cfg.hparams;
+  const hours = summary.total_time_hours as number;
+  const epochsDone = (summary.global_step as number) / (cfg.data.n_train as number);
+  const scores = {
+    model: `openkbp-${name}`,
+    preliminary,
+    validation: { n_patients: score.n_patients, n_dvh_cells: score.n_dvh_cells, dose_score: score.dose_score, dvh_score: score.dvh_score, ci95: ci, tta },
+    resolution_floor: { dose_score: floor.dose_score, dvh_score: floor.dvh_score, n_patients: floor.n_patients },
+    dvh_error_by_metric: breakdown.byMetric,
+    dvh_error_by_structure: breakdown.byStructure,
+    per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
+    training: { run: path.basename(runDir), hparams: h, global_step: summary.global_step, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
+    leaderboard: LEADERBOARD,
+    predict_seconds_33: predictSeconds,
+  };
+  const card = `# OpenKBP model \`openkbp-${name}\`${preliminary ? ' — PRELIMINARY (short pipeline-proof run, not the benchmark model)' : ''}
+
+${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60)}-minute run (${epochsDone.toFixed(2)} of ${h.epochs} planned epochs) made to prove the
+> pipeline end to end. It does **not** meet the acceptance thresholds (validation dose score ≤ 3.0 Gy, DVH score ≤ 2.0 Gy).
+> The full run is \`bash scripts/openkbp/train.sh\` (see docs/openkbp.md).
+
+` : ''}## Data
+- Training: ${cfg.data.n_train} OpenKBP train patients (openkbp npz, \`npz/train\`); validation (model selection and the scores below): ${cfg.data.n_val} patients (\`npz/validation\`). The test split (pt_241–340) was never used.
+- OpenKBP (Babier et al., Med Phys 48:5549, 2021; TCIA): head-and-neck CT, 10 structures, 9-field IMRT doses.
+
+## Model and resolution
+- ${bestCfg.className}, ${bestCfg.numParameters.toLocaleString('en-US')} parameters, base ${h.base_channels} channels, ${h.levels} levels, 14 input channels (CT, 10 structure occupancies, Rx channel PTV70·1+PTV63·0.9+PTV56·0.8, possible-dose mask, PTV-union SDF).
+- Trained and predicted at **64³** (2×2×2 mask-aware mean of the 128³ grid); predictions are up-sampled to 128³ by mask-normalised trilinear interpolation and zeroed outside the possible-dose mask.
+- Loss: L1 masked to the possible-dose mask; AdamW lr ${h.lr}, weight decay ${h.weight_decay}, cosine schedule over ${h.epochs} epochs with ${h.warmup_steps}-step warm-up; flips (L/R with parotid swap) and shifts.
+
+## Training
+- Steps: ${summary.global_step} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}.
+- Wall time (training, all sessions): **${f2(hours)} h**.
+- Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} threads; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
+
+## Validation scores (official OpenKBP metrics, ${score.n_patients} patients, \`vmat openkbp predict\` + \`vmat openkbp score\`${tta ? ', L/R test-time augmentation' : ''})
+| | dose score (Gy) | DVH score (Gy) |
+|---|---|---|
+| this model | **${f4(score.dose_score)}** (95% CI ${f4(ci.dose.low)}–${f4(ci.dose.high)}) | **${f4(score.dvh_score)}** (95% CI ${f4(ci.dvh.low)}–${f4(ci.dvh.high)}) |
+| resolution floor of the 64³ scheme (ground truth down and up) | ${f4(floor.dose_score)} | ${f4(floor.dvh_score)} |
+| leaderboard winner (test set, 128³) | ${LEADERBOARD.winner.dose_score} | ${LEADERBOARD.winner.dvh_score} |
+| leaderboard median of 28 teams (test set) | ≈ ${LEADERBOARD.median_dose_score_28_teams} | – |
+
+CIs: percentile bootstrap over patients (9,999 resamples, seed 42); the DVH score is pooled over all ${score.n_dvh_cells} cells.
+Leaderboard numbers are on the 100 test patients, ours on the 33 validation patients: context, not a ranking.
+
+Mean DVH error by metric: ${Object.entries(breakdown.byMetric).map(([k, v]) => `${k} ${f2(v.mean)} Gy (n ${v.n})`).join('; ')}.
+
+Worst patients by dose error: ${worst.map(([id, p]) => `${id} ${f2(p.dose_error)} Gy`).join(', ')}.
+
+## Use
+\`\`\`bash
+npx vmat openkbp predict --model models/openkbp-${name} --input-dir <OpenKBP pt_N folders or npz> --out <dir>
+npx vmat openkbp score --ref-dir <same patients with dose> --pred-dir <dir>
+\`\`\`
+`;
+  await withAtomicDir(modelDir, async (tmp) => {
+    for (const f of ['config.json', 'weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(tmp, f));
+    fs.writeFileSync(path.join(tmp, 'validation_scores.json'), JSON.stringify(scores, null, 1) + '\n');
+    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), card);
+  });
+  await writeJsonAtomic(path.join(runDir, 'shipped.json'), { model_dir: modelDir, dose_score: score.dose_score, dvh_score: score.dvh_score });
+  await writeFileAtomic(path.join(runDir, 'MODEL_CARD.md'), card);
+  process.stdout.write(card);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
