@@ -1,0 +1,140 @@
+/**
+ * Full-volume prediction by sliding window (spec 6.2), corrected:
+ * - volumes smaller than the patch are padded (CT air, SDF outside/absent) instead of requiring
+ *   every dim ≥ patch and divisible by 16; the padding is cropped off the result;
+ * - window starts per axis: [0] if L ≤ P, else range(0, L − P + 1, P − overlap) plus L − P;
+ * - Gaussian blending with σ = P/4 centred at (P − 1)/2 (symmetric; the reference centred at P/2),
+ *   accumulated in float64: out = Σ pred·g / Σ g;
+ * - clamp to [0, 1.5] (normalised dose, i.e. [0, 1.5] × Rx);
+ * - optional test-time augmentation: average with the prediction of the left-right flipped input
+ *   (paired L/R structure channels swapped), flipped back.
+ */
+import { tf } from '../engine';
+import type { Shape3 } from '../data/case';
+import type { DoseModel } from '../models';
+import { spatialMultiple } from '../models/config';
+import type { PreparedCase } from '../train/inputs';
+import { extractPatch, padBefore, paddedShape, writeChannelsLast, type Patch } from '../train/patches';
+import { flipLeftRight } from '../train/augment';
+
+export interface SlidingWindowOptions {
+  patchSize?: number;
+  overlap?: number;
+  /** patches per forward pass */
+  batchSize?: number;
+  /** average with the L/R-flipped prediction */
+  tta?: boolean;
+  /** L/R structure index pairs (needed for tta) */
+  lrPairs?: Array<[number, number]>;
+  clampMax?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** window start positions along one (padded) axis */
+export function windowStarts(length: number, patch: number, overlap: number): number[] {
+  if (length <= patch) return [0];
+  const stride = patch - overlap;
+  if (stride <= 0) throw new Error(`overlap ${overlap} must be smaller than the patch size ${patch}`);
+  const out: number[] = [];
+  for (let s = 0; s <= length - patch; s += stride) out.push(s);
+  if (out[out.length - 1] !== length - patch) out.push(length - patch);
+  return out;
+}
+
+/** 1-D Gaussian blending weights, σ = P/4, centred at (P − 1)/2 */
+export function gaussianWeights1d(patch: number): Float64Array {
+  const sigma = patch / 4;
+  const c = (patch - 1) / 2;
+  const g = new Float64Array(patch);
+  for (let i = 0; i < patch; i++) g[i] = Math.exp(-((i - c) ** 2) / (2 * sigma * sigma));
+  return g;
+}
+
+/** predict the whole volume of a prepared case; returns normalised dose (Y, X, Z), clamped */
+export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWindowOptions = {}): Float32Array {
+  const P = o.patchSize ?? 128;
+  const overlap = o.overlap ?? Math.floor(P / 2);
+  const batchSize = o.batchSize ?? 1;
+  const clampMax = o.clampMax ?? 1.5;
+  const mult = spatialMultiple(model.config);
+  if (P % mult !== 0) throw new Error(`patch size ${P} must be divisible by ${mult} for a ${model.config.levels}-level model`);
+  const shape = pc.shape;
+  const [Y, X, Z] = shape;
+  const ps = paddedShape(shape, P);
+  const pb = padBefore(shape, P);
+  const starts = ps.map((d) => windowStarts(d, P, overlap));
+  const g = gaussianWeights1d(P);
+  const acc = new Float64Array(Y * X * Z);
+  const wsum = new Float64Array(Y * X * Z);
+  const windows: Shape3[] = [];
+  for (const a of starts[0]) for (const b of starts[1]) for (const c of starts[2]) windows.push([a, b, c]);
+  const half = Math.floor(P / 2);
+  const nc = pc.channels.length;
+  const constraints = pc.constraints;
+  let done = 0;
+  for (let w0 = 0; w0 < windows.length; w0 += batchSize) {
+    const group = windows.slice(w0, w0 + batchSize);
+    const patches: Patch[] = group.map((s) => extractPatch({ ...pc, dose: null }, [s[0] + half, s[1] + half, s[2] + half], P));
+    const preds = runPatches(model, patches, constraints, nc, P);
+    if (o.tta) {
+      const flipped = patches.map((p) => {
+        const q: Patch = { channels: p.channels.map((ch) => ch.slice()), dose: null, present: [...p.present], size: P };
+        flipLeftRight(q, o.lrPairs ?? []);
+        return q;
+      });
+      const fp = runPatches(model, flipped, constraints, nc, P);
+      for (let k = 0; k < fp.length; k++) {
+        const back: Patch = { channels: [fp[k]], dose: null, present: [], size: P };
+        flipLeftRight(back, []);
+        const a = preds[k];
+        const bk = back.channels[0];
+        for (let i = 0; i < a.length; i++) a[i] = 0.5 * (a[i] + bk[i]);
+      }
+    }
+    for (let k = 0; k < group.length; k++) {
+      const s = group[k];
+      const pred = preds[k];
+      for (let a = 0; a < P; a++) {
+        const y = s[0] + a - pb[0];
+        if (y < 0 || y >= Y) continue;
+        for (let b = 0; b < P; b++) {
+          const x = s[1] + b - pb[1];
+          if (x < 0 || x >= X) continue;
+          const gab = g[a] * g[b];
+          for (let c = 0; c < P; c++) {
+            const z = s[2] + c - pb[2];
+            if (z < 0 || z >= Z) continue;
+            const w = gab * g[c];
+            const i = (y * X + x) * Z + z;
+            acc[i] += pred[(a * P + b) * P + c] * w;
+            wsum[i] += w;
+          }
+        }
+      }
+    }
+    done += group.length;
+    o.onProgress?.(done, windows.length);
+  }
+  const out = new Float32Array(Y * X * Z);
+  for (let i = 0; i < out.length; i++) {
+    const v = acc[i] / wsum[i];
+    out[i] = v < 0 ? 0 : v > clampMax ? clampMax : v;
+  }
+  return out;
+}
+
+function runPatches(model: DoseModel, patches: Patch[], constraints: Float32Array, nc: number, P: number): Float32Array[] {
+  const n = P * P * P;
+  const buf = new Float32Array(patches.length * n * nc);
+  patches.forEach((p, k) => writeChannelsLast(p.channels, buf, k * n * nc));
+  const cons = new Float32Array(patches.length * constraints.length);
+  for (let k = 0; k < patches.length; k++) cons.set(constraints, k * constraints.length);
+  const y = tf.tidy(() => {
+    const x = tf.tensor(buf, [patches.length, P, P, P, nc]) as tf.Tensor5D;
+    const c = tf.tensor(cons, [patches.length, constraints.length]) as tf.Tensor2D;
+    return model.apply(x, c);
+  });
+  const data = y.dataSync() as Float32Array;
+  y.dispose();
+  return patches.map((_, k) => data.slice(k * n, (k + 1) * n));
+}

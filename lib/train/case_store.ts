@@ -1,0 +1,63 @@
+/**
+ * Prepared cases by id, loaded once and kept in memory up to a byte budget (least recently used
+ * cases are dropped and re-read on demand). The reference re-opened and decompressed the whole
+ * npz for every patch (spec 12.12); here a case is read once while it fits the budget.
+ */
+import * as path from 'node:path';
+import { loadCase } from '../data/load';
+import type { Case } from '../data/case';
+import type { InputRecipe } from '../models/input_recipe';
+import { prepareCase, type PreparedCase } from './inputs';
+
+export function caseIdOfPath(p: string): string {
+  return path.basename(p).replace(/\.npz$/, '');
+}
+
+function bytesOf(pc: PreparedCase): number {
+  return pc.channels.reduce((s, c) => s + c.byteLength, 0) + (pc.dose?.byteLength ?? 0);
+}
+
+export class CaseStore {
+  private readonly cache = new Map<string, PreparedCase>();
+  private bytes = 0;
+  private readonly byId = new Map<string, string | Case>();
+
+  /** `sources`: id → file path, or an in-memory Case (notebooks, tests) */
+  constructor(
+    sources: Map<string, string | Case>,
+    readonly recipe: InputRecipe,
+    readonly budgetBytes = 6 * 2 ** 30,
+  ) {
+    for (const [k, v] of sources) this.byId.set(k, v);
+  }
+
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  async get(id: string): Promise<PreparedCase> {
+    const hit = this.cache.get(id);
+    if (hit) {
+      // refresh recency
+      this.cache.delete(id);
+      this.cache.set(id, hit);
+      return hit;
+    }
+    const src = this.byId.get(id);
+    if (src === undefined) throw new Error(`case '${id}' is not in the data set`);
+    const c = typeof src === 'string' ? await loadCase(src) : src;
+    const pc = prepareCase(c, this.recipe);
+    this.cache.set(id, pc);
+    this.bytes += bytesOf(pc);
+    while (this.bytes > this.budgetBytes && this.cache.size > 1) {
+      const [oldId, old] = this.cache.entries().next().value as [string, PreparedCase];
+      this.cache.delete(oldId);
+      this.bytes -= bytesOf(old);
+    }
+    return pc;
+  }
+}

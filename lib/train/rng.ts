@@ -1,0 +1,75 @@
+/**
+ * The seeded random stream used for weight init, patch sampling and augmentation. Backed by
+ * seedrandom's Alea generator, whose state is four numbers, so it is saved in every checkpoint
+ * and `--resume` continues the exact same stream.
+ */
+import seedrandom from 'seedrandom';
+
+export type RngState = seedrandom.State.Alea;
+
+export class Rng {
+  private readonly prng: seedrandom.StatefulPRNG<RngState>;
+  private spareNormal: number | null = null;
+
+  private constructor(prng: seedrandom.StatefulPRNG<RngState>) {
+    this.prng = prng;
+  }
+
+  static fromSeed(seed: number | string): Rng {
+    return new Rng(seedrandom.alea(String(seed), { state: true }));
+  }
+
+  static fromState(state: RngState): Rng {
+    return new Rng(seedrandom.alea('', { state: { ...state } }));
+  }
+
+  /** the state to persist; the cached second Box-Muller normal is dropped so a restore is exact */
+  state(): RngState {
+    this.spareNormal = null;
+    return this.prng.state();
+  }
+
+  /** uniform in [0, 1) */
+  next(): number {
+    return this.prng();
+  }
+
+  /** uniform integer in [lo, hi) */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.prng() * (hi - lo));
+  }
+
+  /** uniform in [lo, hi) */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.prng();
+  }
+
+  /** standard normal (Box-Muller) */
+  normal(): number {
+    if (this.spareNormal !== null) {
+      const s = this.spareNormal;
+      this.spareNormal = null;
+      return s;
+    }
+    let u = 0;
+    while (u <= 0) u = this.prng();
+    const v = this.prng();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** in-place Fisher-Yates shuffle */
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(0, i + 1);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+
+  /** an independent child stream (e.g. one per epoch) derived from this stream */
+  fork(): Rng {
+    return Rng.fromSeed(`${this.prng.int32()}:${this.prng.int32()}`);
+  }
+}

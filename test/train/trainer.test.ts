@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { initEngine } from '../../lib/engine';
+import { train } from '../../lib/train/trainer';
+import { trainOptions } from '../../lib/train/options';
+import { loadCheckpoint } from '../../lib/models/checkpoint';
+import { AdamW, clipGradNorm, cosineLr } from '../../lib/train/adamw';
+import { makeSplitFor } from '../../lib/train/split_lock';
+import { tf } from '../../lib/engine';
+import { phantomCase } from './phantom';
+
+function cohort(n: number) {
+  return Array.from({ length: n }, (_, i) =>
+    phantomCase({ id: `case_${String(i).padStart(2, '0')}`, shape: [16, 16, 12], shift: [(i % 3) - 1, ((i * 2) % 3) - 1, 0], radius: 3 + (i % 2), rxGy: i % 4 === 3 ? 60 : 70 }),
+  );
+}
+
+const tiny = { patchSize: 16, baseChannels: 4, levels: 3, batchSize: 2, patchesPerVolume: 1, valEvery: 1, patience: 10, quiet: true, lr: 1e-3 };
+
+test('AdamW: hand-computed first step with decoupled decay; clipping; cosine schedule', async () => {
+  await initEngine({ quiet: true });
+  const p = tf.variable(tf.tensor1d([1, -2]));
+  const opt = new AdamW([{ params: new Map([['p', p]]), weightDecay: 0.1 }]);
+  opt.apply(new Map([['p', tf.tensor1d([0.5, -0.25])]]), 0.01);
+  // step 1: m̂ = g, v̂ = g², update = lr·g/(|g| + eps) = ±lr; decay p·(1 − lr·wd)
+  const v = p.dataSync();
+  assert.ok(Math.abs(v[0] - (1 * (1 - 0.001) - 0.01)) < 1e-6);
+  assert.ok(Math.abs(v[1] - (-2 * (1 - 0.001) + 0.01)) < 1e-6);
+  const g = new Map([['a', tf.tensor1d([3, 4])]]);
+  assert.equal(clipGradNorm(g, 1), 5);
+  const c = g.get('a')!.dataSync();
+  assert.ok(Math.abs(c[0] - 0.6) < 1e-5 && Math.abs(c[1] - 0.8) < 1e-5);
+  assert.equal(cosineLr(0, 1e-4, 10), 1e-4);
+  assert.ok(Math.abs(cosineLr(10, 1e-4, 10) - 1e-6) < 1e-15);
+  assert.ok(Math.abs(cosineLr(5, 1e-4, 10) - (1e-6 + (1e-4 - 1e-6) / 2)) < 1e-15);
+  opt.dispose();
+});
+
+test('AdamW + clip_grad_norm_ follow the torch peer over 5 steps', async () => {
+  await initEngine({ quiet: true });
+  const peer = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'train', 'adamw_peer.json'), 'utf8'));
+  const p = tf.variable(tf.tensor1d(peer.p0, 'float32'));
+  const opt = new AdamW([{ params: new Map([['p', p]]), weightDecay: 0.01 }]);
+  peer.grads.forEach((g: number[], k: number) => {
+    const gm = new Map([['p', tf.tensor1d(g, 'float32')]]);
+    clipGradNorm(gm, 1.0);
+    opt.apply(gm, peer.lrs[k]);
+    const got = p.dataSync();
+    peer.trajectory[k].forEach((want: number, i: number) => assert.ok(Math.abs(got[i] - want) < 2e-6, `step ${k} [${i}] ${got[i]} vs ${want}`));
+  });
+  opt.dispose();
+});
+
+test('locked split: stratified by plan type and target-volume tertile, independent of the training seed', () => {
+  const infos = Array.from({ length: 20 }, (_, i) => ({ id: `c${String(i).padStart(2, '0')}`, planType: i < 10 ? 'sib_2level' : 'single_rx', targetVolumeCc: 50 + i, institution: null }));
+  const a = makeSplitFor(infos, { val: 0.1, test: 0.1, seed: 1 });
+  assert.deepEqual(a, makeSplitFor([...infos].reverse(), { val: 0.1, test: 0.1, seed: 1 }));
+  assert.equal(a.test.length, 2);
+  assert.equal(a.val.length, 2);
+  assert.equal(a.train.length, 16);
+  assert.equal(a.test.filter((id) => Number(id.slice(1)) < 10).length, 1, 'one test case per plan type');
+  assert.deepEqual(a.strata_keys, ['plan_type', 'target_volume_tertile']);
+});
+
+test('resume after a kill reaches the same weights as an uninterrupted run (3 epochs vs 2 + 1)', async () => {
+  await initEngine({ quiet: true });
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-train-'));
+  const cases = cohort(6);
+  const base = { ...tiny, cases, dataDir: null, runsDir: runs, epochs: 3, seed: 5, valSplit: 0.2, testSplit: 0.2 };
+  const a = await train(trainOptions({ ...base, expName: 'straight' }));
+  const b1 = await train(trainOptions({ ...base, expName: 'killed', stopAfterEpoch: 1 }));
+  assert.equal(b1.stoppedBy, 'stop_after_epoch');
+  assert.equal(b1.history.length, 2);
+  b1.model.dispose();
+  const b2 = await train(trainOptions({ ...base, expName: 'killed', resume: true }));
+  assert.equal(b2.history.length, 3);
+  const la = loadCheckpoint(a.lastCheckpoint);
+  const lb = loadCheckpoint(b2.lastCheckpoint);
+  for (const [k, v] of la.model.params) assert.deepEqual(Array.from(lb.model.params.get(k)!.dataSync()), Array.from(v.dataSync()), k);
+  assert.equal(la.optimizer!.step, lb.optimizer!.step);
+  for (let e = 0; e < 3; e++) {
+    assert.equal(a.history[e].train_loss, b2.history[e].train_loss, `epoch ${e} train loss`);
+    assert.equal(a.history[e].val_mae_gy, b2.history[e].val_mae_gy, `epoch ${e} val MAE`);
+  }
+  // run records
+  const dir = path.join(runs, 'straight');
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'training_config.json'), 'utf8'));
+  assert.equal(cfg.training.seed, 5);
+  assert.equal(cfg.training.patch_size, 16);
+  assert.equal(cfg.hparams.in_channels, 9);
+  assert.ok(cfg.environment.engine.backend);
+  const csv = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv.length, 4);
+  assert.match(csv[0], /^epoch,lr,seconds,train_loss,train_mse,train_neg,val_mae_gy,val_mae_gy_ptv70,val_d95_gap_gy$/);
+  const ckpts = fs.readdirSync(path.join(dir, 'checkpoints')).sort();
+  assert.equal(ckpts.length, 2);
+  assert.match(ckpts[0], /^best-epoch=00\d-val_mae_gy=\d+\.\d{3}$/);
+  const summary = JSON.parse(fs.readFileSync(path.join(dir, 'training_summary.json'), 'utf8'));
+  assert.equal(summary.epochs_completed, 3);
+  const tc = JSON.parse(fs.readFileSync(path.join(dir, 'test_cases.json'), 'utf8'));
+  // the same split for both runs (and any seed): locked by the split seed
+  assert.deepEqual(tc.test_cases, JSON.parse(fs.readFileSync(path.join(runs, 'killed', 'test_cases.json'), 'utf8')).test_cases);
+  assert.equal(tc.test_cases.length, 1);
+  // a rerun into an existing run folder without --resume is refused
+  await assert.rejects(train(trainOptions({ ...base, expName: 'straight' })), /--resume/);
+  [a.model, b2.model, la.model, lb.model].forEach((m) => m.dispose());
+  fs.rmSync(runs, { recursive: true, force: true });
+});
