@@ -4,13 +4,15 @@
 #   configuration -> predict + evaluate the test cases -> execute the report notebooks headless.
 # Leaves figures/<run>/fig*.png|pdf and the executed notebook + HTML next to them.
 #
-# Everything is configurable through the environment. Defaults = a CPU configuration measured on
-# 2 cores (shared, heavily loaded machine): synth 24 cases ~2 min, each training run capped at
-# VMAT_MAX_MINUTES, infer + evaluate ~2 min per run, each report notebook ~40-50 s; the whole job
-# took 14 min after setup. Raise epochs / patches when the engine is faster or a GPU is present.
-#   VMAT_DATA_DIR (data/synthetic)  VMAT_CASES (24)  VMAT_SEED (42)  VMAT_SHAPE (synth default)
-#   VMAT_EPOCHS (3)  VMAT_PATCH (32)  VMAT_BASE_CHANNELS (8)  VMAT_LEVELS (3)  VMAT_BATCH (2)
-#   VMAT_PATCHES_PER_VOLUME (1)  VMAT_MAX_MINUTES (per training run, 3)  VMAT_GAMMA_SUBSAMPLE (2)
+# Everything is configurable through the environment. Defaults = the CPU configuration of the
+# acceptance experiment in docs/results-synthetic.md (64x64x48 grid at 5.9x5.9x3.3 mm, U-Net base 8,
+# 4 levels, patch 32, 30 epochs, lr 1e-3; about 2 min per training run on an idle 2-core machine
+# with the native engine). Raise them when the machine is faster or a GPU is present.
+#   VMAT_DATA_DIR (data/synthetic)  VMAT_CASES (24)  VMAT_SEED (42)
+#   VMAT_SHAPE (64,64,48)  VMAT_SPACING_MM (5.859375,5.859375,3.3333333)
+#   VMAT_EPOCHS (30)  VMAT_PATCH (32)  VMAT_BASE_CHANNELS (8)  VMAT_LEVELS (4)  VMAT_BATCH (2)
+#   VMAT_PATCHES_PER_VOLUME (2)  VMAT_LR (1e-3)  VMAT_VAL_EVERY (10)  VMAT_OVERLAP (8)
+#   VMAT_MAX_MINUTES (per training run, 8)  VMAT_GAMMA_SUBSAMPLE (1)
 #   VMAT_RUN_BASELINE (baseline)  VMAT_RUN_ASYM (asymmetric_ptv)
 #   VMAT_SKIP_SETUP=1, VMAT_SKIP_ASYM_NOTEBOOK=1, VMAT_BUDGET_MINUTES (25: the asymmetric notebook
 #   is skipped when the job is already past 80 % of this budget)
@@ -27,14 +29,19 @@ fi
 DATA=${VMAT_DATA_DIR:-data/synthetic}
 CASES=${VMAT_CASES:-24}
 SEED=${VMAT_SEED:-42}
-EPOCHS=${VMAT_EPOCHS:-3}
+EPOCHS=${VMAT_EPOCHS:-30}
 PATCH=${VMAT_PATCH:-32}
 BASE=${VMAT_BASE_CHANNELS:-8}
-LEVELS=${VMAT_LEVELS:-3}
+LEVELS=${VMAT_LEVELS:-4}
 BATCH=${VMAT_BATCH:-2}
-PPV=${VMAT_PATCHES_PER_VOLUME:-1}
-MAXMIN=${VMAT_MAX_MINUTES:-3}
-GSUB=${VMAT_GAMMA_SUBSAMPLE:-2}
+PPV=${VMAT_PATCHES_PER_VOLUME:-2}
+LR=${VMAT_LR:-1e-3}
+VAL_EVERY=${VMAT_VAL_EVERY:-10}
+OVERLAP=${VMAT_OVERLAP:-8}
+SHAPE=${VMAT_SHAPE:-64,64,48}
+SPACING=${VMAT_SPACING_MM:-5.859375,5.859375,3.3333333}
+MAXMIN=${VMAT_MAX_MINUTES:-8}
+GSUB=${VMAT_GAMMA_SUBSAMPLE:-1}
 RUN_B=${VMAT_RUN_BASELINE:-baseline}
 RUN_A=${VMAT_RUN_ASYM:-asymmetric_ptv}
 BUDGET=${VMAT_BUDGET_MINUTES:-25}
@@ -44,7 +51,7 @@ if [ -f "$DATA/split.json" ] && [ "${VMAT_RESYNTH:-0}" != "1" ]; then
   step "synthetic cohort: reusing $DATA (VMAT_RESYNTH=1 regenerates it)"
 else
   step "synthetic cohort: $CASES cases, seed $SEED -> $DATA"
-  node bin/vmat.js synth --out "$DATA" --cases "$CASES" --seed "$SEED" ${VMAT_SHAPE:+--shape "$VMAT_SHAPE"}
+  node bin/vmat.js synth --out "$DATA" --cases "$CASES" --seed "$SEED" --shape "$SHAPE" --spacing-mm "$SPACING"
 fi
 
 train() { # run-name extra-flags...
@@ -52,7 +59,7 @@ train() { # run-name extra-flags...
   rm -rf "runs/$run" "predictions/$run"
   node bin/vmat.js train --data-dir "$DATA" --exp-name "$run" --runs-dir runs --seed "$SEED" \
     --epochs "$EPOCHS" --patch-size "$PATCH" --base-channels "$BASE" --levels "$LEVELS" \
-    --batch-size "$BATCH" --patches-per-volume "$PPV" --max-minutes "$MAXMIN" "$@"
+    --batch-size "$BATCH" --patches-per-volume "$PPV" --max-minutes "$MAXMIN" --lr "$LR" --val-every "$VAL_EVERY" --val-overlap "$OVERLAP" "$@"
 }
 best_checkpoint() { # run-name
   node -e "const s=require('./runs/$1/training_summary.json'); const c=s.best_checkpoint||'runs/$1/checkpoints/last'; process.stdout.write(c)"
@@ -60,7 +67,7 @@ best_checkpoint() { # run-name
 infer() { # run-name
   local run=$1
   node bin/vmat.js infer --checkpoint "$(best_checkpoint "$run")" --input-dir "$DATA" --output-dir "predictions/$run" \
-    --cases-from "runs/$run/test_cases.json" --compute-metrics --gamma-subsample "$GSUB"
+    --cases-from "runs/$run/test_cases.json" --overlap "$OVERLAP" --compute-metrics --gamma-subsample "$GSUB"
 }
 
 step "train $RUN_B (MSE baseline): $EPOCHS epochs, patch $PATCH, base $BASE, levels $LEVELS"

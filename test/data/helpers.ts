@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { PY_FLOATS, PY_INT_KEYS, PyFloat, isPyTuple } from '../../lib/data/pyobj';
 
 export const FIX = path.resolve(__dirname, '..', 'fixtures', 'data');
-export const OPENKBP = '/work/shared/data/openkbp';
+// ../shared sits beside the repository (as in CI)
+export const OPENKBP = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp');
 
 function floatHex(v: number): string {
   const b = Buffer.alloc(8);

@@ -9,7 +9,7 @@ import { loadCase } from '../../lib/data/load';
 import { readOpenKbpCsvFolder, readOpenKbpNpz } from '../../lib/data/openkbp';
 import { readReferenceNpz } from '../../lib/data/reference_npz';
 import { verifyCaseFile } from '../../lib/data/verify';
-import { FIX } from './helpers';
+import { FIX, OPENKBP } from './helpers';
 
 const M = path.join(FIX, 'malformed');
 
@@ -68,7 +68,7 @@ test('array arguments: file.npz:key, missing key lists available keys, .npy file
 
 test('malformed OpenKBP inputs: bad CSV rows, wrong npz dtype, missing keys', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-okbp-bad-'));
-  const src = '/work/shared/data/openkbp/csv/train-pats/pt_143';
+  const src = path.join(OPENKBP, 'csv', 'train-pats', 'pt_143');
   const dir = path.join(tmp, 'pt_143');
   fs.mkdirSync(dir);
   for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
