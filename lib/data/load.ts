@@ -72,11 +72,15 @@ export async function listCasePaths(dir: string): Promise<string[]> {
   const st = await statOrFail(dir);
   if (!st.isDirectory()) throw new DataError(dir, null, 'a folder', 'a file');
   const out: string[] = [];
-  for (const ent of await fs.promises.readdir(dir, { withFileTypes: true })) {
-    if (ent.name.startsWith('.')) continue;
-    const p = path.join(dir, ent.name);
-    if (ent.isFile() && ent.name.endsWith('.npz')) out.push(p);
-    else if (ent.isDirectory() && (ent.name.startsWith('pt_') || fs.existsSync(path.join(p, 'ct.csv')))) out.push(p);
+  for (const name of await fs.promises.readdir(dir)) {
+    if (name.startsWith('.')) continue;
+    const p = path.join(dir, name);
+    // stat (not the dirent) so symlinked case files and patient folders count too
+    const s = await fs.promises.stat(p).catch(() => null);
+    if (!s) continue;
+    // predictions written next to the cases are not cases
+    if (s.isFile() && name.endsWith('.npz') && !name.endsWith('_pred.npz')) out.push(p);
+    else if (s.isDirectory() && (name.startsWith('pt_') || fs.existsSync(path.join(p, 'ct.csv')))) out.push(p);
   }
   return out.sort(codePointCompare);
 }

@@ -25,7 +25,7 @@ import { DataError, VmatError } from '../cli/errors';
 import { createProgress } from '../cli/progress';
 import type { Case } from '../data/case';
 import { listCasePaths, loadCase } from '../data/load';
-import { isNdArray, openNpz } from '../data/npz';
+import { readPredictionNpz } from '../data/reference_npz';
 import { npMean } from '../stats/npsum';
 import { checkClinicalConstraints, PROSTATE_PTVS, type ClinicalResult, type ConstraintTable } from './clinical';
 import { doseMetrics, type DoseMetrics } from './dose_error';
@@ -198,16 +198,6 @@ export async function evaluateCase(c: Case, predGyIn: ArrayLike<number>, opts: E
   };
 }
 
-/** reads `dose` (normalised by Rx, float32 (Y, X, Z)) of a reference `<case>_pred.npz` */
-export async function readPredictionDose(file: string): Promise<{ dose: Float32Array; shape: number[] }> {
-  const z = await openNpz(file);
-  if (!z.keys.includes('dose')) throw new DataError(file, 'dose', "a 'dose' array (normalised prediction)", `keys ${z.keys.join(', ')}`);
-  const e = await z.get('dose');
-  if (!isNdArray(e)) throw new DataError(file, 'dose', 'a numeric array', 'a pickled object');
-  if (e.shape.length !== 3) throw new DataError(file, 'dose', 'a 3-D array', `shape (${e.shape.join(', ')})`);
-  return { dose: Float32Array.from(e.data as ArrayLike<number>), shape: e.shape };
-}
-
 const std0 = (v: number[]): number | null => {
   if (!v.length) return null;
   const m = npMean(v);
@@ -277,7 +267,7 @@ export async function evaluatePredictions(opts: EvaluatePredictionsOptions): Pro
   const results: CaseEvaluation[] = [];
   for (const p of preds) {
     const c = await loadCase(cases.get(p.id) as string);
-    const pr = await readPredictionDose(p.file);
+    const pr = await readPredictionNpz(p.file);
     if (pr.shape.join(',') !== c.shape.join(',')) throw new DataError(p.file, 'dose', `shape (${c.shape.join(', ')}) of case ${p.id}`, `(${pr.shape.join(', ')})`);
     const predGy = new Float64Array(pr.dose.length);
     for (let i = 0; i < predGy.length; i++) predGy[i] = pr.dose[i] * c.rxGy;

@@ -50,3 +50,16 @@ test('TS-written npz files: numpy read exactly what vmat-lab reads back (every k
   again.forEach(([n, b], i) => assert.equal(sha(b), sha(files[i][1]), n));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('listCasePaths follows symlinks and skips <case>_pred.npz predictions', async () => {
+  const { listCasePaths } = await import('../../lib/data/load');
+  const [fsm, osm, pm] = [fs, os, path];
+  const dir = fsm.mkdtempSync(pm.join(osm.tmpdir(), 'vmat-list-'));
+  fsm.writeFileSync(pm.join(dir, 'b.npz'), '');
+  fsm.writeFileSync(pm.join(dir, 'b_pred.npz'), '');
+  const real = fsm.mkdtempSync(pm.join(osm.tmpdir(), 'vmat-pt-'));
+  fsm.symlinkSync(real, pm.join(dir, 'pt_7'));
+  fsm.symlinkSync(pm.join(dir, 'b.npz'), pm.join(dir, 'a.npz'));
+  const got = (await listCasePaths(dir)).map((p) => pm.basename(p));
+  assert.deepEqual(got, ['a.npz', 'b.npz', 'pt_7']);
+});
