@@ -170,3 +170,16 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const state = fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>) : null;
   return { dir, config, model, extraParams, optimizer, state };
 }
+
+/**
+ * Copies a loaded checkpoint's weights into a model's variables (used to resume training); a
+ * missing parameter or a shape from a different configuration is a DataError naming the folder.
+ */
+export function restoreParams(target: Map<string, tf.Variable>, source: Map<string, tf.Tensor>, dir: string): void {
+  for (const [k, v] of target) {
+    const src = source.get(k);
+    if (!src) throw new DataError(dir, k, 'the parameter in the checkpoint', 'missing');
+    if (src.shape.join(',') !== v.shape.join(',')) throw new DataError(dir, k, `shape [${v.shape}] (same --base-channels/--levels as the run)`, `[${src.shape}]`);
+    v.assign(src);
+  }
+}

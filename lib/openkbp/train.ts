@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initEngine, engineInfo } from '../engine';
 import { createModel, type DoseModel } from '../models';
-import { saveCheckpoint, loadCheckpoint } from '../models/checkpoint';
+import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
 import { AdamW, clipGradNorm, cosineLr } from '../train/adamw';
 import { Rng, type RngState } from '../train/rng';
 import { caseIdOfPath } from '../train/case_store';
@@ -207,12 +207,7 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
   let state: RunState;
   if (o.resume) {
     const ck = loadCheckpoint(lastDir);
-    for (const [k, v] of model.params) {
-      const src = ck.model.params.get(k);
-      if (!src) throw new DataError(lastDir, k, 'the parameter in the checkpoint', 'missing');
-      if (src.shape.join(',') !== v.shape.join(',')) throw new DataError(lastDir, k, `shape [${v.shape}] (same --base-channels/--levels as the run)`, `[${src.shape}]`);
-      v.assign(src);
-    }
+    restoreParams(model.params, ck.model.params, lastDir);
     ck.model.dispose();
     if (!ck.optimizer || !ck.state) throw new DataError(lastDir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
     optimizer.setState(ck.optimizer);

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { tf, initEngine, engineInfo } from '../engine';
 import { createModel, type DoseModel } from '../models';
-import { saveCheckpoint, loadCheckpoint } from '../models/checkpoint';
+import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
 import type { InputRecipe } from '../models/input_recipe';
 import { totalLoss, activeComponents, UncertaintyWeighting, type LossBatch } from '../losses';
 import { listCasePaths, loadCase } from '../data/load';
@@ -159,11 +159,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let state: RunState;
   if (o.resume) {
     const ck = loadCheckpoint(lastDir);
-    for (const [k, v] of model.params) {
-      const src = ck.model.params.get(k);
-      if (!src) throw new DataError(lastDir, k, 'the parameter in the checkpoint', 'missing');
-      v.assign(src);
-    }
+    restoreParams(model.params, ck.model.params, lastDir);
     if (uw) uw.assign(ck.extraParams);
     ck.model.dispose();
     for (const v of ck.extraParams.values()) v.dispose();
