@@ -1,6 +1,7 @@
 /**
- * OpenKBP training at 64³ on a CPU (docs/openkbp.md). A custom loop on the trainer's building
- * blocks (createModel, AdamW, clipGradNorm, cosineLr, Rng, checkpoints): each step is one whole
+ * OpenKBP training at 64³ on a CPU (docs/openkbp.md). The trainer's machinery (createModel,
+ * AdamW, the shared optimisationStep of lib/train/step.ts, Rng, checkpoints, restoreParams) with
+ * OpenKBP's sampling and validation: each step is one whole
  * down-sampled patient (64³ fits the net in one piece, so no patch sampling), the loss is an L1
  * masked to the possible-dose mask (weight = mask fraction of each 2×2×2 block; the first-place
  * loss, and the quantity the dose score measures), validation is the official OpenKBP dose/DVH
@@ -18,7 +19,8 @@ import * as path from 'node:path';
 import { tf, initEngine, engineInfo } from '../engine';
 import { createModel, type DoseModel } from '../models';
 import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
-import { AdamW, clipGradNorm, cosineLr } from '../train/adamw';
+import { AdamW, cosineLr } from '../train/adamw';
+import { optimisationStep } from '../train/step';
 import { Rng, type RngState } from '../train/rng';
 import { caseIdOfPath } from '../train/case_store';
 import { listCasePaths, loadCase } from '../data/load';
@@ -60,6 +62,11 @@ export interface OpenKbpTrainOptions {
   /** stop once this much training time (all sessions) has passed; resumable */
   maxMinutes: number | null;
   resume: boolean;
+  /**
+   * start from the weights of this checkpoint folder (fine-tuning: a new run with a fresh AdamW
+   * and its own warm-up + cosine schedule); null = He initialisation
+   */
+  initFrom: string | null;
   /** save checkpoints/last at least this often inside an epoch */
   checkpointEveryMinutes: number;
   quiet: boolean;
@@ -86,6 +93,7 @@ export function openKbpTrainOptions(p: Partial<OpenKbpTrainOptions> & Pick<OpenK
     shiftMax: 6,
     maxMinutes: null,
     resume: false,
+    initFrom: null,
     checkpointEveryMinutes: 5,
     quiet: false,
     ...p,
@@ -202,8 +210,6 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
 
   const model = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels }, { seed: o.seed });
   const optimizer = new AdamW([{ params: model.params, weightDecay: o.weightDecay }]);
-  const nameOfVar = new Map<string, string>();
-  for (const [k, v] of model.params) nameOfVar.set(v.name, k);
   let state: RunState;
   if (o.resume) {
     const ck = loadCheckpoint(lastDir);
@@ -213,10 +219,20 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
     optimizer.setState(ck.optimizer);
     state = ck.state as unknown as RunState;
   } else {
+    if (o.initFrom) {
+      const ck = loadCheckpoint(o.initFrom);
+      if (ck.model.config.baseChannels !== o.baseChannels || ck.model.config.levels !== o.levels || ck.model.config.inChannels !== OPENKBP_IN_CHANNELS) {
+        ck.model.dispose();
+        throw new DataError(o.initFrom, 'model config', `base ${o.baseChannels}, ${o.levels} levels, ${OPENKBP_IN_CHANNELS} input channels`, `base ${ck.model.config.baseChannels}, ${ck.model.config.levels} levels, ${ck.model.config.inChannels} input channels`);
+      }
+      restoreParams(model.params, ck.model.params, o.initFrom);
+      ck.model.dispose();
+      for (const v of ck.extraParams.values()) v.dispose();
+    }
     state = { epoch: 0, stepInEpoch: 0, order: [], globalStep: 0, rng: Rng.fromSeed(`openkbp-train:${o.seed}`).state(), lossSum: 0, lossN: 0, best: null, history: [], elapsedSeconds: 0, finished: false };
   }
   const rng = Rng.fromState(state.rng);
-  const hparams = { epochs: o.epochs, lr: o.lr, weight_decay: o.weightDecay, eta_min: o.etaMin, grad_clip: o.gradClip, warmup_steps: o.warmupSteps, base_channels: o.baseChannels, levels: o.levels, seed: o.seed, batch_size: 1, val_every: o.valEvery, augment: o.augment, shift_max: o.shiftMax, loss: 'L1 weighted by possible-dose-mask fraction (64³)', schedule: 'cosine per step over epochs × n_train', max_minutes: o.maxMinutes };
+  const hparams = { epochs: o.epochs, lr: o.lr, weight_decay: o.weightDecay, eta_min: o.etaMin, grad_clip: o.gradClip, warmup_steps: o.warmupSteps, base_channels: o.baseChannels, levels: o.levels, seed: o.seed, batch_size: 1, val_every: o.valEvery, augment: o.augment, shift_max: o.shiftMax, init_from: o.initFrom ? path.resolve(o.initFrom) : null, loss: 'L1 weighted by possible-dose-mask fraction (64³)', schedule: 'cosine per step over epochs × n_train', max_minutes: o.maxMinutes };
   const cfgFile = path.join(runDir, 'training_config.json');
   const config = {
     script: 'vmat-lab openkbp train',
@@ -300,14 +316,19 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
       const w = tf.tensor(a.weight, [1, ...S, 1]) as tf.Tensor5D;
       const c = tf.tensor(s.constraints, [1, 13]) as tf.Tensor2D;
       const wsum = Math.max(1e-6, a.weight.reduce((acc, v) => acc + v, 0));
-      const { value, grads } = tf.variableGrads(() => tf.div(tf.sum(tf.mul(w, tf.abs(tf.sub(model.apply(x, c), y)))), wsum) as tf.Scalar, [...model.params.values()]);
-      const g = new Map<string, tf.Tensor>();
-      for (const [vn, t] of Object.entries(grads)) g.set(nameOfVar.get(vn) ?? vn, t);
-      clipGradNorm(g, o.gradClip);
-      optimizer.apply(g, lr);
-      const loss = value.dataSync()[0];
-      tf.dispose([x, y, w, c, value, ...g.values()]);
-      if (!Number.isFinite(loss)) throw new Error(`openkbp train: loss became ${loss} at step ${state.globalStep}`);
+      let loss: number;
+      try {
+        loss = optimisationStep({
+          trainable: model.params,
+          optimizer,
+          lr,
+          gradClip: o.gradClip,
+          where: `openkbp train: step ${state.globalStep}`,
+          loss: () => tf.div(tf.sum(tf.mul(w, tf.abs(tf.sub(model.apply(x, c), y)))), wsum) as tf.Scalar,
+        });
+      } finally {
+        tf.dispose([x, y, w, c]);
+      }
       state.lossSum += loss;
       state.lossN++;
       state.stepInEpoch++;

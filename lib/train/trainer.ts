@@ -27,7 +27,8 @@ import { writeJsonAtomic, writeFileAtomic } from '../io/atomic';
 import { envSnapshot } from '../env/snapshot';
 import { createProgress } from '../cli/progress';
 import { UsageError, DataError } from '../cli/errors';
-import { AdamW, clipGradNorm, cosineLr } from './adamw';
+import { AdamW, cosineLr } from './adamw';
+import { optimisationStep } from './step';
 import { Rng, type RngState } from './rng';
 import { CaseStore, caseIdOfPath } from './case_store';
 import { inputRecipeFor, lrChannelPairs, type PreparedCase } from './inputs';
@@ -153,8 +154,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     ...(uw ? [{ params: uw.logSigmas, weightDecay: 0 }] : []),
   ]);
   const trainable = new Map<string, tf.Variable>([...model.params, ...(uw ? uw.logSigmas : [])]);
-  const nameOfVar = new Map<string, string>();
-  for (const [k, v] of trainable) nameOfVar.set(v.name, k);
 
   let state: RunState;
   if (o.resume) {
@@ -285,20 +284,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const c = tf.tensor(cBuf, [B, 13]) as tf.Tensor2D;
       const sdf = tf.slice(x, [0, 0, 0, 0, 1], [B, P, P, P, nc - 1]) as tf.Tensor5D;
       let comps: Record<string, number> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const pred = model.apply(x, c);
-        const batch: LossBatch = { pred, target: y, sdf, structures: recipe.structures, present, rxGy, sdfClipMm: recipe.sdfClipMm };
-        const out = totalLoss(batch, o.loss, uw ?? undefined);
-        comps = out.components;
-        return out.total;
-      }, [...trainable.values()]);
-      const g = new Map<string, tf.Tensor>();
-      for (const [vn, t] of Object.entries(grads)) g.set(nameOfVar.get(vn) ?? vn, t);
-      clipGradNorm(g, o.gradClip);
-      optimizer.apply(g, lr);
-      const lossValue = value.dataSync()[0];
-      tf.dispose([x, y, c, sdf, value, ...g.values()]);
-      if (!Number.isFinite(lossValue)) throw new Error(`train: loss became ${lossValue} at epoch ${epoch} step ${s}`);
+      let lossValue: number;
+      try {
+        lossValue = optimisationStep({
+          trainable,
+          optimizer,
+          lr,
+          gradClip: o.gradClip,
+          where: `train: epoch ${epoch} step ${s}`,
+          loss: () => {
+            const pred = model.apply(x, c);
+            const batch: LossBatch = { pred, target: y, sdf, structures: recipe.structures, present, rxGy, sdfClipMm: recipe.sdfClipMm };
+            const out = totalLoss(batch, o.loss, uw ?? undefined);
+            comps = out.components;
+            return out.total;
+          },
+        });
+      } finally {
+        tf.dispose([x, y, c, sdf]);
+      }
       sums.train_loss = (sums.train_loss ?? 0) + lossValue * B;
       for (const [k, v] of Object.entries(comps)) sums[`train_${k}`] = (sums[`train_${k}`] ?? 0) + v * B;
       nSamples += B;

@@ -140,6 +140,22 @@ test('openkbp training resumes exactly: stopped by the time limit after 1 step, 
     assert.ok(Math.abs(la.val_dose_score - lb.val_dose_score) < 1e-4, `${la.val_dose_score} vs ${lb.val_dose_score}`);
     // resuming with another architecture is refused
     await assert.rejects(trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'b', resume: true, baseChannels: 4 })), /base_channels|shape/);
+    // fine-tuning starts from the given weights: with a vanishing learning rate one step leaves them as they were
+    const c = await trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'c', initFrom: a.lastDir, lr: 1e-12, maxMinutes: 0 }));
+    const wc = loadCheckpoint(c.lastDir);
+    const wa2 = loadCheckpoint(a.lastDir);
+    let initDiff = 0;
+    for (const [k, v] of wa2.model.params) {
+      const x = v.dataSync();
+      const y = wc.model.params.get(k)!.dataSync();
+      for (let i = 0; i < x.length; i++) initDiff = Math.max(initDiff, Math.abs(x[i] - y[i]));
+    }
+    wc.model.dispose();
+    wa2.model.dispose();
+    assert.ok(initDiff < 1e-6, `fine-tuned weights moved by ${initDiff} at lr 1e-12`);
+    const cfgC = JSON.parse(fs.readFileSync(path.join(c.runDir, 'training_config.json'), 'utf8')) as { hparams: { init_from: string } };
+    assert.equal(cfgC.hparams.init_from, path.resolve(a.lastDir));
+    await assert.rejects(trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'd', initFrom: a.lastDir, baseChannels: 4 })), /model config/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

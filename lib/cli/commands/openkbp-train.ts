@@ -26,6 +26,7 @@ interface TrainFlags {
   maxMinutes?: number;
   checkpointEveryMinutes: number;
   resume: boolean;
+  initFrom?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -52,6 +53,7 @@ export function register(program: Command): void {
     .option('--max-minutes <m>', 'stop (resumably) after this much training time over all sessions', numOpt('--max-minutes', 0))
     .option('--checkpoint-every-minutes <m>', 'save checkpoints/last at least this often', numOpt('--checkpoint-every-minutes', 0.1), d.checkpointEveryMinutes)
     .option('--resume', 'continue the run from checkpoints/last', false)
+    .option('--init-from <dir>', 'fine-tune: start a new run from the weights of this checkpoint (fresh optimiser and schedule)')
     .option('--json', 'print a JSON summary at the end')
     .option('--quiet', 'no progress output')
     .action(async (f: TrainFlags) => {
@@ -74,6 +76,7 @@ export function register(program: Command): void {
           maxMinutes: f.maxMinutes ?? null,
           checkpointEveryMinutes: f.checkpointEveryMinutes,
           resume: f.resume,
+          initFrom: f.initFrom ?? null,
           quiet: !!f.quiet,
         }),
       );

@@ -1,0 +1,39 @@
+/**
+ * One optimisation step, shared by every training loop (`vmat train` on patches, `vmat openkbp
+ * train` on whole 64³ volumes): gradients of a scalar loss with respect to the trainable
+ * variables, global-norm clipping (torch clip_grad_norm_ semantics), one AdamW update at the given
+ * learning rate, and disposal of every intermediate. Returns the loss value; a non-finite loss
+ * throws before the weights are touched, so a diverged step never reaches a checkpoint.
+ */
+import { tf } from '../engine';
+import { AdamW, clipGradNorm } from './adamw';
+
+export interface StepInput {
+  /** the variables to update, by parameter name (the names AdamW's state is keyed by) */
+  trainable: Map<string, tf.Variable>;
+  optimizer: AdamW;
+  lr: number;
+  /** max global L2 norm of the gradients; <= 0 disables clipping */
+  gradClip: number;
+  /** the loss, built inside the gradient tape */
+  loss: () => tf.Scalar;
+  /** what to name in the error if the loss is not finite */
+  where: string;
+}
+
+export function optimisationStep(s: StepInput): number {
+  const nameOfVar = new Map<string, string>();
+  for (const [k, v] of s.trainable) nameOfVar.set(v.name, k);
+  const { value, grads } = tf.variableGrads(s.loss, [...s.trainable.values()]);
+  const g = new Map<string, tf.Tensor>();
+  for (const [vn, t] of Object.entries(grads)) g.set(nameOfVar.get(vn) ?? vn, t);
+  const loss = value.dataSync()[0];
+  if (!Number.isFinite(loss)) {
+    tf.dispose([value, ...g.values()]);
+    throw new Error(`${s.where}: loss became ${loss}`);
+  }
+  if (s.gradClip > 0) clipGradNorm(g, s.gradClip);
+  s.optimizer.apply(g, s.lr);
+  tf.dispose([value, ...g.values()]);
+  return loss;
+}
