@@ -11,7 +11,7 @@ import { listCasePaths, loadCase } from '../data/load';
 import { writeOpenKbpDoseCsv } from '../data/openkbp';
 import { createProgress } from '../cli/progress';
 import { DataError } from '../cli/errors';
-import { scoreOpenKbpPatient, type OpenKbpPatientScore, type OpenKbpReference } from '../eval/openkbp_score';
+import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore, type OpenKbpReference, type OpenKbpScore } from '../eval/openkbp_score';
 import { OPENKBP_FULL_SHAPE, OPENKBP_TRAIN_SHAPE, binaryWeight } from './profile';
 import { maskedMeanPool2x, maskNormalisedUpsample } from './resample';
 
@@ -59,4 +59,25 @@ export async function writeFloorPredictions(refDir: string, outDir: string, o: {
   }
   progress.stop();
   return out;
+}
+
+/**
+ * The resolution floor over the reference patients of `refDir` (only `ids` when given, e.g. the
+ * patients a prediction folder covers): the official scores of their down-then-up-sampled doses.
+ */
+export async function resolutionFloorOfDir(refDir: string, o: { ids?: string[]; quiet?: boolean } = {}): Promise<OpenKbpScore> {
+  const refs = await listCasePaths(refDir);
+  if (!refs.length) throw new DataError(refDir, null, 'OpenKBP patient folders (pt_N/) or openkbp npz files', 'none');
+  const want = o.ids ? new Set(o.ids) : null;
+  const progress = createProgress({ label: 'resolution floor', total: want ? want.size : refs.length, quiet: o.quiet });
+  const per: Record<string, OpenKbpPatientScore> = {};
+  for (const p of refs) {
+    const c = await loadCase(p);
+    if (want && !want.has(c.id)) continue;
+    if (!c.dose || !c.possibleDoseMask) throw new DataError(p, 'dose/possible_dose_mask', 'an OpenKBP reference patient with dose and mask', 'missing');
+    per[c.id] = resolutionFloorPatient(c).score;
+    progress.tick(1, c.id);
+  }
+  progress.stop();
+  return combineOpenKbpScores(per);
 }

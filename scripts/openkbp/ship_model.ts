@@ -62,8 +62,21 @@ async function main(): Promise<void> {
   const worst = Object.entries(score.per_patient).sort((a, b) => b[1].dose_error - a[1].dose_error).slice(0, 5);
   const env = cfg.environment;
   const h = cfg.hparams;
-  const hours = summary.total_time_hours as number;
-  const epochsDone = (summary.global_step as number) / (cfg.data.n_train as number);
+  // a fine-tuned run (--init-from) counts its parent run's training time and steps too
+  const parents: Array<{ run: string; hours: number; steps: number; epochs: number }> = [];
+  for (let from = h.init_from as string | null; from; ) {
+    const pRun = path.dirname(path.dirname(from));
+    const pSum = JSON.parse(fs.readFileSync(path.join(pRun, 'training_summary.json'), 'utf8'));
+    const pCfg = JSON.parse(fs.readFileSync(path.join(pRun, 'training_config.json'), 'utf8'));
+    const ck = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
+    const steps = (ck.meta?.global_step as number | undefined) ?? (pSum.global_step as number);
+    parents.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number });
+    from = pCfg.hparams.init_from ?? null;
+  }
+  const hours = (summary.total_time_hours as number) + parents.reduce((a, p) => a + p.hours, 0);
+  const totalSteps = (summary.global_step as number) + parents.reduce((a, p) => a + p.steps, 0);
+  const epochsDone = totalSteps / (cfg.data.n_train as number);
+  const machine = { cpu: env.cpu, cores: env.cores, memory_gb: env.memoryGb, platform: env.platform, backend: `${env.engine.backend}/${env.engine.opsPath}`, threads: env.engine.threads };
   const scores = {
     model: `openkbp-${name}`,
     preliminary,
@@ -72,7 +85,8 @@ async function main(): Promise<void> {
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
     per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
-    training: { run: path.basename(runDir), hparams: h, global_step: summary.global_step, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
+    training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
+    machine,
     leaderboard: LEADERBOARD,
     predict_seconds_33: predictSeconds,
   };
@@ -92,7 +106,9 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 - Loss: L1 masked to the possible-dose mask; AdamW lr ${h.lr}, weight decay ${h.weight_decay}, cosine schedule over ${h.epochs} epochs with ${h.warmup_steps}-step warm-up; flips (L/R with parotid swap) and shifts.
 
 ## Training
-- Steps: ${summary.global_step} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}.
+- Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.
+${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps (cosine over ${p.epochs} epochs), ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule (lr ${h.lr}).
+` : ''}
 - Wall time (training, all sessions): **${f2(hours)} h**.
 - Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} threads; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
 

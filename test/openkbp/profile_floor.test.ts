@@ -122,3 +122,34 @@ test('resolution floor on the 4 CSV patients matches the numpy peer (floor_peer.
   // the floor is a real loss of information, not zero
   assert.ok(all.dose_score > 0.1 && all.dvh_score > 0.1);
 });
+
+test('openkbp score --floor: the floor it prints equals the score of the floor predictions `openkbp floor` writes; --model adds the training record', { skip: !available }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const os = await import('node:os');
+  const bin = path.join(__dirname, '..', '..', 'bin', 'vmat.js');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-score-floor-'));
+  try {
+    const ref = path.join(tmp, 'ref');
+    fs.mkdirSync(ref);
+    for (const id of ['pt_143', 'pt_170']) fs.symlinkSync(path.join(CSV, id), path.join(ref, id));
+    const fl = spawnSync(process.execPath, [bin, 'openkbp', 'floor', '--ref-dir', ref, '--out', path.join(tmp, 'floor')], { encoding: 'utf8' });
+    assert.equal(fl.status, 0, fl.stderr);
+    const model = path.join(tmp, 'model');
+    fs.mkdirSync(model);
+    fs.writeFileSync(path.join(model, 'validation_scores.json'), JSON.stringify({ model: 'openkbp-x', training: { wall_time_hours: 1.5, global_step: 10 }, machine: { cpu: 'c', cores: 2, backend: 'cpu/native' } }));
+    const r = spawnSync(process.execPath, [bin, 'openkbp', 'score', '--ref-dir', ref, '--pred-dir', path.join(tmp, 'floor'), '--floor', '--model', model, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { dose_score: number; dvh_score: number; resolution_floor: { dose_score: number; dvh_score: number; n_patients: number }; model_training: { wall_time_hours: number }; leaderboard: { winner: { dose_score: number } } };
+    assert.equal(j.resolution_floor.n_patients, 2);
+    assert.ok(Math.abs(j.resolution_floor.dose_score - j.dose_score) < 1e-4, `${j.resolution_floor.dose_score} vs ${j.dose_score}`);
+    assert.ok(Math.abs(j.resolution_floor.dvh_score - j.dvh_score) < 1e-3, `${j.resolution_floor.dvh_score} vs ${j.dvh_score}`);
+    assert.ok(j.dose_score > 0.1, 'the floor is not zero');
+    assert.equal(j.model_training.wall_time_hours, 1.5);
+    assert.equal(j.leaderboard.winner.dose_score, 2.4294);
+    const bad = spawnSync(process.execPath, [bin, 'openkbp', 'score', '--ref-dir', ref, '--pred-dir', path.join(tmp, 'floor'), '--model', tmp], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /validation_scores\.json/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
