@@ -18,6 +18,7 @@ export interface PredictDirOptions {
   model: string | OpenKbpModel;
   inputDir: string;
   outDir: string;
+  /** L/R test-time augmentation; undefined = what the model folder recommends (config.json meta.predict_tta) */
   tta?: boolean;
   /** only these patient ids */
   ids?: string[];
@@ -26,6 +27,7 @@ export interface PredictDirOptions {
 }
 
 export interface PredictDirResult {
+  tta: boolean;
   files: Array<{ id: string; csv: string; seconds: number }>;
   seconds: number;
 }
@@ -39,6 +41,7 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
   }
   if (!paths.length) throw new DataError(o.inputDir, null, 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files', 'none');
   const m = typeof o.model === 'string' ? loadOpenKbpModel(o.model) : o.model;
+  const tta = o.tta ?? m.meta.predict_tta === true;
   fs.mkdirSync(o.outDir, { recursive: true });
   const progress = createProgress({ label: 'openkbp predict', total: paths.length, onUpdate: o.onProgress, quiet: o.quiet });
   const files: PredictDirResult['files'] = [];
@@ -48,7 +51,7 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
       const c = await loadCase(p);
       if (c.source !== 'openkbp-csv' && c.source !== 'openkbp-npz') throw new DataError(p, null, 'an OpenKBP patient (CSV folder or openkbp npz)', c.source);
       const s = prepareOpenKbp64(c);
-      const gy = predictOpenKbpGy(m, s, { tta: o.tta });
+      const gy = predictOpenKbpGy(m, s, { tta });
       const csv = path.join(o.outDir, `${c.id}.csv`);
       await writeOpenKbpDoseCsv(csv, gy, s.possibleDoseMask);
       const seconds = (Date.now() - tc) / 1000;
@@ -59,5 +62,5 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
     progress.stop();
     if (typeof o.model === 'string') m.model.dispose();
   }
-  return { files, seconds: (Date.now() - t0) / 1000 };
+  return { tta, files, seconds: (Date.now() - t0) / 1000 };
 }

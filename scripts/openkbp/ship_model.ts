@@ -134,7 +134,9 @@ npx vmat openkbp score --ref-dir <same patients with dose> --pred-dir <dir>
 \`\`\`
 `;
   await withAtomicDir(modelDir, async (tmp) => {
-    for (const f of ['config.json', 'weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(tmp, f));
+    for (const f of ['weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(tmp, f));
+    // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta } }, null, 1) + '\n');
     fs.writeFileSync(path.join(tmp, 'validation_scores.json'), JSON.stringify(scores, null, 1) + '\n');
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), card);
   });

@@ -13,7 +13,7 @@ interface PredictFlags {
   model: string;
   inputDir: string;
   out: string;
-  tta: boolean;
+  tta?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -25,13 +25,14 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'model folder (models/openkbp-<name>/ or runs/<exp>/checkpoints/best)')
     .requiredOption('--input-dir <dir>', 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files')
     .requiredOption('--out <dir>', 'output folder for pt_N.csv')
-    .option('--tta', 'average with the left-right flipped prediction', false)
+    .option('--tta', "average with the left-right flipped prediction (default: the model's recommendation, meta.predict_tta)")
+    .option('--no-tta', 'no test-time augmentation')
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (o: PredictFlags) => {
       await initEngine({ quiet: true });
       const r = await predictOpenKbpDir({ model: o.model, inputDir: o.inputDir, outDir: o.out, tta: o.tta, quiet: !!o.quiet || (!!o.json && !process.stderr.isTTY) });
-      if (o.json) printJson({ out_dir: path.resolve(o.out), n_patients: r.files.length, seconds: r.seconds, files: r.files });
-      else console.log(`${r.files.length} predictions written to ${path.resolve(o.out)} in ${r.seconds.toFixed(1)} s`);
+      if (o.json) printJson({ out_dir: path.resolve(o.out), n_patients: r.files.length, tta: r.tta, seconds: r.seconds, files: r.files });
+      else console.log(`${r.files.length} predictions written to ${path.resolve(o.out)} in ${r.seconds.toFixed(1)} s${r.tta ? ' (L/R test-time augmentation)' : ''}`);
     });
 }
