@@ -2,7 +2,8 @@
  * OpenKBP prediction with a 64³ model: one forward pass over the whole down-sampled volume
  * (optionally averaged with the left-right flipped pass), clamped at 0, up-sampled back to 128³ by
  * mask-normalised trilinear interpolation, × 70 Gy, and zeroed outside the possible-dose mask
- * (openkbp.md 1.5: the official predict_dose multiplies by the mask).
+ * (openkbp.md 1.5: the official predict_dose multiplies by the mask). A model folder with a
+ * `refiner/` sub-folder adds the 128³ refinement stage (lib/openkbp/refine.ts) on top.
  */
 import { tf } from '../engine';
 import type { DoseModel } from '../models';
@@ -19,9 +20,15 @@ import {
 } from './profile';
 import { maskNormalisedUpsample } from './resample';
 import { flipAxis1, interleave } from './volume_ops';
+import type { Case } from '../data/case';
+import { refineGy, refinerCase, REFINER_IN_CHANNELS } from './refine';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface OpenKbpModel {
   model: DoseModel;
+  /** the 128³ refinement stage, when the folder has one (refiner/) */
+  refiner: DoseModel | null;
   recipe: OpenKbpRecipe;
   meta: Record<string, unknown>;
   dir: string;
@@ -38,7 +45,19 @@ export function loadOpenKbpModel(dir: string): OpenKbpModel {
   }
   if (ck.model.config.inChannels !== OPENKBP_IN_CHANNELS) throw new DataError(dir, 'model.inChannels', String(OPENKBP_IN_CHANNELS), String(ck.model.config.inChannels));
   for (const v of ck.extraParams.values()) v.dispose();
-  return { model: ck.model, recipe, meta, dir };
+  let refiner: DoseModel | null = null;
+  const rdir = path.join(dir, 'refiner');
+  if (fs.existsSync(path.join(rdir, 'config.json'))) {
+    const rk = loadCheckpoint(rdir);
+    for (const v of rk.extraParams.values()) v.dispose();
+    if (!(rk.config.meta as Record<string, unknown> | undefined)?.openkbp_refiner || rk.model.config.inChannels !== REFINER_IN_CHANNELS) {
+      rk.model.dispose();
+      ck.model.dispose();
+      throw new DataError(rdir, 'config.json meta.openkbp_refiner', `an OpenKBP refiner (${REFINER_IN_CHANNELS} input channels, from \`vmat openkbp refine-train\`)`, `${rk.model.config.inChannels} input channels`);
+    }
+    refiner = rk.model;
+  }
+  return { model: ck.model, refiner, recipe, meta, dir };
 }
 
 /** the model's 64³ output (dose / 70), clamped at 0; with tta the mean of the plain and L/R-flipped passes */
@@ -72,9 +91,17 @@ export function upsampleToGy(small: Float32Array, s: Pick<OpenKbpSample, 'upWeig
   return up;
 }
 
-/** full OpenKBP prediction of one prepared sample in Gy at 128³ */
-export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean } = {}): Float32Array {
+/**
+ * Full OpenKBP prediction of one prepared sample in Gy at 128³. With a refiner in the model folder
+ * the up-sampled prediction goes through it; that needs the patient's full-resolution `case`
+ * (`refine: false` skips the stage).
+ */
+export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
   const model = 'model' in m ? m.model : m;
   const scale = 'recipe' in m ? m.recipe.doseScaleGy : 70;
-  return upsampleToGy(predictSmall(model, s, o), s, scale);
+  const coarse = upsampleToGy(predictSmall(model, s, o), s, scale);
+  const refiner = 'refiner' in m ? m.refiner : null;
+  if (!refiner || o.refine === false) return coarse;
+  if (!o.case) throw new Error(`predictOpenKbpGy: the model has a 128³ refiner; pass the patient's case (${s.id}) or refine: false`);
+  return refineGy(refiner, refinerCase(o.case, coarse));
 }

@@ -51,7 +51,7 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
       const c = await loadCase(p);
       if (c.source !== 'openkbp-csv' && c.source !== 'openkbp-npz') throw new DataError(p, null, 'an OpenKBP patient (CSV folder or openkbp npz)', c.source);
       const s = prepareOpenKbp64(c);
-      const gy = predictOpenKbpGy(m, s, { tta });
+      const gy = predictOpenKbpGy(m, s, { tta, case: c });
       const csv = path.join(o.outDir, `${c.id}.csv`);
       await writeOpenKbpDoseCsv(csv, gy, s.possibleDoseMask);
       const seconds = (Date.now() - tc) / 1000;
@@ -60,7 +60,10 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
     }
   } finally {
     progress.stop();
-    if (typeof o.model === 'string') m.model.dispose();
+    if (typeof o.model === 'string') {
+      m.model.dispose();
+      m.refiner?.dispose();
+    }
   }
   return { tta, files, seconds: (Date.now() - t0) / 1000 };
 }

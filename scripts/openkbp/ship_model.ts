@@ -5,7 +5,8 @@
  * validation_scores.json and MODEL_CARD.md from those measured numbers.
  *
  *   npx tsx scripts/openkbp/ship_model.ts --run runs/openkbp-64-b16 --name 64-b16 \
- *       --val-dir ../shared/data/openkbp/npz/validation [--preliminary] [--tta] [--floor-json F]
+ *       --val-dir ../shared/data/openkbp/npz/validation [--refiner-run runs/<refiner exp>] [--preliminary] [--tta] [--floor-json F]
+ * With --refiner-run, the run's 128³ refiner (checkpoints/refiner) ships as models/openkbp-<name>/refiner/.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -41,10 +42,23 @@ async function main(): Promise<void> {
   const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'training_summary.json'), 'utf8'));
   const bestCfg = JSON.parse(fs.readFileSync(path.join(bestDir, 'config.json'), 'utf8'));
 
-  // official scores of the checkpoint through the same code as `openkbp predict` + `openkbp score`
+  const refinerRun = process.argv.includes('--refiner-run') ? path.resolve(arg('refiner-run')) : null;
+  const refinerCfg = refinerRun ? JSON.parse(fs.readFileSync(path.join(refinerRun, 'training_config.json'), 'utf8')) : null;
+  const refinerVal = refinerRun ? JSON.parse(fs.readFileSync(path.join(refinerRun, 'validation.json'), 'utf8')) : null;
+  // the model folder as it will ship, staged first so it is scored exactly as users will run it
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-ship-model-'));
+  for (const f of ['weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(stage, f));
+  // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
+  fs.writeFileSync(path.join(stage, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta } }, null, 1) + '\n');
+  if (refinerRun) {
+    fs.mkdirSync(path.join(stage, 'refiner'));
+    for (const f of ['config.json', 'weights.json', 'weights.bin']) fs.copyFileSync(path.join(refinerRun, 'checkpoints', 'refiner', f), path.join(stage, 'refiner', f));
+  }
+
+  // official scores of the staged folder through the same code as `openkbp predict` + `openkbp score`
   const predDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-ship-'));
   const t0 = Date.now();
-  await predictOpenKbpDir({ model: bestDir, inputDir: valDir, outDir: predDir, tta });
+  await predictOpenKbpDir({ model: stage, inputDir: valDir, outDir: predDir });
   const predictSeconds = (Date.now() - t0) / 1000;
   const score = await scoreOpenKbpDirs(valDir, predDir);
   fs.rmSync(predDir, { recursive: true, force: true });
@@ -73,7 +87,8 @@ async function main(): Promise<void> {
     parents.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number });
     from = pCfg.hparams.init_from ?? null;
   }
-  const hours = (summary.total_time_hours as number) + parents.reduce((a, p) => a + p.hours, 0);
+  const refinerHours = refinerVal ? (refinerVal.training_seconds as number) / 3600 : 0;
+  const hours = (summary.total_time_hours as number) + parents.reduce((a, p) => a + p.hours, 0) + refinerHours;
   const totalSteps = (summary.global_step as number) + parents.reduce((a, p) => a + p.steps, 0);
   const epochsDone = totalSteps / (cfg.data.n_train as number);
   const machine = { cpu: env.cpu, cores: env.cores, memory_gb: env.memoryGb, platform: env.platform, backend: `${env.engine.backend}/${env.engine.opsPath}`, threads: env.engine.threads };
@@ -85,6 +100,7 @@ async function main(): Promise<void> {
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
     per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
+    refiner: refinerRun ? { run: path.basename(refinerRun), hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
     training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
     machine,
     leaderboard: LEADERBOARD,
@@ -104,6 +120,7 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 - ${bestCfg.className}, ${bestCfg.numParameters.toLocaleString('en-US')} parameters, base ${h.base_channels} channels, ${h.levels} levels, 14 input channels (CT, 10 structure occupancies, Rx channel PTV70·1+PTV63·0.9+PTV56·0.8, possible-dose mask, PTV-union SDF).
 - Trained and predicted at **64³** (2×2×2 mask-aware mean of the 128³ grid); predictions are up-sampled to 128³ by mask-normalised trilinear interpolation and zeroed outside the possible-dose mask.
 - Loss: L1 masked to the possible-dose mask; AdamW lr ${h.lr}, weight decay ${h.weight_decay}, cosine schedule over ${h.epochs} epochs with ${h.warmup_steps}-step warm-up; flips (L/R with parotid swap) and shifts.
+${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained for ${refinerCfg.hparams.steps} steps on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients, coarse input = ${refinerCfg.refiner.coarseSource.startsWith('model') ? 'the 64³ model\'s own predictions of them (cascade)' : 'their ground truth down and up'}, L1 masked to the possible-dose mask, ${f2(refinerHours)} h.` : ''}
 
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.
@@ -134,14 +151,13 @@ npx vmat openkbp score --ref-dir <same patients with dose> --pred-dir <dir>
 \`\`\`
 `;
   await withAtomicDir(modelDir, async (tmp) => {
-    for (const f of ['weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(tmp, f));
-    // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
-    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta } }, null, 1) + '\n');
+    fs.cpSync(stage, tmp, { recursive: true });
     fs.writeFileSync(path.join(tmp, 'validation_scores.json'), JSON.stringify(scores, null, 1) + '\n');
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), card);
   });
   await writeJsonAtomic(path.join(runDir, 'shipped.json'), { model_dir: modelDir, dose_score: score.dose_score, dvh_score: score.dvh_score });
   await writeFileAtomic(path.join(runDir, 'MODEL_CARD.md'), card);
+  fs.rmSync(stage, { recursive: true, force: true });
   process.stdout.write(card);
 }
 

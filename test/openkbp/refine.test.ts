@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initEngine, tf } from '../../lib/engine';
+import { createModel } from '../../lib/models';
+import { saveCheckpoint, loadCheckpoint } from '../../lib/models/checkpoint';
+import { loadCase } from '../../lib/data/load';
+import type { Case } from '../../lib/data/case';
+import { OPENKBP_STRUCTURES } from '../../lib/data/profiles';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, normaliseCtHuOpenKbp } from '../../lib/openkbp/profile';
+import { loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
+import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
+import { REFINER_IN_CHANNELS, refineGy, refinerCase, writeRefinerBox } from '../../lib/openkbp/refine';
+import { refinerTrainOptions, trainRefiner } from '../../lib/openkbp/refine_train';
+import { downUpDose } from '../../lib/openkbp/floor';
+
+const ROOT = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp');
+const CSV = path.join(ROOT, 'csv', 'train-pats');
+const NPZ_TRAIN = path.join(ROOT, 'npz', 'train');
+const NPZ_VAL = path.join(ROOT, 'npz', 'validation');
+const available = fs.existsSync(CSV) && fs.existsSync(NPZ_TRAIN);
+let cached: Case | null = null;
+async function patient(): Promise<Case> {
+  cached ??= await loadCase(path.join(CSV, 'pt_170'));
+  return cached;
+}
+
+test('refiner inputs: channel order, L/R flip mirrors axis 1 and swaps the parotids', { skip: !available }, async () => {
+  const c = await patient();
+  const coarse = downUpDose(c.dose!, c.possibleDoseMask!);
+  const rc = refinerCase(c, coarse);
+  const P: [number, number, number] = [4, 8, 4];
+  const o: [number, number, number] = [60, 40, 70];
+  const nc = REFINER_IN_CHANNELS;
+  const x = new Float32Array(P[0] * P[1] * P[2] * nc);
+  const y = new Float32Array(P[0] * P[1] * P[2]);
+  const xf = new Float32Array(x.length);
+  writeRefinerBox(rc, o, P, false, x, y);
+  // the flipped read of the mirrored box holds the same voxels, mirrored
+  writeRefinerBox(rc, [o[0], 128 - o[1] - P[1], o[2]], P, true, xf);
+  const at = (a: number, b: number, cc: number) => (a * 128 + b) * 128 + cc;
+  const rp = 2 + OPENKBP_STRUCTURES.indexOf('RightParotid');
+  const lp = 2 + OPENKBP_STRUCTURES.indexOf('LeftParotid');
+  for (let a = 0; a < P[0]; a++)
+    for (let b = 0; b < P[1]; b++)
+      for (let cc = 0; cc < P[2]; cc++) {
+        const k = (a * P[1] + b) * P[2] + cc;
+        const i = at(o[0] + a, o[1] + b, o[2] + cc);
+        assert.equal(x[k * nc], Math.fround(coarse[i] / 70));
+        assert.equal(x[k * nc + 1], Math.fround(normaliseCtHuOpenKbp(c.ct[i])));
+        assert.equal(x[k * nc + nc - 1], c.possibleDoseMask![i] ? 1 : 0);
+        assert.equal(y[k], Math.fround(c.dose![i] / 70));
+        const kf = (a * P[1] + (P[1] - 1 - b)) * P[2] + cc;
+        for (let ch = 0; ch < nc; ch++) {
+          const src = ch === rp ? lp : ch === lp ? rp : ch;
+          assert.equal(xf[kf * nc + ch], x[k * nc + src], `channel ${ch} at ${a},${b},${cc}`);
+        }
+      }
+});
+
+test('a zero-initialised refiner is the identity; a model folder with refiner/ refines in predict, refine:false skips it', { skip: !available }, async () => {
+  await initEngine({ quiet: true });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-refine-'));
+  try {
+    const c = await patient();
+    const coarseModel = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 3 });
+    const b = coarseModel.params.get('out_conv.bias')!;
+    b.assign(tf.fill(b.shape, 0.5));
+    const dir = path.join(root, 'model');
+    await saveCheckpoint(dir, { model: coarseModel, input: null, meta: { openkbp: openKbpRecipe() } });
+    coarseModel.dispose();
+    const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 4 });
+    for (const k of ['out_conv.weight', 'out_conv.bias']) refiner.params.get(k)!.assign(tf.zerosLike(refiner.params.get(k)!));
+    const s = prepareOpenKbp64(c);
+    const plain = loadOpenKbpModel(dir);
+    assert.equal(plain.refiner, null);
+    const coarse = predictOpenKbpGy(plain, s);
+    const ident = refineGy(refiner, refinerCase(c, coarse));
+    let maxDiff = 0;
+    for (let i = 0; i < coarse.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ident[i] - coarse[i]));
+    assert.ok(maxDiff < 1e-4, `identity refiner moved the dose by ${maxDiff} Gy`);
+    // a non-zero refiner in the folder changes predict's output; refine: false gives the coarse dose
+    refiner.params.get('out_conv.bias')!.assign(tf.fill([1], 0.1));
+    await saveCheckpoint(path.join(dir, 'refiner'), { model: refiner, input: null, meta: { openkbp_refiner: { profile: 'openkbp-refine-128' } } });
+    refiner.dispose();
+    const withRef = loadOpenKbpModel(dir);
+    assert.ok(withRef.refiner);
+    assert.throws(() => predictOpenKbpGy(withRef, s), /refiner/);
+    const refined = predictOpenKbpGy(withRef, s, { case: c });
+    const skipped = predictOpenKbpGy(withRef, s, { refine: false });
+    assert.deepEqual(skipped, coarse);
+    let changed = 0;
+    for (let i = 0; i < coarse.length; i++) if (c.possibleDoseMask![i] && Math.abs(refined[i] - coarse[i]) > 1) changed++;
+    assert.ok(changed > 1000, `the refiner changed ${changed} voxels`);
+    for (let i = 0; i < refined.length; i++) if (!c.possibleDoseMask![i]) assert.equal(refined[i], 0);
+    // predict on a folder goes through the refiner too
+    const refs = path.join(root, 'refs');
+    fs.mkdirSync(refs);
+    fs.symlinkSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'));
+    await predictOpenKbpDir({ model: dir, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
+    const rows = fs.readFileSync(path.join(root, 'pred', 'pt_170.csv'), 'utf8').trim().split('\n').slice(1);
+    const fromCsv = new Float32Array(refined.length);
+    for (const r of rows) {
+      const [i, v] = r.split(',');
+      fromCsv[Number(i)] = Number(v);
+    }
+    let csvDiff = 0;
+    for (let i = 0; i < refined.length; i++) csvDiff = Math.max(csvDiff, Math.abs(fromCsv[i] - refined[i]));
+    assert.ok(csvDiff < 1e-3, `CSV vs refined differ by ${csvDiff}`);
+    for (const m of [plain, withRef]) {
+      m.model.dispose();
+      m.refiner?.dispose();
+    }
+    // a refiner folder that is not one is refused with the file and what was expected
+    const wrong = createModel({ inChannels: 5, baseChannels: 2, levels: 2 }, { seed: 1 });
+    await saveCheckpoint(path.join(dir, 'refiner'), { model: wrong, input: null, meta: {} });
+    wrong.dispose();
+    assert.throws(() => loadOpenKbpModel(dir), /openkbp_refiner/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('refine-train: learns on patches, validates before/after, and resumes exactly after a stop', { skip: !available }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-refine-train-'));
+  try {
+    const base = { dataDir: NPZ_TRAIN, valDir: NPZ_VAL, steps: 3, patch: 16, baseChannels: 2, levels: 2, trainLimit: 2, valLimit: 1, warmupSteps: 1, quiet: true };
+    const a = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') }));
+    assert.equal(a.stoppedBy, 'steps');
+    assert.ok(a.validation && Number.isFinite(a.validation.refined.dose_score) && Number.isFinite(a.validation.coarse.dose_score));
+    assert.ok(fs.existsSync(path.join(root, 'a', 'validation.json')));
+    const b1 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), maxMinutes: 0 }));
+    assert.equal(b1.stoppedBy, 'time_limit');
+    assert.equal(b1.validation, null);
+    const b2 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), resume: true }));
+    assert.equal(b2.stoppedBy, 'steps');
+    const wa = loadCheckpoint(a.refinerDir!);
+    const wb = loadCheckpoint(b2.refinerDir!);
+    let maxDiff = 0;
+    for (const [k, v] of wa.model.params) {
+      const x = v.dataSync();
+      const y = wb.model.params.get(k)!.dataSync();
+      for (let i = 0; i < x.length; i++) maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
+    }
+    // training moved the zero output layer, and the resumed run ends where the uninterrupted one does
+    const outW = wa.model.params.get('out_conv.weight')!.dataSync();
+    assert.ok(outW.some((v) => v !== 0), 'the output layer learned');
+    wa.model.dispose();
+    wb.model.dispose();
+    assert.ok(maxDiff < 1e-5, `weights after resume differ by ${maxDiff}`);
+    await assert.rejects(trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') })), /already has checkpoints/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
