@@ -49,6 +49,8 @@ export interface RefinerTrainOptions {
   trainLimit: number | null;
   valLimit: number | null;
   resume: boolean;
+  /** start from this refiner checkpoint's weights (fine-tuning, e.g. on a newer coarse model's predictions) */
+  initFrom: string | null;
   /** stop (resumably, without validating) once this much training time has passed; null = no limit */
   maxMinutes: number | null;
   checkpointEveryMinutes: number;
@@ -56,7 +58,7 @@ export interface RefinerTrainOptions {
 }
 
 export function refinerTrainOptions(p: Partial<RefinerTrainOptions> & Pick<RefinerTrainOptions, 'dataDir' | 'valDir' | 'runDir'>): RefinerTrainOptions {
-  return { coarseModel: null, steps: 1500, lr: 1e-3, weightDecay: 1e-4, warmupSteps: 50, etaMin: 1e-6, gradClip: 1, patch: 64, baseChannels: 8, levels: 2, seed: 42, trainLimit: 100, valLimit: null, resume: false, maxMinutes: null, checkpointEveryMinutes: 5, quiet: false, ...p };
+  return { coarseModel: null, steps: 1500, lr: 1e-3, weightDecay: 1e-4, warmupSteps: 50, etaMin: 1e-6, gradClip: 1, patch: 64, baseChannels: 8, levels: 2, seed: 42, trainLimit: 100, valLimit: null, resume: false, initFrom: null, maxMinutes: null, checkpointEveryMinutes: 5, quiet: false, ...p };
 }
 
 interface RefinerState {
@@ -170,14 +172,26 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
     if (!ck.optimizer || !ck.state) throw new DataError(lastDir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
     optimizer.setState(ck.optimizer);
     state = ck.state as unknown as RefinerState;
-  } else state = { step: 0, rng: Rng.fromSeed(`openkbp-refine:${o.seed}`).state(), lossSum: 0, lossN: 0, elapsedSeconds: 0 };
+  } else {
+    if (o.initFrom) {
+      const ck = loadCheckpoint(o.initFrom);
+      for (const v of ck.extraParams.values()) v.dispose();
+      if (ck.model.config.inChannels !== REFINER_IN_CHANNELS || ck.model.config.baseChannels !== o.baseChannels || ck.model.config.levels !== o.levels) {
+        ck.model.dispose();
+        throw new DataError(o.initFrom, 'model config', `a refiner with base ${o.baseChannels}, ${o.levels} levels`, `${ck.model.config.inChannels} input channels, base ${ck.model.config.baseChannels}, ${ck.model.config.levels} levels`);
+      }
+      restoreParams(model.params, ck.model.params, o.initFrom);
+      ck.model.dispose();
+    }
+    state = { step: 0, rng: Rng.fromSeed(`openkbp-refine:${o.seed}`).state(), lossSum: 0, lossN: 0, elapsedSeconds: 0 };
+  }
   const rng = Rng.fromState(state.rng);
   await writeJsonAtomic(path.join(o.runDir, 'training_config.json'), {
     script: 'vmat-lab openkbp refine-train',
     timestamp: new Date().toISOString(),
     model: model.className,
     model_params: model.numParameters(),
-    hparams: { steps: o.steps, lr: o.lr, weight_decay: o.weightDecay, warmup_steps: o.warmupSteps, eta_min: o.etaMin, grad_clip: o.gradClip, patch: P, base_channels: o.baseChannels, levels: o.levels, seed: o.seed, loss: 'L1 masked to the possible-dose mask (128³ patches)', sampling: 'patch centred on a target voxel (p 0.5) or a possible-dose-mask voxel; L/R flip p 0.5' },
+    hparams: { steps: o.steps, lr: o.lr, weight_decay: o.weightDecay, warmup_steps: o.warmupSteps, eta_min: o.etaMin, grad_clip: o.gradClip, patch: P, base_channels: o.baseChannels, levels: o.levels, seed: o.seed, init_from: o.initFrom ? path.resolve(o.initFrom) : null, loss: 'L1 masked to the possible-dose mask (128³ patches)', sampling: 'patch centred on a target voxel (p 0.5) or a possible-dose-mask voxel; L/R flip p 0.5' },
     data: { train_dir: path.resolve(o.dataDir), val_dir: path.resolve(o.valDir), n_train: train.length, n_val: val.length, train_ids: train.map((t) => t.c.id) },
     refiner: recipe,
     environment: envSnapshot(engineInfo() ?? engine),

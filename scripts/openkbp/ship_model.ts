@@ -87,7 +87,15 @@ async function main(): Promise<void> {
     parents.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number });
     from = pCfg.hparams.init_from ?? null;
   }
-  const refinerHours = refinerVal ? (refinerVal.training_seconds as number) / 3600 : 0;
+  // a fine-tuned refiner (--init-from) counts its parent refiner runs' time and steps too
+  const refinerStages: Array<{ run: string; hours: number; steps: number; coarse: string }> = [];
+  for (let run = refinerRun; run; ) {
+    const c = JSON.parse(fs.readFileSync(path.join(run, 'training_config.json'), 'utf8'));
+    const v = JSON.parse(fs.readFileSync(path.join(run, 'validation.json'), 'utf8'));
+    refinerStages.unshift({ run: path.basename(run), hours: (v.training_seconds as number) / 3600, steps: c.hparams.steps as number, coarse: c.refiner.coarseSource as string });
+    run = c.hparams.init_from ? path.dirname(path.dirname(c.hparams.init_from as string)) : null;
+  }
+  const refinerHours = refinerStages.reduce((a, r) => a + r.hours, 0);
   const hours = (summary.total_time_hours as number) + parents.reduce((a, p) => a + p.hours, 0) + refinerHours;
   const totalSteps = (summary.global_step as number) + parents.reduce((a, p) => a + p.steps, 0);
   const epochsDone = totalSteps / (cfg.data.n_train as number);
@@ -100,7 +108,7 @@ async function main(): Promise<void> {
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
     per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
-    refiner: refinerRun ? { run: path.basename(refinerRun), hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
+    refiner: refinerRun ? { run: path.basename(refinerRun), stages: refinerStages, hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
     training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
     machine,
     leaderboard: LEADERBOARD,
@@ -120,7 +128,7 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 - ${bestCfg.className}, ${bestCfg.numParameters.toLocaleString('en-US')} parameters, base ${h.base_channels} channels, ${h.levels} levels, 14 input channels (CT, 10 structure occupancies, Rx channel PTV70·1+PTV63·0.9+PTV56·0.8, possible-dose mask, PTV-union SDF).
 - Trained and predicted at **64³** (2×2×2 mask-aware mean of the 128³ grid); predictions are up-sampled to 128³ by mask-normalised trilinear interpolation and zeroed outside the possible-dose mask.
 - Loss: L1 masked to the possible-dose mask; AdamW lr ${h.lr}, weight decay ${h.weight_decay}, cosine schedule over ${h.epochs} epochs with ${h.warmup_steps}-step warm-up; flips (L/R with parotid swap) and shifts.
-${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained for ${refinerCfg.hparams.steps} steps on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients, coarse input = ${refinerCfg.refiner.coarseSource.startsWith('model') ? 'the 64³ model\'s own predictions of them (cascade)' : 'their ground truth down and up'}, L1 masked to the possible-dose mask, ${f2(refinerHours)} h.` : ''}
+${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients with L1 masked to the possible-dose mask; coarse input (cascade training): ${refinerStages.map((r, i) => `${i + 1}. \`${r.run}\` ${r.steps} steps on ${r.coarse.startsWith('model ') ? `predictions of \`${path.basename(path.dirname(path.dirname(r.coarse.slice(6))))}\`` : 'ground truth down and up'}, ${f2(r.hours)} h`).join('; ')}.` : ''}
 
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.

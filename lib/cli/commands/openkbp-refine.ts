@@ -24,6 +24,7 @@ interface RefineFlags {
   trainLimit: number;
   valLimit?: number;
   resume: boolean;
+  initFrom?: string;
   maxMinutes?: number;
   json?: boolean;
   quiet?: boolean;
@@ -48,6 +49,7 @@ export function register(program: Command): void {
     .option('--train-limit <n>', 'training patients held in memory (the first n)', intOpt('--train-limit', 1), d.trainLimit as number)
     .option('--val-limit <n>', 'score only the first n validation patients', intOpt('--val-limit', 1))
     .option('--resume', 'continue from checkpoints/last', false)
+    .option('--init-from <dir>', 'start from the weights of this refiner checkpoint (fine-tuning)')
     .option('--max-minutes <m>', 'stop (resumably) after this much training time', numOpt('--max-minutes', 0))
     .option('--json', 'print a JSON summary at the end')
     .option('--quiet', 'no progress output')
@@ -68,6 +70,7 @@ export function register(program: Command): void {
           valLimit: f.valLimit ?? null,
           resume: f.resume,
           maxMinutes: f.maxMinutes ?? null,
+          initFrom: f.initFrom ?? null,
           quiet: !!f.quiet,
         }),
       );
