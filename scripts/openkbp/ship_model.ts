@@ -77,14 +77,14 @@ async function main(): Promise<void> {
   const env = cfg.environment;
   const h = cfg.hparams;
   // a fine-tuned run (--init-from) counts its parent run's training time and steps too
-  const parents: Array<{ run: string; hours: number; steps: number; epochs: number }> = [];
+  const parents: Array<{ run: string; hours: number; steps: number; epochs: number; lr: number }> = [];
   for (let from = h.init_from as string | null; from; ) {
     const pRun = path.dirname(path.dirname(from));
     const pSum = JSON.parse(fs.readFileSync(path.join(pRun, 'training_summary.json'), 'utf8'));
     const pCfg = JSON.parse(fs.readFileSync(path.join(pRun, 'training_config.json'), 'utf8'));
     const ck = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
     const steps = (ck.meta?.global_step as number | undefined) ?? (pSum.global_step as number);
-    parents.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number });
+    parents.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number, lr: pCfg.hparams.lr as number });
     from = pCfg.hparams.init_from ?? null;
   }
   // a fine-tuned refiner (--init-from) counts its parent refiner runs' time and steps too
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     dvh_error_by_structure: breakdown.byStructure,
     per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
     refiner: refinerRun ? { run: path.basename(refinerRun), stages: refinerStages, hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
-    training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
+    training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs, lr: h.lr }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
     machine,
     leaderboard: LEADERBOARD,
     predict_seconds_33: predictSeconds,
@@ -127,15 +127,14 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 ## Model and resolution
 - ${bestCfg.className}, ${bestCfg.numParameters.toLocaleString('en-US')} parameters, base ${h.base_channels} channels, ${h.levels} levels, 14 input channels (CT, 10 structure occupancies, Rx channel PTV70·1+PTV63·0.9+PTV56·0.8, possible-dose mask, PTV-union SDF).
 - Trained and predicted at **64³** (2×2×2 mask-aware mean of the 128³ grid); predictions are up-sampled to 128³ by mask-normalised trilinear interpolation and zeroed outside the possible-dose mask.
-- Loss: L1 masked to the possible-dose mask; AdamW lr ${h.lr}, weight decay ${h.weight_decay}, cosine schedule over ${h.epochs} epochs with ${h.warmup_steps}-step warm-up; flips (L/R with parotid swap) and shifts.
-${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients with L1 masked to the possible-dose mask; coarse input (cascade training): ${refinerStages.map((r, i) => `${i + 1}. \`${r.run}\` ${r.steps} steps on ${r.coarse.startsWith('model ') ? `predictions of \`${path.basename(path.dirname(path.dirname(r.coarse.slice(6))))}\`` : 'ground truth down and up'}, ${f2(r.hours)} h`).join('; ')}.` : ''}
+- Loss: L1 masked to the possible-dose mask; AdamW, weight decay ${h.weight_decay}, ${h.warmup_steps}-step warm-up then cosine (per stage, below); flips (L/R with parotid swap) and shifts.${refinerRun ? '\n' : ''}${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients with L1 masked to the possible-dose mask; coarse input (cascade training): ${refinerStages.map((r, i) => `${i + 1}. \`${r.run}\` ${r.steps} steps on ${r.coarse.startsWith('model ') ? `predictions of \`${path.basename(path.dirname(path.dirname(r.coarse.slice(6))))}\`` : 'ground truth down and up'}, ${f2(r.hours)} h`).join('; ')}.` : ''}
 
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.
-${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps (cosine over ${p.epochs} epochs), ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule (lr ${h.lr}).
+${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number, lr: h.lr as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps, peak lr ${p.lr}, cosine over ${p.epochs} epochs, ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule.
 ` : ''}
 - Wall time (training, all sessions): **${f2(hours)} h**.
-- Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} threads; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
+- Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} thread(s) in the last stage; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
 
 ## Validation scores (official OpenKBP metrics, ${score.n_patients} patients, \`vmat openkbp predict\` + \`vmat openkbp score\`${tta ? ', L/R test-time augmentation' : ''})
 | | dose score (Gy) | DVH score (Gy) |
@@ -144,6 +143,8 @@ ${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours
 | resolution floor of the 64³ scheme (ground truth down and up) | ${f4(floor.dose_score)} | ${f4(floor.dvh_score)} |
 | leaderboard winner (test set, 128³) | ${LEADERBOARD.winner.dose_score} | ${LEADERBOARD.winner.dvh_score} |
 | leaderboard median of 28 teams (test set) | ≈ ${LEADERBOARD.median_dose_score_28_teams} | – |
+
+Acceptance target of the benchmark issue (dose score ≤ 3.0 Gy and DVH score ≤ 2.0 Gy on these patients): **${score.dose_score <= 3 && score.dvh_score <= 2 ? 'met' : 'not met'}**.
 
 CIs: percentile bootstrap over patients (9,999 resamples, seed 42); the DVH score is pooled over all ${score.n_dvh_cells} cells.
 Leaderboard numbers are on the 100 test patients, ours on the 33 validation patients: context, not a ranking.
