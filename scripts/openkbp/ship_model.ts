@@ -78,7 +78,14 @@ async function main(): Promise<void> {
   const h = cfg.hparams;
   // a fine-tuned run (--init-from) counts its parent run's training time and steps too
   const parents: Array<{ run: string; hours: number; steps: number; epochs: number; lr: number }> = [];
+  // a shipped model folder as the starting point carries its own stage list (validation_scores.json)
+  const shippedRecord = (dir: string) => (fs.existsSync(path.join(dir, 'validation_scores.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'validation_scores.json'), 'utf8')) : null);
   for (let from = h.init_from as string | null; from; ) {
+    const shipped = shippedRecord(from);
+    if (shipped) {
+      parents.unshift(...(shipped.training.stages as typeof parents));
+      break;
+    }
     const pRun = path.dirname(path.dirname(from));
     const pSum = JSON.parse(fs.readFileSync(path.join(pRun, 'training_summary.json'), 'utf8'));
     const pCfg = JSON.parse(fs.readFileSync(path.join(pRun, 'training_config.json'), 'utf8'));
@@ -93,7 +100,13 @@ async function main(): Promise<void> {
     const c = JSON.parse(fs.readFileSync(path.join(run, 'training_config.json'), 'utf8'));
     const v = JSON.parse(fs.readFileSync(path.join(run, 'validation.json'), 'utf8'));
     refinerStages.unshift({ run: path.basename(run), hours: (v.training_seconds as number) / 3600, steps: c.hparams.steps as number, coarse: c.refiner.coarseSource as string });
-    run = c.hparams.init_from ? path.dirname(path.dirname(c.hparams.init_from as string)) : null;
+    const from = c.hparams.init_from as string | null;
+    const shipped = from ? shippedRecord(path.dirname(from)) : null;
+    if (shipped?.refiner?.stages) {
+      refinerStages.unshift(...(shipped.refiner.stages as typeof refinerStages));
+      break;
+    }
+    run = from ? path.dirname(path.dirname(from)) : null;
   }
   const refinerHours = refinerStages.reduce((a, r) => a + r.hours, 0);
   const hours = (summary.total_time_hours as number) + parents.reduce((a, p) => a + p.hours, 0) + refinerHours;
