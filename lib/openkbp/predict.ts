@@ -5,11 +5,13 @@
  * (openkbp.md 1.5: the official predict_dose multiplies by the mask). A model folder with a
  * `refiner/` sub-folder adds the 128³ refinement stage (lib/openkbp/refine.ts) on top.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { tf } from '../engine';
 import type { DoseModel } from '../models';
 import { loadCheckpoint } from '../models/checkpoint';
 import { DataError } from '../cli/errors';
-import type { Shape3 } from '../data/case';
+import type { Case, Shape3 } from '../data/case';
 import {
   OPENKBP_FULL_SHAPE,
   OPENKBP_IN_CHANNELS,
@@ -20,10 +22,7 @@ import {
 } from './profile';
 import { maskNormalisedUpsample } from './resample';
 import { flipAxis1, interleave } from './volume_ops';
-import type { Case } from '../data/case';
 import { refineGy, refinerCase, REFINER_IN_CHANNELS } from './refine';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 export interface OpenKbpModel {
   model: DoseModel;

@@ -12,8 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initEngine, engineInfo } from '../engine';
 import { createModel, type DoseModel } from '../models';
-import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
+import { saveCheckpoint } from '../models/checkpoint';
 import { AdamW } from '../train/adamw';
+import { resumeFrom, initWeightsFrom } from '../train/resume';
 import { optimisationStep } from '../train/step';
 import { Rng, type RngState } from '../train/rng';
 import { listCasePaths, loadCase } from '../data/load';
@@ -165,24 +166,9 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
   }
   const optimizer = new AdamW([{ params: model.params, weightDecay: o.weightDecay }]);
   let state: RefinerState;
-  if (o.resume) {
-    const ck = loadCheckpoint(lastDir);
-    restoreParams(model.params, ck.model.params, lastDir);
-    ck.model.dispose();
-    if (!ck.optimizer || !ck.state) throw new DataError(lastDir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
-    optimizer.setState(ck.optimizer);
-    state = ck.state as unknown as RefinerState;
-  } else {
-    if (o.initFrom) {
-      const ck = loadCheckpoint(o.initFrom);
-      for (const v of ck.extraParams.values()) v.dispose();
-      if (ck.model.config.inChannels !== REFINER_IN_CHANNELS || ck.model.config.baseChannels !== o.baseChannels || ck.model.config.levels !== o.levels) {
-        ck.model.dispose();
-        throw new DataError(o.initFrom, 'model config', `a refiner with base ${o.baseChannels}, ${o.levels} levels`, `${ck.model.config.inChannels} input channels, base ${ck.model.config.baseChannels}, ${ck.model.config.levels} levels`);
-      }
-      restoreParams(model.params, ck.model.params, o.initFrom);
-      ck.model.dispose();
-    }
+  if (o.resume) state = resumeFrom(lastDir, model.params, optimizer) as unknown as RefinerState;
+  else {
+    if (o.initFrom) initWeightsFrom(o.initFrom, model.params, { inChannels: REFINER_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels });
     state = { step: 0, rng: Rng.fromSeed(`openkbp-refine:${o.seed}`).state(), lossSum: 0, lossN: 0, elapsedSeconds: 0 };
   }
   const rng = Rng.fromState(state.rng);

@@ -1,6 +1,6 @@
 /**
  * OpenKBP training at 64³ on a CPU (docs/openkbp.md). The trainer's machinery (createModel,
- * AdamW, the shared optimisationStep of lib/train/step.ts, Rng, checkpoints, restoreParams) with
+ * AdamW, the shared optimisationStep of lib/train/step.ts, Rng, checkpoints, resumeFrom/initWeightsFrom of lib/train/resume.ts) with
  * OpenKBP's sampling and validation: each step is one whole
  * down-sampled patient (64³ fits the net in one piece, so no patch sampling), the loss is an L1
  * masked to the possible-dose mask (weight = mask fraction of each 2×2×2 block; the first-place
@@ -18,8 +18,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initEngine, engineInfo } from '../engine';
 import { createModel, type DoseModel } from '../models';
-import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
+import { saveCheckpoint } from '../models/checkpoint';
 import { AdamW, cosineLr } from '../train/adamw';
+import { resumeFrom, initWeightsFrom } from '../train/resume';
 import { optimisationStep } from '../train/step';
 import { Rng, type RngState } from '../train/rng';
 import { caseIdOfPath } from '../train/case_store';
@@ -211,24 +212,9 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
   const model = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels }, { seed: o.seed });
   const optimizer = new AdamW([{ params: model.params, weightDecay: o.weightDecay }]);
   let state: RunState;
-  if (o.resume) {
-    const ck = loadCheckpoint(lastDir);
-    restoreParams(model.params, ck.model.params, lastDir);
-    ck.model.dispose();
-    if (!ck.optimizer || !ck.state) throw new DataError(lastDir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
-    optimizer.setState(ck.optimizer);
-    state = ck.state as unknown as RunState;
-  } else {
-    if (o.initFrom) {
-      const ck = loadCheckpoint(o.initFrom);
-      if (ck.model.config.baseChannels !== o.baseChannels || ck.model.config.levels !== o.levels || ck.model.config.inChannels !== OPENKBP_IN_CHANNELS) {
-        ck.model.dispose();
-        throw new DataError(o.initFrom, 'model config', `base ${o.baseChannels}, ${o.levels} levels, ${OPENKBP_IN_CHANNELS} input channels`, `base ${ck.model.config.baseChannels}, ${ck.model.config.levels} levels, ${ck.model.config.inChannels} input channels`);
-      }
-      restoreParams(model.params, ck.model.params, o.initFrom);
-      ck.model.dispose();
-      for (const v of ck.extraParams.values()) v.dispose();
-    }
+  if (o.resume) state = resumeFrom(lastDir, model.params, optimizer) as unknown as RunState;
+  else {
+    if (o.initFrom) initWeightsFrom(o.initFrom, model.params, { inChannels: OPENKBP_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels });
     state = { epoch: 0, stepInEpoch: 0, order: [], globalStep: 0, rng: Rng.fromSeed(`openkbp-train:${o.seed}`).state(), lossSum: 0, lossN: 0, best: null, history: [], elapsedSeconds: 0, finished: false };
   }
   const rng = Rng.fromState(state.rng);

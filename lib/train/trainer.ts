@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { tf, initEngine, engineInfo } from '../engine';
 import { createModel, type DoseModel } from '../models';
-import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
+import { saveCheckpoint } from '../models/checkpoint';
 import type { InputRecipe } from '../models/input_recipe';
 import { totalLoss, activeComponents, UncertaintyWeighting, type LossBatch } from '../losses';
 import { listCasePaths, loadCase } from '../data/load';
@@ -28,6 +28,7 @@ import { envSnapshot } from '../env/snapshot';
 import { createProgress } from '../cli/progress';
 import { UsageError, DataError } from '../cli/errors';
 import { AdamW, cosineLr } from './adamw';
+import { resumeFrom } from './resume';
 import { optimisationStep } from './step';
 import { Rng, type RngState } from './rng';
 import { CaseStore, caseIdOfPath } from './case_store';
@@ -157,14 +158,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   let state: RunState;
   if (o.resume) {
-    const ck = loadCheckpoint(lastDir);
-    restoreParams(model.params, ck.model.params, lastDir);
-    if (uw) uw.assign(ck.extraParams);
-    ck.model.dispose();
-    for (const v of ck.extraParams.values()) v.dispose();
-    if (!ck.optimizer || !ck.state) throw new DataError(lastDir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
-    optimizer.setState(ck.optimizer);
-    state = ck.state as unknown as RunState;
+    state = resumeFrom(lastDir, model.params, optimizer, (extra) => uw?.assign(extra)) as unknown as RunState;
   } else {
     state = {
       epoch: -1,

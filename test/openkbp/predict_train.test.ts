@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initEngine, tf } from '../../lib/engine';
 import { createModel } from '../../lib/models';
-import { saveCheckpoint, loadCheckpoint } from '../../lib/models/checkpoint';
+import { saveCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
 import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64 } from '../../lib/openkbp/profile';
 import { loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
@@ -15,6 +15,7 @@ import { trainOpenKbp, openKbpTrainOptions } from '../../lib/openkbp/train';
 import { scoringReference } from '../../lib/openkbp/floor';
 import { scoreOpenKbpPatient } from '../../lib/eval/openkbp_score';
 import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';
+import { maxWeightDiff } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp');
 const CSV = path.join(ROOT, 'csv', 'train-pats');
@@ -124,16 +125,7 @@ test('openkbp training resumes exactly: stopped by the time limit after 1 step, 
     assert.deepEqual([st.globalStep, st.stepInEpoch], [1, 1]);
     const b2 = await trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'b', resume: true }));
     assert.equal(b2.stoppedBy, 'epochs');
-    const wa = loadCheckpoint(a.lastDir);
-    const wb = loadCheckpoint(b2.lastDir);
-    let maxDiff = 0;
-    for (const [k, v] of wa.model.params) {
-      const x = v.dataSync();
-      const y = wb.model.params.get(k)!.dataSync();
-      for (let i = 0; i < x.length; i++) maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
-    }
-    wa.model.dispose();
-    wb.model.dispose();
+    const maxDiff = maxWeightDiff(a.lastDir, b2.lastDir);
     assert.ok(maxDiff < 1e-5, `weights after resume differ by ${maxDiff}`);
     const la = a.history[a.history.length - 1];
     const lb = b2.history[b2.history.length - 1];
@@ -142,16 +134,7 @@ test('openkbp training resumes exactly: stopped by the time limit after 1 step, 
     await assert.rejects(trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'b', resume: true, baseChannels: 4 })), /base_channels|shape/);
     // fine-tuning starts from the given weights: with a vanishing learning rate one step leaves them as they were
     const c = await trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'c', initFrom: a.lastDir, lr: 1e-12, maxMinutes: 0 }));
-    const wc = loadCheckpoint(c.lastDir);
-    const wa2 = loadCheckpoint(a.lastDir);
-    let initDiff = 0;
-    for (const [k, v] of wa2.model.params) {
-      const x = v.dataSync();
-      const y = wc.model.params.get(k)!.dataSync();
-      for (let i = 0; i < x.length; i++) initDiff = Math.max(initDiff, Math.abs(x[i] - y[i]));
-    }
-    wc.model.dispose();
-    wa2.model.dispose();
+    const initDiff = maxWeightDiff(a.lastDir, c.lastDir);
     assert.ok(initDiff < 1e-6, `fine-tuned weights moved by ${initDiff} at lr 1e-12`);
     const cfgC = JSON.parse(fs.readFileSync(path.join(c.runDir, 'training_config.json'), 'utf8')) as { hparams: { init_from: string } };
     assert.equal(cfgC.hparams.init_from, path.resolve(a.lastDir));
