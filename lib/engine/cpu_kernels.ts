@@ -10,8 +10,13 @@
  * shape, scalar operand, operand broadcast along the last axis; contiguous runs for copies) and
  * hands everything else to the stock kernel, so semantics are tfjs' own (tests compare both).
  * They are installed only on the `native` path; the self-test's reference runs on stock kernels.
+ *
+ * With the native addon installed, large float32 elementwise ops, sums/means and row copies run in
+ * its OpenMP kernels (native/src/elementwise.cc, copy_runs.cc), which are bit-identical to the JS
+ * loops here (same operations in the same order, no fast-math); the JS loops stay as the fallback.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { NativeAddon } from './native_addon';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -38,7 +43,20 @@ export function copyRunsJs(
   }
 }
 
+/** The addon's kernels used here (see NativeAddon). */
+export type NativeCpuKernels = Pick<NativeAddon, 'copyRuns' | 'binaryTiled' | 'unary' | 'reduceSum'>;
+
+/**
+ * Arrays shorter than this stay in JS: an N-API call plus waking the OpenMP threads costs a few
+ * microseconds, which the JS loop (~1 ns/element) has finished by then.
+ */
+export const NATIVE_MIN_ELEMENTS = 16384;
+
 let copyRuns: CopyRuns = copyRunsJs;
+/** The addon passed to installFastCpuKernels (null: JS only). */
+let addonInUse: NativeCpuKernels | null = null;
+/** Its elementwise kernels, when it has them (else the JS loops run). */
+let native: NativeCpuKernels | null = null;
 const valuesOf = (b: CpuBackendLike, t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
 
 /** Strided copy of a float32 slice (row-major), contiguous innermost runs copied in one loop. */
@@ -129,6 +147,7 @@ const fastConcat: Fast = (args, stock) => {
   return backend.makeTensorInfo(shape, 'float32', out);
 };
 
+/** Op codes shared with the addon (BinOp in native/src/ops.h): keep the order. */
 const enum Bin {
   Add,
   Sub,
@@ -189,6 +208,13 @@ function binaryTiledLeft(op: Bin, tiled: Float32Array, full: Float32Array, out: 
   }
 }
 
+/** out = full op tile (left: tile op full), tile repeated along full; natively for large arrays. */
+function tiledOp(op: Bin, full: Float32Array, tile: Float32Array, out: Float32Array, left: boolean): void {
+  if (native && out.length >= NATIVE_MIN_ELEMENTS) native.binaryTiled(op, full, tile, out, left);
+  else if (left) binaryTiledLeft(op, tile, full, out);
+  else binaryTiled(op, full, tile, out);
+}
+
 /** Is `small` tiled along the end of `big`? (scalar, or [.., C] / [1, .., 1, C] against [.., C]) */
 function tilesLastAxes(small: number[], big: number[]): boolean {
   if (size(small) === 1) return true;
@@ -210,12 +236,12 @@ function binaryKernel(op: Bin): Fast {
     const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
     if (same || (a.shape.length >= b.shape.length && tilesLastAxes(b.shape, a.shape))) {
       const out = new Float32Array(size(a.shape));
-      binaryTiled(op, valuesOf(backend, a), valuesOf(backend, b), out);
+      tiledOp(op, valuesOf(backend, a), valuesOf(backend, b), out, false);
       return backend.makeTensorInfo(a.shape.slice(), 'float32', out);
     }
     if (b.shape.length >= a.shape.length && tilesLastAxes(a.shape, b.shape)) {
       const out = new Float32Array(size(b.shape));
-      binaryTiledLeft(op, valuesOf(backend, a), valuesOf(backend, b), out);
+      tiledOp(op, valuesOf(backend, b), valuesOf(backend, a), out, true);
       return backend.makeTensorInfo(b.shape.slice(), 'float32', out);
     }
     // per-sample operand: [N, 1, .., 1, C] (FiLM) against [N, .., C], either side
@@ -232,8 +258,7 @@ function binaryKernel(op: Bin): Fast {
         const bs = bv.subarray(i * per, (i + 1) * per);
         const ss = sv.subarray(i * sper, (i + 1) * sper);
         const os = out.subarray(i * per, (i + 1) * per);
-        if (left) binaryTiledLeft(op, ss, bs, os);
-        else binaryTiled(op, bs, ss, os);
+        tiledOp(op, bs, ss, os, left);
       }
       return backend.makeTensorInfo(big.shape.slice(), 'float32', out);
     }
@@ -241,6 +266,7 @@ function binaryKernel(op: Bin): Fast {
   };
 }
 
+/** Op codes shared with the addon (UnOp in native/src/ops.h): keep the order. */
 const enum Un {
   Sqrt,
   Square,
@@ -250,36 +276,66 @@ const enum Un {
   Sigmoid,
 }
 
+function unaryJs(op: Un, v: Float32Array, out: Float32Array): void {
+  const n = v.length;
+  switch (op) {
+    case Un.Sqrt:
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(v[i]);
+      break;
+    case Un.Square:
+      for (let i = 0; i < n; i++) out[i] = v[i] * v[i];
+      break;
+    case Un.Neg:
+      for (let i = 0; i < n; i++) out[i] = -v[i];
+      break;
+    case Un.Exp:
+      for (let i = 0; i < n; i++) out[i] = Math.exp(v[i]);
+      break;
+    case Un.Abs:
+      for (let i = 0; i < n; i++) out[i] = Math.abs(v[i]);
+      break;
+    case Un.Sigmoid:
+      for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-v[i])); // the stock formula
+      break;
+  }
+}
+
 function unaryKernel(op: Un): Fast {
   return (args, stock) => {
     const x = args.inputs.x as tf.TensorInfo;
     if (x.dtype !== 'float32') return stock(args);
     const backend = args.backend as unknown as CpuBackendLike;
     const v = valuesOf(backend, x);
-    const n = v.length;
-    const out = new Float32Array(n);
-    switch (op) {
-      case Un.Sqrt:
-        for (let i = 0; i < n; i++) out[i] = Math.sqrt(v[i]);
-        break;
-      case Un.Square:
-        for (let i = 0; i < n; i++) out[i] = v[i] * v[i];
-        break;
-      case Un.Neg:
-        for (let i = 0; i < n; i++) out[i] = -v[i];
-        break;
-      case Un.Exp:
-        for (let i = 0; i < n; i++) out[i] = Math.exp(v[i]);
-        break;
-      case Un.Abs:
-        for (let i = 0; i < n; i++) out[i] = Math.abs(v[i]);
-        break;
-      case Un.Sigmoid:
-        for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-v[i])); // the stock formula
-        break;
-    }
+    const out = new Float32Array(v.length);
+    if (native && v.length >= NATIVE_MIN_ELEMENTS) native.unary(op, v, out);
+    else unaryJs(op, v, out);
     return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
   };
+}
+
+/** v as [outer, mid, inner] summed over mid into out [outer, inner] (see reduceKernel). */
+function reduceSumJs(v: Float32Array, outer: number, mid: number, inner: number, mean: boolean, out: Float32Array): void {
+  const scale = mean ? mid : 1;
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) {
+      let acc = 0;
+      const off = o * mid;
+      if (mean) for (let j = 0; j < mid; j++) acc += Math.fround(v[off + j] / scale);
+      else for (let j = 0; j < mid; j++) acc += v[off + j];
+      out[o] = acc;
+    }
+    return;
+  }
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(0);
+    for (let r = 0; r < mid; r++) {
+      const off = (o * mid + r) * inner;
+      if (mean) for (let j = 0; j < inner; j++) acc[j] += Math.fround(v[off + j] / scale);
+      else for (let j = 0; j < inner; j++) acc[j] += v[off + j];
+    }
+    out.set(acc, o * inner);
+  }
 }
 
 /**
@@ -300,27 +356,8 @@ function reduceKernel(mean: boolean): Fast {
     const mid = size(axes.map((ax) => x.shape[ax]));
     const inner = size(x.shape.slice(axes[axes.length - 1] + 1));
     const out = new Float32Array(outer * inner);
-    const scale = mean ? mid : 1;
-    if (inner === 1) {
-      for (let o = 0; o < outer; o++) {
-        let acc = 0;
-        const off = o * mid;
-        if (mean) for (let j = 0; j < mid; j++) acc += Math.fround(v[off + j] / scale);
-        else for (let j = 0; j < mid; j++) acc += v[off + j];
-        out[o] = acc;
-      }
-    } else {
-      const acc = new Float64Array(inner);
-      for (let o = 0; o < outer; o++) {
-        acc.fill(0);
-        for (let r = 0; r < mid; r++) {
-          const off = (o * mid + r) * inner;
-          if (mean) for (let j = 0; j < inner; j++) acc[j] += Math.fround(v[off + j] / scale);
-          else for (let j = 0; j < inner; j++) acc[j] += v[off + j];
-        }
-        out.set(acc, o * inner);
-      }
-    }
+    if (native && v.length >= NATIVE_MIN_ELEMENTS) native.reduceSum(v, outer, mid, inner, mean, out);
+    else reduceSumJs(v, outer, mid, inner, mean, out);
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     return backend.makeTensorInfo(outShape, 'float32', out);
   };
@@ -351,9 +388,15 @@ export function fastCpuKernelsInstalled(): boolean {
   return stockKernels.size > 0;
 }
 
-/** Installs the faster cpu kernels (idempotent); `nativeCopy` = the addon's threaded row copy. */
-export function installFastCpuKernels(nativeCopy?: CopyRuns): void {
-  copyRuns = nativeCopy ?? copyRunsJs;
+/**
+ * Installs the faster cpu kernels (idempotent); `addon` = the native addon, whose threaded row copy
+ * and elementwise kernels then take the large arrays. Without it everything runs in JS.
+ */
+export function installFastCpuKernels(addon?: NativeCpuKernels | null): void {
+  addonInUse = addon ?? null;
+  copyRuns = addon ? addon.copyRuns.bind(addon) : copyRunsJs;
+  // an addon built before the elementwise kernels existed (set-up not re-run) still has the row copy
+  native = addon && typeof addon.binaryTiled === 'function' ? addon : null;
   if (stockKernels.size) return;
   for (const [name, fast] of Object.entries(OVERRIDES)) {
     const k = tf.getKernel(name, 'cpu');
@@ -366,16 +409,17 @@ export function installFastCpuKernels(nativeCopy?: CopyRuns): void {
 }
 
 /**
- * Restores the stock kernels (the self-test's reference and the tests use them); returns the row
- * copy that was in use so the caller can reinstall the same configuration.
+ * Restores the stock kernels (the self-test's reference and the tests use them); returns the addon
+ * that was in use (null: JS only) so the caller can reinstall the same configuration.
  */
-export function uninstallFastCpuKernels(): CopyRuns {
-  const inUse = copyRuns;
+export function uninstallFastCpuKernels(): NativeCpuKernels | null {
+  const inUse = addonInUse;
   for (const [name, stock] of stockKernels) {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: stock });
   }
   stockKernels.clear();
   copyRuns = copyRunsJs;
+  addonInUse = native = null;
   return inUse;
 }

@@ -41,6 +41,20 @@ export interface NativeAddon {
   maxPool2x(backward: boolean, xShape: number[], x: Float32Array, dy: Float32Array | null, out: Float32Array): void;
   /** dst[dstOff + r*dstStride + j] = src[srcOff + r*srcStride + j], r < rows, j < run */
   copyRuns(src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number, dstStride: number, rows: number, run: number): void;
+  /**
+   * out[i] = a[i] op b[i mod b.length] (left: b[i mod b.length] op a[i]); op 0 add, 1 sub, 2 mul,
+   * 3 div, 4 squared difference. Bit-identical to the JS loops in cpu_kernels.ts.
+   */
+  binaryTiled(op: number, a: Float32Array, b: Float32Array, out: Float32Array, left: boolean): void;
+  /** out[i] = op(x[i]); op 0 sqrt, 1 square, 2 neg, 3 exp (V8's Math.exp algorithm), 4 abs, 5 sigmoid */
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /**
+   * v as [outer, mid, inner] summed over mid into out [outer, inner], in double, in mid order;
+   * mean: each value divided by mid and rounded to float32 first (the stock Mean kernel's way)
+   */
+  reduceSum(v: Float32Array, outer: number, mid: number, inner: number, mean: boolean, out: Float32Array): void;
+  /** out[i] = exp(x[i]) in double as the unary exp/sigmoid kernels compute it (tests compare it with Math.exp) */
+  expF64(x: Float64Array, out: Float64Array): void;
   setThreads(n: number): void;
   info(): { dnnl: string; threads: number; cachedPrimitives: number };
   clearCache(): void;

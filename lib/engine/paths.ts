@@ -114,7 +114,7 @@ const nativePath: EnginePath = {
     const { addon, reason } = loadNativeAddon();
     if (!addon) throw new Error(`native addon ${reason}`);
     addon.setThreads(threads);
-    installFastCpuKernels(addon.copyRuns.bind(addon));
+    installFastCpuKernels(addon);
     const info = addon.info();
     return { ops: makeNativeOps(addon), backend: 'cpu', threads: info.threads, versions: { onednn: info.dnnl } };
   },

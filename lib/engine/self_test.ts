@@ -133,9 +133,10 @@ export async function selfTestOps(
   }
   // the reference runs on stock tfjs cpu kernels, never on this project's faster replacements
   await tf.setBackend('cpu');
-  const restore = fastCpuKernelsInstalled() ? uninstallFastCpuKernels() : null;
+  const fastInstalled = fastCpuKernelsInstalled();
+  const addon = fastInstalled ? uninstallFastCpuKernels() : null;
   const want = CASES.map((c) => evaluate(referenceOps, c));
-  if (restore) installFastCpuKernels(restore);
+  if (fastInstalled) installFastCpuKernels(addon);
   await tf.setBackend(backend);
   let worst = 0;
   for (let i = 0; i < CASES.length; i++) {

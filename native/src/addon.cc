@@ -46,19 +46,25 @@ std::vector<int64_t> ints(napi_env env, napi_value arr, size_t len) {
   return out;
 }
 
-float* f32(napi_env env, napi_value v, size_t expectLen, const char* name) {
+// Float32Array of any length; its length goes to *len.
+float* f32any(napi_env env, napi_value v, const char* name, size_t* len) {
   bool is;
   check(env, napi_is_typedarray(env, v, &is), "typedarray check");
   if (!is) throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array");
   napi_typedarray_type t;
-  size_t len;
   void* data;
-  check(env, napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr), "typedarray info");
+  check(env, napi_get_typedarray_info(env, v, &t, len, &data, nullptr, nullptr), "typedarray info");
   if (t != napi_float32_array) throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array");
+  return static_cast<float*>(data);
+}
+
+float* f32(napi_env env, napi_value v, size_t expectLen, const char* name) {
+  size_t len;
+  float* data = f32any(env, v, name, &len);
   if (len != expectLen)
     throw JsError(std::string("vmat_native: ") + name + " has " + std::to_string(len) + " elements, expected " +
                   std::to_string(expectLen));
-  return static_cast<float*>(data);
+  return data;
 }
 
 int64_t prod(const int64_t* d, int n) {
@@ -242,6 +248,75 @@ napi_value CopyRuns(napi_env env, napi_callback_info info) {
   });
 }
 
+bool boolean(napi_env env, napi_value v) {
+  bool b;
+  check(env, napi_get_value_bool(env, v, &b), "expected a boolean");
+  return b;
+}
+
+// binaryTiled(op, a, b, out, left): out[i] = a[i] op b[i mod b.length] (left: b[..] op a[i]);
+// op 0 add, 1 sub, 2 mul, 3 div, 4 squared difference.
+napi_value BinaryTiled(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 5);
+    const int op = int(num(env, v[0]));
+    if (op < 0 || op > 4) throw JsError("vmat_native: binaryTiled: bad op");
+    size_t n, bn;
+    const float* a = f32any(env, v[1], "a", &n);
+    const float* b = f32any(env, v[2], "b", &bn);
+    float* out = f32(env, v[3], n, "out");
+    if (bn == 0 && n > 0) throw JsError("vmat_native: binaryTiled: b is empty");
+    vmat::binaryTiled(vmat::BinOp(op), a, int64_t(n), b, int64_t(bn), out, boolean(env, v[4]));
+    return undef(env);
+  });
+}
+
+// unary(op, x, out); op 0 sqrt, 1 square, 2 neg, 3 exp, 4 abs, 5 sigmoid.
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 3);
+    const int op = int(num(env, v[0]));
+    if (op < 0 || op > 5) throw JsError("vmat_native: unary: bad op");
+    size_t n;
+    const float* x = f32any(env, v[1], "x", &n);
+    vmat::unary(vmat::UnOp(op), x, f32(env, v[2], n, "out"), int64_t(n));
+    return undef(env);
+  });
+}
+
+// reduceSum(v, outer, mid, inner, mean, out): v as [outer, mid, inner] summed over mid into out.
+napi_value ReduceSum(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 6);
+    const int64_t outer = int64_t(num(env, v[1])), mid = int64_t(num(env, v[2])), inner = int64_t(num(env, v[3]));
+    if (outer < 0 || mid < 0 || inner < 0) throw JsError("vmat_native: reduceSum: negative size");
+    const float* x = f32(env, v[0], size_t(outer * mid * inner), "v");
+    float* out = f32(env, v[5], size_t(outer * inner), "out");
+    vmat::reduceSum(x, outer, mid, inner, boolean(env, v[4]), out);
+    return undef(env);
+  });
+}
+
+// expF64(x, out): Float64Arrays; out[i] = exp(x[i]) as the Exp/Sigmoid kernels compute it.
+napi_value ExpF64(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 2);
+    size_t n, nOut;
+    void *x, *out;
+    napi_typedarray_type tx, tOut;
+    bool isX, isOut;
+    check(env, napi_is_typedarray(env, v[0], &isX), "typedarray check");
+    check(env, napi_is_typedarray(env, v[1], &isOut), "typedarray check");
+    if (!isX || !isOut) throw JsError("vmat_native: expF64 expects Float64Arrays");
+    check(env, napi_get_typedarray_info(env, v[0], &tx, &n, &x, nullptr, nullptr), "typedarray info");
+    check(env, napi_get_typedarray_info(env, v[1], &tOut, &nOut, &out, nullptr, nullptr), "typedarray info");
+    if (tx != napi_float64_array || tOut != napi_float64_array || n != nOut)
+      throw JsError("vmat_native: expF64 expects two Float64Arrays of equal length");
+    vmat::expF64(static_cast<const double*>(x), static_cast<double*>(out), int64_t(n));
+    return undef(env);
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto v = args(env, info, 1);
@@ -281,6 +356,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"upsample2x", nullptr, Upsample2x, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2x", nullptr, MaxPool2x, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRuns", nullptr, CopyRuns, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binaryTiled", nullptr, BinaryTiled, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"expF64", nullptr, ExpF64, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -40,6 +40,20 @@ void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Ac
 void copyRuns(const float* src, int64_t srcOff, int64_t srcStride, float* dst, int64_t dstOff, int64_t dstStride,
               int64_t rows, int64_t run);
 
+// Elementwise kernels of lib/engine/cpu_kernels.ts, bit-identical to its JS loops (elementwise.cc,
+// compiled without -ffast-math). Codes match the Bin / Un enums there.
+enum class BinOp { Add = 0, Sub = 1, Mul = 2, Div = 3, SqDiff = 4 };
+enum class UnOp { Sqrt = 0, Square = 1, Neg = 2, Exp = 3, Abs = 4, Sigmoid = 5 };
+// out[i] = a[i] op b[i mod bn] for i < n (left: b[i mod bn] op a[i]).
+void binaryTiled(BinOp op, const float* a, int64_t n, const float* b, int64_t bn, float* out, bool left);
+void unary(UnOp op, const float* x, float* out, int64_t n);
+// v viewed as [outer, mid, inner]: out[o, i] = sum over m of v[o, m, i], accumulated in double in m
+// order; mean: each value is first divided by mid and rounded to float (the stock Mean kernel's way).
+void reduceSum(const float* v, int64_t outer, int64_t mid, int64_t inner, bool mean, float* out);
+// out[i] = exp(x[i]) in double, by V8's Math.exp algorithm (fdlibm): the tests compare it with
+// Math.exp bit for bit, which float32 outputs alone could not (they hide most last-bit differences).
+void expF64(const double* x, double* out, int64_t n);
+
 // x2 trilinear up-sampling, align_corners=False (PyTorch semantics), NDHWC.
 // fwd: x[N,D,H,W,C] -> y[N,2D,2H,2W,C];  bwd: dy[N,2D,2H,2W,C] -> dx[N,D,H,W,C].
 void upsample2x(bool backward, const int64_t* small, const float* in, float* out);
