@@ -72,7 +72,8 @@ interface RefinerState {
 
 /** the coarse 128³ dose (Gy) the refiner sees for a case: the coarse model's, else the floor's */
 function coarseOf(c: Case, coarse: OpenKbpModel | null): Float32Array {
-  if (coarse) return predictOpenKbpGy(coarse, prepareOpenKbp64(c), { tta: coarse.meta.predict_tta === true });
+  // a shipped model folder may carry its own refiner: the coarse input is its 64³ stage alone
+  if (coarse) return predictOpenKbpGy(coarse, prepareOpenKbp64(c), { tta: coarse.meta.predict_tta === true, refine: false });
   if (!c.dose || !c.possibleDoseMask) throw new DataError(c.id, 'dose', 'a reference dose (the coarse input without --coarse-model)', 'none');
   return downUpDose(c.dose, c.possibleDoseMask);
 }

@@ -18,6 +18,9 @@ import { writeFloorPredictions } from '../../lib/openkbp/floor';
 import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';
 import { openKbpScoreCis, dvhErrorBreakdown, LEADERBOARD } from '../../lib/openkbp/report';
 
+/** a coarse model path as the card names it: the run of a run checkpoint, else the folder itself */
+const coarseName = (p: string) => (/checkpoints[\\/]best\/?$/.test(p) ? path.basename(path.dirname(path.dirname(p))) : p);
+
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
   if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
@@ -140,7 +143,7 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 ## Model and resolution
 - ${bestCfg.className}, ${bestCfg.numParameters.toLocaleString('en-US')} parameters, base ${h.base_channels} channels, ${h.levels} levels, 14 input channels (CT, 10 structure occupancies, Rx channel PTV70·1+PTV63·0.9+PTV56·0.8, possible-dose mask, PTV-union SDF).
 - Trained and predicted at **64³** (2×2×2 mask-aware mean of the 128³ grid); predictions are up-sampled to 128³ by mask-normalised trilinear interpolation and zeroed outside the possible-dose mask.
-- Loss: L1 masked to the possible-dose mask; AdamW, weight decay ${h.weight_decay}, ${h.warmup_steps}-step warm-up then cosine (per stage, below); flips (L/R with parotid swap) and shifts.${refinerRun ? '\n' : ''}${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients with L1 masked to the possible-dose mask; coarse input (cascade training): ${refinerStages.map((r, i) => `${i + 1}. \`${r.run}\` ${r.steps} steps on ${r.coarse.startsWith('model ') ? `predictions of \`${path.basename(path.dirname(path.dirname(r.coarse.slice(6))))}\`` : 'ground truth down and up'}, ${f2(r.hours)} h`).join('; ')}.` : ''}
+- Loss: L1 masked to the possible-dose mask; AdamW, weight decay ${h.weight_decay}, ${h.warmup_steps}-step warm-up then cosine (per stage, below); flips (L/R with parotid swap) and shifts.${refinerRun ? '\n' : ''}${refinerRun ? `- **128³ refinement stage** (\`refiner/\`, \`vmat openkbp refine-train\`): ${refinerCfg.model} with ${refinerCfg.model_params.toLocaleString('en-US')} parameters (base ${refinerCfg.hparams.base_channels}, ${refinerCfg.hparams.levels} levels) on 13 full-resolution channels (the up-sampled 64³ prediction, CT, the 10 structures, possible-dose mask); it adds a residual to the up-sampled prediction. Trained on ${refinerCfg.hparams.patch}³ patches of the 128³ grid of ${refinerCfg.data.n_train} training patients with L1 masked to the possible-dose mask; coarse input (cascade training): ${refinerStages.map((r, i) => `${i + 1}. \`${r.run}\` ${r.steps} steps on ${r.coarse.startsWith('model ') ? `predictions of \`${coarseName(r.coarse.slice(6))}\`` : 'ground truth down and up'}, ${f2(r.hours)} h`).join('; ')}.` : ''}
 
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.

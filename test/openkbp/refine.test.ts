@@ -114,6 +114,9 @@ test('a zero-initialised refiner is the identity; a model folder with refiner/ r
       m.model.dispose();
       m.refiner?.dispose();
     }
+    // a shipped folder with its own refiner/ serves as refine-train's coarse model (its 64³ stage alone)
+    const cascade = await trainRefiner(refinerTrainOptions({ dataDir: NPZ_TRAIN, valDir: NPZ_VAL, runDir: path.join(root, 'cascade'), coarseModel: dir, steps: 1, patch: 16, baseChannels: 2, levels: 2, trainLimit: 1, valLimit: 1, warmupSteps: 1, quiet: true }));
+    assert.ok(cascade.validation && Number.isFinite(cascade.validation.coarse.dose_score));
     // a refiner folder that is not one is refused with the file and what was expected
     const wrong = createModel({ inChannels: 5, baseChannels: 2, levels: 2 }, { seed: 1 });
     await saveCheckpoint(path.join(dir, 'refiner'), { model: wrong, input: null, meta: {} });
