@@ -30,24 +30,17 @@ after(() => {
 
 /** The addon with every kernel call counted, to check which path a case took. */
 const calls = { copyRuns: 0, binaryTiled: 0, unary: 0, reduceSum: 0 };
-const countingAddon: NativeCpuKernels | null = addon && {
-  copyRuns(...a) {
-    calls.copyRuns++;
-    addon.copyRuns(...a);
-  },
-  binaryTiled(...a) {
-    calls.binaryTiled++;
-    addon.binaryTiled(...a);
-  },
-  unary(...a) {
-    calls.unary++;
-    addon.unary(...a);
-  },
-  reduceSum(...a) {
-    calls.reduceSum++;
-    addon.reduceSum(...a);
-  },
-};
+const countingAddon: NativeCpuKernels | null =
+  addon &&
+  (Object.fromEntries(
+    (Object.keys(calls) as Array<keyof typeof calls>).map((k) => [
+      k,
+      (...a: unknown[]) => {
+        calls[k]++;
+        (addon[k] as (...b: unknown[]) => void)(...a);
+      },
+    ]),
+  ) as unknown as NativeCpuKernels);
 const variants: Array<[string, NativeCpuKernels | null]> = [['js kernels', null]];
 if (countingAddon) variants.push(['native kernels', countingAddon]);
 let current: NativeCpuKernels | null = null;
