@@ -46,16 +46,20 @@ std::vector<int64_t> ints(napi_env env, napi_value arr, size_t len) {
   return out;
 }
 
-// Float32Array of any length; its length goes to *len.
-float* f32any(napi_env env, napi_value v, const char* name, size_t* len) {
+// A typed array of type `want` (named `kind` in errors) of any length; its length goes to *len.
+void* typedAny(napi_env env, napi_value v, napi_typedarray_type want, const char* kind, const char* name, size_t* len) {
   bool is;
   check(env, napi_is_typedarray(env, v, &is), "typedarray check");
-  if (!is) throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array");
-  napi_typedarray_type t;
-  void* data;
-  check(env, napi_get_typedarray_info(env, v, &t, len, &data, nullptr, nullptr), "typedarray info");
-  if (t != napi_float32_array) throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array");
-  return static_cast<float*>(data);
+  napi_typedarray_type t = napi_int8_array;
+  void* data = nullptr;
+  if (is) check(env, napi_get_typedarray_info(env, v, &t, len, &data, nullptr, nullptr), "typedarray info");
+  if (!is || t != want) throw JsError(std::string("vmat_native: ") + name + " must be a " + kind);
+  return data;
+}
+
+// Float32Array of any length; its length goes to *len.
+float* f32any(napi_env env, napi_value v, const char* name, size_t* len) {
+  return static_cast<float*>(typedAny(env, v, napi_float32_array, "Float32Array", name, len));
 }
 
 float* f32(napi_env env, napi_value v, size_t expectLen, const char* name) {
@@ -302,17 +306,10 @@ napi_value ExpF64(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto v = args(env, info, 2);
     size_t n, nOut;
-    void *x, *out;
-    napi_typedarray_type tx, tOut;
-    bool isX, isOut;
-    check(env, napi_is_typedarray(env, v[0], &isX), "typedarray check");
-    check(env, napi_is_typedarray(env, v[1], &isOut), "typedarray check");
-    if (!isX || !isOut) throw JsError("vmat_native: expF64 expects Float64Arrays");
-    check(env, napi_get_typedarray_info(env, v[0], &tx, &n, &x, nullptr, nullptr), "typedarray info");
-    check(env, napi_get_typedarray_info(env, v[1], &tOut, &nOut, &out, nullptr, nullptr), "typedarray info");
-    if (tx != napi_float64_array || tOut != napi_float64_array || n != nOut)
-      throw JsError("vmat_native: expF64 expects two Float64Arrays of equal length");
-    vmat::expF64(static_cast<const double*>(x), static_cast<double*>(out), int64_t(n));
+    const auto* x = static_cast<const double*>(typedAny(env, v[0], napi_float64_array, "Float64Array", "x", &n));
+    auto* out = static_cast<double*>(typedAny(env, v[1], napi_float64_array, "Float64Array", "out", &nOut));
+    if (n != nOut) throw JsError("vmat_native: expF64 expects two Float64Arrays of equal length");
+    vmat::expF64(x, out, int64_t(n));
     return undef(env);
   });
 }
