@@ -3,7 +3,9 @@
  * (optionally averaged with the left-right flipped pass), clamped at 0, up-sampled back to 128³ by
  * mask-normalised trilinear interpolation, × 70 Gy, and zeroed outside the possible-dose mask
  * (openkbp.md 1.5: the official predict_dose multiplies by the mask). A model folder with a
- * `refiner/` sub-folder adds the 128³ refinement stage (lib/openkbp/refine.ts) on top.
+ * `refiner/` sub-folder adds the 128³ refinement stage (lib/openkbp/refine.ts) on top. A folder with
+ * `members/<name>/` sub-folders is an ensemble: the 64³ outputs of the main model and of every
+ * member (same recipe) are averaged before up-sampling (mean of the clamped outputs).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,35 +30,64 @@ export interface OpenKbpModel {
   model: DoseModel;
   /** the 128³ refinement stage, when the folder has one (refiner/) */
   refiner: DoseModel | null;
+  /** further 64³ models whose outputs are averaged with `model`'s (members/<name>/, sorted by name) */
+  members: DoseModel[];
   recipe: OpenKbpRecipe;
   meta: Record<string, unknown>;
   dir: string;
 }
 
-/** loads a checkpoint folder written by the OpenKBP trainer (recipe in config.json meta.openkbp) */
-export function loadOpenKbpModel(dir: string): OpenKbpModel {
+/** a 64³ OpenKBP checkpoint folder (config.json meta.openkbp), checked; extra parameters dropped */
+function loadOpenKbpCheckpoint(dir: string): { model: DoseModel; recipe: OpenKbpRecipe; meta: Record<string, unknown> } {
   const ck = loadCheckpoint(dir);
+  for (const v of ck.extraParams.values()) v.dispose();
   const meta = (ck.config.meta ?? {}) as Record<string, unknown>;
   const recipe = meta.openkbp as OpenKbpRecipe | undefined;
   if (!recipe || recipe.profile !== 'openkbp-64') {
     ck.model.dispose();
     throw new DataError(dir, 'config.json meta.openkbp', "an OpenKBP model (recipe profile 'openkbp-64', from `vmat openkbp train`)", recipe ? String(recipe.profile) : 'no OpenKBP recipe');
   }
-  if (ck.model.config.inChannels !== OPENKBP_IN_CHANNELS) throw new DataError(dir, 'model.inChannels', String(OPENKBP_IN_CHANNELS), String(ck.model.config.inChannels));
-  for (const v of ck.extraParams.values()) v.dispose();
-  let refiner: DoseModel | null = null;
-  const rdir = path.join(dir, 'refiner');
-  if (fs.existsSync(path.join(rdir, 'config.json'))) {
-    const rk = loadCheckpoint(rdir);
-    for (const v of rk.extraParams.values()) v.dispose();
-    if (!(rk.config.meta as Record<string, unknown> | undefined)?.openkbp_refiner || rk.model.config.inChannels !== REFINER_IN_CHANNELS) {
-      rk.model.dispose();
-      ck.model.dispose();
-      throw new DataError(rdir, 'config.json meta.openkbp_refiner', `an OpenKBP refiner (${REFINER_IN_CHANNELS} input channels, from \`vmat openkbp refine-train\`)`, `${rk.model.config.inChannels} input channels`);
-    }
-    refiner = rk.model;
+  if (ck.model.config.inChannels !== OPENKBP_IN_CHANNELS) {
+    ck.model.dispose();
+    throw new DataError(dir, 'model.inChannels', String(OPENKBP_IN_CHANNELS), String(ck.model.config.inChannels));
   }
-  return { model: ck.model, refiner, recipe, meta, dir };
+  return { model: ck.model, recipe, meta };
+}
+
+/** frees every network of a loaded OpenKBP model */
+export function disposeOpenKbpModel(m: OpenKbpModel): void {
+  m.model.dispose();
+  for (const x of m.members) x.dispose();
+  m.refiner?.dispose();
+}
+
+/** loads a model folder written by the OpenKBP trainer or shipper (recipe in config.json meta.openkbp) */
+export function loadOpenKbpModel(dir: string): OpenKbpModel {
+  const main = loadOpenKbpCheckpoint(dir);
+  const m: OpenKbpModel = { model: main.model, refiner: null, members: [], recipe: main.recipe, meta: main.meta, dir };
+  try {
+    const mdir = path.join(dir, 'members');
+    const names = fs.existsSync(mdir) ? fs.readdirSync(mdir).filter((n) => fs.existsSync(path.join(mdir, n, 'config.json'))).sort() : [];
+    for (const n of names) {
+      const member = loadOpenKbpCheckpoint(path.join(mdir, n));
+      m.members.push(member.model);
+      // averaging only makes sense between models that see the same inputs at the same scale
+      if (JSON.stringify(member.recipe) !== JSON.stringify(main.recipe)) throw new DataError(path.join(mdir, n), 'config.json meta.openkbp', JSON.stringify(main.recipe), JSON.stringify(member.recipe));
+    }
+    const rdir = path.join(dir, 'refiner');
+    if (fs.existsSync(path.join(rdir, 'config.json'))) {
+      const rk = loadCheckpoint(rdir);
+      for (const v of rk.extraParams.values()) v.dispose();
+      m.refiner = rk.model;
+      if (!(rk.config.meta as Record<string, unknown> | undefined)?.openkbp_refiner || rk.model.config.inChannels !== REFINER_IN_CHANNELS) {
+        throw new DataError(rdir, 'config.json meta.openkbp_refiner', `an OpenKBP refiner (${REFINER_IN_CHANNELS} input channels, from \`vmat openkbp refine-train\`)`, `${rk.model.config.inChannels} input channels`);
+      }
+    }
+  } catch (e) {
+    disposeOpenKbpModel(m);
+    throw e;
+  }
+  return m;
 }
 
 /** the model's 64³ output (dose / 70), clamped at 0; with tta the mean of the plain and L/R-flipped passes */
@@ -96,9 +127,15 @@ export function upsampleToGy(small: Float32Array, s: Pick<OpenKbpSample, 'upWeig
  * (`refine: false` skips the stage).
  */
 export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
-  const model = 'model' in m ? m.model : m;
+  const models = 'model' in m ? [m.model, ...m.members] : [m];
   const scale = 'recipe' in m ? m.recipe.doseScaleGy : 70;
-  const coarse = upsampleToGy(predictSmall(model, s, o), s, scale);
+  const small = predictSmall(models[0], s, o);
+  for (let k = 1; k < models.length; k++) {
+    const y = predictSmall(models[k], s, o);
+    for (let i = 0; i < small.length; i++) small[i] += y[i];
+  }
+  if (models.length > 1) for (let i = 0; i < small.length; i++) small[i] /= models.length;
+  const coarse = upsampleToGy(small, s, scale);
   const refiner = 'refiner' in m ? m.refiner : null;
   if (!refiner || o.refine === false) return coarse;
   if (!o.case) throw new Error(`predictOpenKbpGy: the model has a 128³ refiner; pass the patient's case (${s.id}) or refine: false`);

@@ -10,7 +10,7 @@ import { writeOpenKbpDoseCsv } from '../data/openkbp';
 import { DataError } from '../cli/errors';
 import { createProgress } from '../cli/progress';
 import { caseIdOfPath } from '../train/case_store';
-import { loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
+import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
 import { prepareOpenKbp64 } from './profile';
 
 export interface PredictDirOptions {
@@ -60,10 +60,7 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
     }
   } finally {
     progress.stop();
-    if (typeof o.model === 'string') {
-      m.model.dispose();
-      m.refiner?.dispose();
-    }
+    if (typeof o.model === 'string') disposeOpenKbpModel(m);
   }
   return { tta, files, seconds: (Date.now() - t0) / 1000 };
 }

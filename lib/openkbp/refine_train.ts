@@ -25,7 +25,7 @@ import { createProgress } from '../cli/progress';
 import { DataError, UsageError } from '../cli/errors';
 import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore } from '../eval/openkbp_score';
 import { OPENKBP_FULL_SHAPE, prepareOpenKbp64 } from './profile';
-import { loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
+import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
 import { downUpDose, scoringReference } from './floor';
 import { REFINER_CHANNELS, REFINER_IN_CHANNELS, refineGy, refinerCase, refinerForward, writeRefinerBox, type RefinerCase, type RefinerRecipe } from './refine';
 import { openKbpLr } from './train';
@@ -155,7 +155,7 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
   const recipe: RefinerRecipe = { profile: 'openkbp-refine-128', channels: [...REFINER_CHANNELS], patch: P, coarseSource: o.coarseModel ? `model ${path.resolve(o.coarseModel)}` : 'ground truth down to 64³ and up', doseScaleGy: 70 };
   const train = await loadRefinerCases(o.dataDir, o.trainLimit, coarse, 'refiner: load train', o.quiet);
   const val = await loadRefinerCases(o.valDir, o.valLimit, coarse, 'refiner: load validation', o.quiet);
-  coarse?.model.dispose();
+  if (coarse) disposeOpenKbpModel(coarse);
   const targets = train.map((t) => targetVoxels(t.rc));
 
   const model = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels }, { seed: o.seed });

@@ -3,7 +3,8 @@
 # with scores, bootstrap CIs, floor, wall time, machine), then score it the way a user would:
 # `openkbp predict` on the validation patients and `openkbp score` with the resolution floor, the
 # training record and the leaderboard anchors.
-#   EXP=openkbp-64-b16 NAME=64-b16 [REFINER=runs/<refine-train run>] bash scripts/openkbp/finish.sh [--tta]
+#   EXP=openkbp-64-b16 NAME=64-b16 [REFINER=runs/<refine-train run>] [MEMBERS="runs/<run>/checkpoints/best ..."] \
+#     bash scripts/openkbp/finish.sh [--tta]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OPENKBP_DIR="${OPENKBP_DIR:-../shared/data/openkbp}"
@@ -12,6 +13,7 @@ NAME="${NAME:-64-b16}"
 VAL="$OPENKBP_DIR/npz/validation"
 REF=()
 if [ -n "${REFINER:-}" ]; then REF=(--refiner-run "$REFINER"); fi
+for m in ${MEMBERS:-}; do REF+=(--member "$m"); done
 npx tsx scripts/openkbp/ship_model.ts --run "runs/$EXP" --name "$NAME" --val-dir "$VAL" "${REF[@]}" "$@" > /dev/null
 OUT="predictions/openkbp-$NAME-validation"
 rm -rf "$OUT"

@@ -5,8 +5,10 @@
  * validation_scores.json and MODEL_CARD.md from those measured numbers.
  *
  *   npx tsx scripts/openkbp/ship_model.ts --run runs/openkbp-64-b16 --name 64-b16 \
- *       --val-dir ../shared/data/openkbp/npz/validation [--refiner-run runs/<refiner exp>] [--preliminary] [--tta] [--floor-json F]
+ *       --val-dir ../shared/data/openkbp/npz/validation [--refiner-run runs/<refiner exp>] [--member <checkpoint>]... [--preliminary] [--tta] [--floor-json F]
  * With --refiner-run, the run's 128³ refiner (checkpoints/refiner) ships as models/openkbp-<name>/refiner/.
+ * Each --member (another run's checkpoints/best) ships as members/m<k>/: the folder becomes an
+ * ensemble whose 64³ outputs are averaged; the members' training time counts toward the wall time.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +30,8 @@ function arg(name: string, fallback?: string): string {
   return fallback;
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
+/** every value of a repeatable option */
+const args = (name: string) => process.argv.flatMap((a, i) => (a === `--${name}` && process.argv[i + 1] ? [process.argv[i + 1]] : []));
 const f4 = (x: number) => x.toFixed(4);
 const f2 = (x: number) => x.toFixed(2);
 
@@ -53,6 +57,12 @@ async function main(): Promise<void> {
   for (const f of ['weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(stage, f));
   // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
   fs.writeFileSync(path.join(stage, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta } }, null, 1) + '\n');
+  const members = args('member').map((m) => path.resolve(m));
+  members.forEach((m, k) => {
+    const dst = path.join(stage, 'members', `m${k + 1}`);
+    fs.mkdirSync(dst, { recursive: true });
+    for (const f of ['config.json', 'weights.json', 'weights.bin']) fs.copyFileSync(path.join(m, f), path.join(dst, f));
+  });
   if (refinerRun) {
     fs.mkdirSync(path.join(stage, 'refiner'));
     for (const f of ['config.json', 'weights.json', 'weights.bin']) fs.copyFileSync(path.join(refinerRun, 'checkpoints', 'refiner', f), path.join(stage, 'refiner', f));
@@ -80,22 +90,38 @@ async function main(): Promise<void> {
   const env = cfg.environment;
   const h = cfg.hparams;
   // a fine-tuned run (--init-from) counts its parent run's training time and steps too
-  const parents: Array<{ run: string; hours: number; steps: number; epochs: number; lr: number }> = [];
+  type Stage = { run: string; hours: number; steps: number; epochs: number; lr: number };
   // a shipped model folder as the starting point carries its own stage list (validation_scores.json)
   const shippedRecord = (dir: string) => (fs.existsSync(path.join(dir, 'validation_scores.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'validation_scores.json'), 'utf8')) : null);
-  for (let from = h.init_from as string | null; from; ) {
-    const shipped = shippedRecord(from);
-    if (shipped) {
-      parents.unshift(...(shipped.training.stages as typeof parents));
-      break;
+  /** the stages before a checkpoint's run: its --init-from chain, oldest first */
+  const stagesBefore = (initFrom: string | null): Stage[] => {
+    const out: Stage[] = [];
+    for (let from = initFrom; from; ) {
+      const shipped = shippedRecord(from);
+      if (shipped) {
+        out.unshift(...(shipped.training.stages as Stage[]));
+        break;
+      }
+      const pRun = path.dirname(path.dirname(from));
+      const pSum = JSON.parse(fs.readFileSync(path.join(pRun, 'training_summary.json'), 'utf8'));
+      const pCfg = JSON.parse(fs.readFileSync(path.join(pRun, 'training_config.json'), 'utf8'));
+      const ck = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
+      const steps = (ck.meta?.global_step as number | undefined) ?? (pSum.global_step as number);
+      out.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number, lr: pCfg.hparams.lr as number });
+      from = pCfg.hparams.init_from ?? null;
     }
-    const pRun = path.dirname(path.dirname(from));
-    const pSum = JSON.parse(fs.readFileSync(path.join(pRun, 'training_summary.json'), 'utf8'));
-    const pCfg = JSON.parse(fs.readFileSync(path.join(pRun, 'training_config.json'), 'utf8'));
-    const ck = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
-    const steps = (ck.meta?.global_step as number | undefined) ?? (pSum.global_step as number);
-    parents.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number, lr: pCfg.hparams.lr as number });
-    from = pCfg.hparams.init_from ?? null;
+    return out;
+  };
+  const parents = stagesBefore(h.init_from as string | null);
+  // ensemble members: their own stages, those not already in the main model's chain (a member may be an ancestor stage)
+  const memberStages: Stage[] = [];
+  for (const m of members) {
+    const mRun = path.dirname(path.dirname(m));
+    const mSum = JSON.parse(fs.readFileSync(path.join(mRun, 'training_summary.json'), 'utf8'));
+    const mCfg = JSON.parse(fs.readFileSync(path.join(mRun, 'training_config.json'), 'utf8'));
+    const own: Stage = { run: path.basename(mRun), hours: mSum.total_time_hours as number, steps: mSum.global_step as number, epochs: mCfg.hparams.epochs as number, lr: mCfg.hparams.lr as number };
+    const known = new Set([...parents, ...memberStages].map((p) => p.run).concat(path.basename(runDir)));
+    for (const st of [...stagesBefore(mCfg.hparams.init_from ?? null), own]) if (!known.has(st.run)) memberStages.push(st);
   }
   // a fine-tuned refiner (--init-from) counts its parent refiner runs' time and steps too
   const refinerStages: Array<{ run: string; hours: number; steps: number; coarse: string }> = [];
@@ -112,8 +138,8 @@ async function main(): Promise<void> {
     run = from ? path.dirname(path.dirname(from)) : null;
   }
   const refinerHours = refinerStages.reduce((a, r) => a + r.hours, 0);
-  const hours = (summary.total_time_hours as number) + parents.reduce((a, p) => a + p.hours, 0) + refinerHours;
-  const totalSteps = (summary.global_step as number) + parents.reduce((a, p) => a + p.steps, 0);
+  const hours = (summary.total_time_hours as number) + [...parents, ...memberStages].reduce((a, p) => a + p.hours, 0) + refinerHours;
+  const totalSteps = (summary.global_step as number) + [...parents, ...memberStages].reduce((a, p) => a + p.steps, 0);
   const epochsDone = totalSteps / (cfg.data.n_train as number);
   const machine = { cpu: env.cpu, cores: env.cores, memory_gb: env.memoryGb, platform: env.platform, backend: `${env.engine.backend}/${env.engine.opsPath}`, threads: env.engine.threads };
   const scores = {
@@ -124,6 +150,8 @@ async function main(): Promise<void> {
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
     per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
+    members: members.map((m, k) => ({ folder: `members/m${k + 1}`, run: path.basename(path.dirname(path.dirname(m))) })),
+    member_stages: memberStages,
     refiner: refinerRun ? { run: path.basename(refinerRun), stages: refinerStages, hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
     training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs, lr: h.lr }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
     machine,
@@ -148,6 +176,7 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.
 ${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number, lr: h.lr as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps, peak lr ${p.lr}, cosine over ${p.epochs} epochs, ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule.
+` : ''}${members.length ? `- **Ensemble**: the 64³ outputs of this model and of ${members.map((m, k) => `\`members/m${k + 1}\` (best checkpoint of \`${path.basename(path.dirname(path.dirname(m)))}\`)`).join(', ')} are averaged before up-sampling${memberStages.length ? `; the members' own stages (${memberStages.map((p) => `\`${p.run}\` ${p.steps} steps, ${f2(p.hours)} h`).join('; ')}) count toward steps and wall time` : ' (members are stages of this model\'s own chain: no extra training time)'}.
 ` : ''}
 - Wall time (training, all sessions): **${f2(hours)} h**.
 - Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} thread(s) in the last stage; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.

@@ -9,7 +9,7 @@ import { createModel } from '../../lib/models';
 import { saveCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
 import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64 } from '../../lib/openkbp/profile';
-import { loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
+import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
 import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
 import { trainOpenKbp, openKbpTrainOptions } from '../../lib/openkbp/train';
 import { scoringReference } from '../../lib/openkbp/floor';
@@ -106,6 +106,51 @@ test('openkbp predict rejects a checkpoint without an OpenKBP recipe', { skip: !
     await saveCheckpoint(path.join(root, 'm'), { model, input: null });
     model.dispose();
     assert.throws(() => loadOpenKbpModel(path.join(root, 'm')), /openkbp-64/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('an ensemble folder (members/) predicts the mean of its models; a member with another recipe is refused', { skip: !available }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-ens-'));
+  try {
+    await initEngine({ quiet: true });
+    const save = async (dir: string, seed: number, bias: number, recipe = openKbpRecipe()) => {
+      const model = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed });
+      const b = model.params.get('out_conv.bias')!;
+      b.assign(tf.fill(b.shape, bias));
+      await saveCheckpoint(dir, { model, input: null, meta: { openkbp: recipe } });
+      model.dispose();
+    };
+    const a = path.join(root, 'a');
+    const b = path.join(root, 'b');
+    await save(a, 3, 0.5);
+    await save(b, 4, 0.2);
+    const ens = path.join(root, 'ens');
+    fs.cpSync(a, ens, { recursive: true });
+    fs.cpSync(b, path.join(ens, 'members', 'm1'), { recursive: true });
+    const c = await loadCase(path.join(CSV, 'pt_170'));
+    const s = prepareOpenKbp64(c);
+    const [ma, mb, me] = [a, b, ens].map((d) => loadOpenKbpModel(d));
+    assert.equal(me.members.length, 1);
+    for (const tta of [false, true]) {
+      const ga = predictOpenKbpGy(ma, s, { tta });
+      const gb = predictOpenKbpGy(mb, s, { tta });
+      const ge = predictOpenKbpGy(me, s, { tta });
+      // the up-sampling is linear with fixed weights, so the mean at 64³ is the mean at 128³
+      let diff = 0;
+      let spread = 0;
+      for (let i = 0; i < ge.length; i++) {
+        diff = Math.max(diff, Math.abs(ge[i] - 0.5 * (ga[i] + gb[i])));
+        spread = Math.max(spread, Math.abs(ga[i] - gb[i]));
+      }
+      assert.ok(spread > 1, `the two models differ (${spread} Gy)`);
+      assert.ok(diff < 1e-4, `tta ${tta}: ensemble vs mean of members differ by ${diff} Gy`);
+    }
+    for (const m of [ma, mb, me]) disposeOpenKbpModel(m);
+    // a member prepared differently (another dose scale) cannot be averaged: refused, naming the member folder
+    await save(path.join(ens, 'members', 'm2'), 5, 0.2, { ...openKbpRecipe(), doseScaleGy: 80 });
+    assert.throws(() => loadOpenKbpModel(ens), (e: Error) => e.message.includes(path.join('members', 'm2')) && /doseScaleGy/.test(e.message));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

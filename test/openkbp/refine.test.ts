@@ -10,7 +10,7 @@ import { loadCase } from '../../lib/data/load';
 import type { Case } from '../../lib/data/case';
 import { OPENKBP_STRUCTURES } from '../../lib/data/profiles';
 import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, normaliseCtHuOpenKbp } from '../../lib/openkbp/profile';
-import { loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
+import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
 import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
 import { REFINER_IN_CHANNELS, refineGy, refinerCase, writeRefinerBox } from '../../lib/openkbp/refine';
 import { refinerTrainOptions, trainRefiner } from '../../lib/openkbp/refine_train';
@@ -110,10 +110,7 @@ test('a zero-initialised refiner is the identity; a model folder with refiner/ r
     let csvDiff = 0;
     for (let i = 0; i < refined.length; i++) csvDiff = Math.max(csvDiff, Math.abs(fromCsv[i] - refined[i]));
     assert.ok(csvDiff < 1e-3, `CSV vs refined differ by ${csvDiff}`);
-    for (const m of [plain, withRef]) {
-      m.model.dispose();
-      m.refiner?.dispose();
-    }
+    for (const m of [plain, withRef]) disposeOpenKbpModel(m);
     // a shipped folder with its own refiner/ serves as refine-train's coarse model (its 64³ stage alone)
     const cascade = await trainRefiner(refinerTrainOptions({ dataDir: NPZ_TRAIN, valDir: NPZ_VAL, runDir: path.join(root, 'cascade'), coarseModel: dir, steps: 1, patch: 16, baseChannels: 2, levels: 2, trainLimit: 1, valLimit: 1, warmupSteps: 1, quiet: true }));
     assert.ok(cascade.validation && Number.isFinite(cascade.validation.coarse.dose_score));
