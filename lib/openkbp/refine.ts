@@ -21,6 +21,7 @@ import { OPENKBP_STRUCTURES } from '../data/profiles';
 import { DataError } from '../cli/errors';
 import type { DoseModel } from '../models';
 import { OPENKBP_DOSE_SCALE_GY, OPENKBP_FULL_SHAPE, normaliseCtHuOpenKbp } from './profile';
+import { flipAxis1 } from './volume_ops';
 
 export const REFINER_CHANNELS = ['coarse', 'CT', ...OPENKBP_STRUCTURES, 'PossibleDoseMask'] as const;
 export const REFINER_IN_CHANNELS = REFINER_CHANNELS.length;
@@ -108,16 +109,27 @@ export function refinerForward(model: DoseModel, x: tf.Tensor5D): tf.Tensor5D {
   });
 }
 
-/** the refined dose in Gy at 128³, zero outside the possible-dose mask */
-export function refineGy(model: DoseModel, rc: RefinerCase): Float32Array {
+/**
+ * The refined dose in Gy at 128³, zero outside the possible-dose mask. With `tta` the mean of the
+ * plain pass and the L/R-mirrored pass (parotids swapped, output mirrored back), as the 64³ stage.
+ */
+export function refineGy(model: DoseModel, rc: RefinerCase, o: { tta?: boolean } = {}): Float32Array {
   const S = OPENKBP_FULL_SHAPE;
   const n = S[0] * S[1] * S[2];
   const x = new Float32Array(n * REFINER_IN_CHANNELS);
-  writeRefinerBox(rc, [0, 0, 0], S, false, x);
-  const xt = tf.tensor(x, [1, ...S, REFINER_IN_CHANNELS]) as tf.Tensor5D;
-  const yt = refinerForward(model, xt);
-  const out = Float32Array.from(yt.dataSync() as Float32Array);
-  tf.dispose([xt, yt]);
+  const pass = (flip: boolean): Float32Array => {
+    writeRefinerBox(rc, [0, 0, 0], S, flip, x);
+    const xt = tf.tensor(x, [1, ...S, REFINER_IN_CHANNELS]) as tf.Tensor5D;
+    const yt = refinerForward(model, xt);
+    const y = Float32Array.from(yt.dataSync() as Float32Array);
+    tf.dispose([xt, yt]);
+    return flip ? flipAxis1(y, S as Shape3) : y;
+  };
+  const out = pass(false);
+  if (o.tta) {
+    const back = pass(true);
+    for (let i = 0; i < n; i++) out[i] = 0.5 * (out[i] + back[i]);
+  }
   for (let i = 0; i < n; i++) out[i] = rc.pdm[i] ? out[i] * OPENKBP_DOSE_SCALE_GY : 0;
   return out;
 }

@@ -16,6 +16,7 @@ import { REFINER_IN_CHANNELS, refineGy, refinerCase, writeRefinerBox } from '../
 import { refinerTrainOptions, trainRefiner } from '../../lib/openkbp/refine_train';
 import { downUpDose } from '../../lib/openkbp/floor';
 import { maxWeightDiff } from './helpers';
+import { flipAxis1 } from '../../lib/openkbp/volume_ops';
 
 const ROOT = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp');
 const CSV = path.join(ROOT, 'csv', 'train-pats');
@@ -59,6 +60,33 @@ test('refiner inputs: channel order, L/R flip mirrors axis 1 and swaps the parot
           assert.equal(xf[kf * nc + ch], x[k * nc + src], `channel ${ch} at ${a},${b},${cc}`);
         }
       }
+});
+
+test('refiner TTA is L/R equivariant: refining the mirrored patient gives the mirrored dose (the plain pass is not)', { skip: !available }, async () => {
+  await initEngine({ quiet: true });
+  const c = await patient();
+  const rc = refinerCase(c, downUpDose(c.dose!, c.possibleDoseMask!));
+  const S: [number, number, number] = [128, 128, 128];
+  const mirror = (v: ArrayLike<number>) => flipAxis1(Float32Array.from(v), S);
+  const toU8 = (v: Float32Array) => Uint8Array.from(v);
+  const structures = rc.structures.map((m) => (m ? toU8(mirror(m)) : null));
+  const [r, l] = [OPENKBP_STRUCTURES.indexOf('RightParotid'), OPENKBP_STRUCTURES.indexOf('LeftParotid')];
+  [structures[r], structures[l]] = [structures[l], structures[r]];
+  const mirrored = { ...rc, ct: mirror(rc.ct), structures, pdm: toU8(mirror(rc.pdm)), coarse: mirror(rc.coarse), target: null };
+  const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 7 });
+  try {
+    const gap = (tta: boolean) => {
+      const a = mirror(refineGy(refiner, rc, { tta }));
+      const b = refineGy(refiner, mirrored, { tta });
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+      return d;
+    };
+    assert.ok(gap(false) > 0.01, `the untrained refiner is not symmetric by itself (${gap(false)} Gy)`);
+    assert.ok(gap(true) < 1e-3, `TTA refinement is equivariant (max difference ${gap(true)} Gy)`);
+  } finally {
+    refiner.dispose();
+  }
 });
 
 test('a zero-initialised refiner is the identity; a model folder with refiner/ refines in predict, refine:false skips it', { skip: !available }, async () => {
