@@ -124,9 +124,9 @@ export function upsampleToGy(small: Float32Array, s: Pick<OpenKbpSample, 'upWeig
 /**
  * Full OpenKBP prediction of one prepared sample in Gy at 128³. With a refiner in the model folder
  * the up-sampled prediction goes through it; that needs the patient's full-resolution `case`
- * (`refine: false` skips the stage). `tta` mirrors both stages; `refineTta` overrides it for the refiner.
+ * (`refine: false` skips the stage). `tta` mirrors both stages.
  */
-export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; refineTta?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
+export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
   const models = 'model' in m ? [m.model, ...m.members] : [m];
   const scale = 'recipe' in m ? m.recipe.doseScaleGy : 70;
   const small = predictSmall(models[0], s, o);
@@ -139,5 +139,5 @@ export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, 
   const refiner = 'refiner' in m ? m.refiner : null;
   if (!refiner || o.refine === false) return coarse;
   if (!o.case) throw new Error(`predictOpenKbpGy: the model has a 128³ refiner; pass the patient's case (${s.id}) or refine: false`);
-  return refineGy(refiner, refinerCase(o.case, coarse), { tta: o.refineTta ?? o.tta });
+  return refineGy(refiner, refinerCase(o.case, coarse), { tta: o.tta });
 }

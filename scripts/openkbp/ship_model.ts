@@ -58,6 +58,8 @@ async function main(): Promise<void> {
   // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
   fs.writeFileSync(path.join(stage, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta } }, null, 1) + '\n');
   const members = args('member').map((m) => path.resolve(m));
+  /** a member checkpoint's run folder (members are runs' checkpoints/best) */
+  const memberRun = (m: string) => path.dirname(path.dirname(m));
   members.forEach((m, k) => {
     const dst = path.join(stage, 'members', `m${k + 1}`);
     fs.mkdirSync(dst, { recursive: true });
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
   // ensemble members: their own stages, those not already in the main model's chain (a member may be an ancestor stage)
   const memberStages: Stage[] = [];
   for (const m of members) {
-    const mRun = path.dirname(path.dirname(m));
+    const mRun = memberRun(m);
     const mSum = JSON.parse(fs.readFileSync(path.join(mRun, 'training_summary.json'), 'utf8'));
     const mCfg = JSON.parse(fs.readFileSync(path.join(mRun, 'training_config.json'), 'utf8'));
     const own: Stage = { run: path.basename(mRun), hours: mSum.total_time_hours as number, steps: mSum.global_step as number, epochs: mCfg.hparams.epochs as number, lr: mCfg.hparams.lr as number };
@@ -150,7 +152,7 @@ async function main(): Promise<void> {
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
     per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
-    members: members.map((m, k) => ({ folder: `members/m${k + 1}`, run: path.basename(path.dirname(path.dirname(m))) })),
+    members: members.map((m, k) => ({ folder: `members/m${k + 1}`, run: path.basename(memberRun(m)) })),
     member_stages: memberStages,
     refiner: refinerRun ? { run: path.basename(refinerRun), stages: refinerStages, hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
     training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs, lr: h.lr }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
@@ -176,7 +178,7 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.
 ${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number, lr: h.lr as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps, peak lr ${p.lr}, cosine over ${p.epochs} epochs, ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule.
-` : ''}${members.length ? `- **Ensemble**: the 64³ outputs of this model and of ${members.map((m, k) => `\`members/m${k + 1}\` (best checkpoint of \`${path.basename(path.dirname(path.dirname(m)))}\`)`).join(', ')} are averaged before up-sampling${memberStages.length ? `; the members' own stages (${memberStages.map((p) => `\`${p.run}\` ${p.steps} steps, ${f2(p.hours)} h`).join('; ')}) count toward steps and wall time` : ' (members are stages of this model\'s own chain: no extra training time)'}.
+` : ''}${members.length ? `- **Ensemble**: the 64³ outputs of this model and of ${members.map((m, k) => `\`members/m${k + 1}\` (best checkpoint of \`${path.basename(memberRun(m))}\`)`).join(', ')} are averaged before up-sampling${memberStages.length ? `; the members' own stages (${memberStages.map((p) => `\`${p.run}\` ${p.steps} steps, ${f2(p.hours)} h`).join('; ')}) count toward steps and wall time` : ' (members are stages of this model\'s own chain: no extra training time)'}.
 ` : ''}
 - Wall time (training, all sessions): **${f2(hours)} h**.
 - Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} thread(s) in the last stage; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
