@@ -5,7 +5,8 @@
  * (openkbp.md 1.5: the official predict_dose multiplies by the mask). A model folder with a
  * `refiner/` sub-folder adds the 128³ refinement stage (lib/openkbp/refine.ts) on top. A folder with
  * `members/<name>/` sub-folders is an ensemble: the 64³ outputs of the main model and of every
- * member (same recipe) are averaged before up-sampling (mean of the clamped outputs).
+ * member (same recipe) are averaged before up-sampling (mean of the clamped outputs). With `phases`
+ * the 64³ stage runs at all 8 placements of its 2×2×2 block grid (lib/openkbp/phase_tta.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,6 +26,7 @@ import {
 import { maskNormalisedUpsample } from './resample';
 import { flipAxis1, interleave } from './volume_ops';
 import { refineGy, refinerCase, REFINER_IN_CHANNELS } from './refine';
+import { blockPhaseMeanGy } from './phase_tta';
 
 export interface OpenKbpModel {
   model: DoseModel;
@@ -124,18 +126,23 @@ export function upsampleToGy(small: Float32Array, s: Pick<OpenKbpSample, 'upWeig
 /**
  * Full OpenKBP prediction of one prepared sample in Gy at 128³. With a refiner in the model folder
  * the up-sampled prediction goes through it; that needs the patient's full-resolution `case`
- * (`refine: false` skips the stage). `tta` mirrors both stages.
+ * (`refine: false` skips the stage). `tta` mirrors both stages; `phases` (needs `case` too) averages
+ * the 64³ stage over the 8 block-grid placements.
  */
-export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
+export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; phases?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
   const models = 'model' in m ? [m.model, ...m.members] : [m];
   const scale = 'recipe' in m ? m.recipe.doseScaleGy : 70;
-  const small = predictSmall(models[0], s, o);
-  for (let k = 1; k < models.length; k++) {
-    const y = predictSmall(models[k], s, o);
-    for (let i = 0; i < small.length; i++) small[i] += y[i];
-  }
-  if (models.length > 1) for (let i = 0; i < small.length; i++) small[i] /= models.length;
-  const coarse = upsampleToGy(small, s, scale);
+  const coarseGy = (x: OpenKbpSample): Float32Array => {
+    const small = predictSmall(models[0], x, o);
+    for (let k = 1; k < models.length; k++) {
+      const y = predictSmall(models[k], x, o);
+      for (let i = 0; i < small.length; i++) small[i] += y[i];
+    }
+    if (models.length > 1) for (let i = 0; i < small.length; i++) small[i] /= models.length;
+    return upsampleToGy(small, x, scale);
+  };
+  if (o.phases && !o.case) throw new Error(`predictOpenKbpGy: block-phase TTA re-samples the patient; pass its case (${s.id})`);
+  const coarse = o.phases && o.case ? blockPhaseMeanGy(o.case, s, coarseGy) : coarseGy(s);
   const refiner = 'refiner' in m ? m.refiner : null;
   if (!refiner || o.refine === false) return coarse;
   if (!o.case) throw new Error(`predictOpenKbpGy: the model has a 128³ refiner; pass the patient's case (${s.id}) or refine: false`);

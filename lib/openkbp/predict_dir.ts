@@ -20,6 +20,8 @@ export interface PredictDirOptions {
   outDir: string;
   /** L/R test-time augmentation; undefined = what the model folder recommends (config.json meta.predict_tta) */
   tta?: boolean;
+  /** block-phase TTA of the 64³ stage (8 grid placements); undefined = the model folder's meta.predict_phase_tta */
+  phases?: boolean;
   /** only these patient ids */
   ids?: string[];
   quiet?: boolean;
@@ -28,6 +30,7 @@ export interface PredictDirOptions {
 
 export interface PredictDirResult {
   tta: boolean;
+  phases: boolean;
   files: Array<{ id: string; csv: string; seconds: number }>;
   seconds: number;
 }
@@ -42,6 +45,7 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
   if (!paths.length) throw new DataError(o.inputDir, null, 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files', 'none');
   const m = typeof o.model === 'string' ? loadOpenKbpModel(o.model) : o.model;
   const tta = o.tta ?? m.meta.predict_tta === true;
+  const phases = o.phases ?? m.meta.predict_phase_tta === true;
   fs.mkdirSync(o.outDir, { recursive: true });
   const progress = createProgress({ label: 'openkbp predict', total: paths.length, onUpdate: o.onProgress, quiet: o.quiet });
   const files: PredictDirResult['files'] = [];
@@ -51,7 +55,7 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
       const c = await loadCase(p);
       if (c.source !== 'openkbp-csv' && c.source !== 'openkbp-npz') throw new DataError(p, null, 'an OpenKBP patient (CSV folder or openkbp npz)', c.source);
       const s = prepareOpenKbp64(c);
-      const gy = predictOpenKbpGy(m, s, { tta, case: c });
+      const gy = predictOpenKbpGy(m, s, { tta, phases, case: c });
       const csv = path.join(o.outDir, `${c.id}.csv`);
       await writeOpenKbpDoseCsv(csv, gy, s.possibleDoseMask);
       const seconds = (Date.now() - tc) / 1000;
@@ -62,5 +66,5 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
     progress.stop();
     if (typeof o.model === 'string') disposeOpenKbpModel(m);
   }
-  return { tta, files, seconds: (Date.now() - t0) / 1000 };
+  return { tta, phases, files, seconds: (Date.now() - t0) / 1000 };
 }

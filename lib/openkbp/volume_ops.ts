@@ -30,10 +30,11 @@ export function flipAxis1(v: Float32Array, shape: Shape3): Float32Array {
   return out;
 }
 
-/** out[y, x, z] = v[y − s0, x − s1, z − s2], `fill` where that lies outside the volume */
-export function shiftVolume(v: Float32Array, shape: Shape3, s: Shape3, fill: number): Float32Array {
+/** out[y, x, z] = v[y − s0, x − s1, z − s2], `fill` where that lies outside the volume (same array type as `v`) */
+export function shiftVolume<T extends Float32Array | Uint8Array>(v: T, shape: Shape3, s: Shape3, fill: number): T {
   const [A, B, C] = shape;
-  const out = new Float32Array(v.length).fill(fill);
+  const out = (v instanceof Uint8Array ? new Uint8Array(v.length) : new Float32Array(v.length)) as T;
+  out.fill(fill);
   const z0 = Math.max(0, s[2]);
   const z1 = Math.min(C, C + s[2]);
   if (z1 <= z0) return out;

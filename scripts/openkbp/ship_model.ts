@@ -5,10 +5,12 @@
  * validation_scores.json and MODEL_CARD.md from those measured numbers.
  *
  *   npx tsx scripts/openkbp/ship_model.ts --run runs/openkbp-64-b16 --name 64-b16 \
- *       --val-dir ../shared/data/openkbp/npz/validation [--refiner-run runs/<refiner exp>] [--member <checkpoint>]... [--preliminary] [--tta] [--floor-json F]
+ *       --val-dir ../shared/data/openkbp/npz/validation [--refiner-run runs/<refiner exp>] [--member <checkpoint>]... [--preliminary] [--tta] [--phase-tta] [--floor-json F] [--predictions DIR]
  * With --refiner-run, the run's 128³ refiner (checkpoints/refiner) ships as models/openkbp-<name>/refiner/.
  * Each --member (another run's checkpoints/best) ships as members/m<k>/: the folder becomes an
  * ensemble whose 64³ outputs are averaged; the members' training time counts toward the wall time.
+ * --tta / --phase-tta record the test-time augmentation the folder is scored with (and `openkbp
+ * predict` then uses by default). --predictions DIR keeps the scored pt_N.csv files there.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   const valDir = path.resolve(arg('val-dir'));
   const preliminary = flag('preliminary');
   const tta = flag('tta');
+  const phaseTta = flag('phase-tta');
   const modelDir = path.resolve('models', `openkbp-${name}`);
   const bestDir = path.join(runDir, 'checkpoints', 'best');
   if (!fs.existsSync(bestDir)) throw new Error(`no best checkpoint at ${bestDir}`);
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-ship-model-'));
   for (const f of ['weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(stage, f));
   // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
-  fs.writeFileSync(path.join(stage, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta } }, null, 1) + '\n');
+  fs.writeFileSync(path.join(stage, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta, predict_phase_tta: phaseTta } }, null, 1) + '\n');
   const members = args('member').map((m) => path.resolve(m));
   /** a member checkpoint's run folder (members are runs' checkpoints/best) */
   const memberRun = (m: string) => path.dirname(path.dirname(m));
@@ -71,11 +74,13 @@ async function main(): Promise<void> {
   }
 
   // official scores of the staged folder through the same code as `openkbp predict` + `openkbp score`
+  const keepPredictions = process.argv.includes('--predictions') ? path.resolve(arg('predictions')) : null;
   const predDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-ship-'));
   const t0 = Date.now();
   await predictOpenKbpDir({ model: stage, inputDir: valDir, outDir: predDir });
   const predictSeconds = (Date.now() - t0) / 1000;
   const score = await scoreOpenKbpDirs(valDir, predDir);
+  if (keepPredictions) await withAtomicDir(keepPredictions, async (tmp) => fs.cpSync(predDir, tmp, { recursive: true }));
   fs.rmSync(predDir, { recursive: true, force: true });
   const ci = openKbpScoreCis(score);
   const breakdown = dvhErrorBreakdown(score);
@@ -147,7 +152,7 @@ async function main(): Promise<void> {
   const scores = {
     model: `openkbp-${name}`,
     preliminary,
-    validation: { n_patients: score.n_patients, n_dvh_cells: score.n_dvh_cells, dose_score: score.dose_score, dvh_score: score.dvh_score, ci95: ci, tta },
+    validation: { n_patients: score.n_patients, n_dvh_cells: score.n_dvh_cells, dose_score: score.dose_score, dvh_score: score.dvh_score, ci95: ci, tta, phase_tta: phaseTta },
     resolution_floor: { dose_score: floor.dose_score, dvh_score: floor.dvh_score, n_patients: floor.n_patients },
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
@@ -183,7 +188,7 @@ ${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours
 - Wall time (training, all sessions): **${f2(hours)} h**.
 - Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} thread(s) in the last stage; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
 
-## Validation scores (official OpenKBP metrics, ${score.n_patients} patients, \`vmat openkbp predict\` + \`vmat openkbp score\`${tta ? ', L/R test-time augmentation' : ''})
+## Validation scores (official OpenKBP metrics, ${score.n_patients} patients, \`vmat openkbp predict\` + \`vmat openkbp score\`${tta || phaseTta ? `, test-time augmentation: ${[tta ? 'L/R mirror' : '', phaseTta ? '8 block-grid phases of the 64³ stage' : ''].filter(Boolean).join(' + ')}` : ''})
 | | dose score (Gy) | DVH score (Gy) |
 |---|---|---|
 | this model | **${f4(score.dose_score)}** (95% CI ${f4(ci.dose.low)}–${f4(ci.dose.high)}) | **${f4(score.dvh_score)}** (95% CI ${f4(ci.dvh.low)}–${f4(ci.dvh.high)}) |

@@ -14,8 +14,14 @@ interface PredictFlags {
   inputDir: string;
   out: string;
   tta?: boolean;
+  phaseTta?: boolean;
   json?: boolean;
   quiet?: boolean;
+}
+
+function augmentationNote(tta: boolean, phases: boolean): string {
+  const parts = [tta ? 'L/R' : '', phases ? '8 block phases' : ''].filter(Boolean);
+  return parts.length ? ` (test-time augmentation: ${parts.join(' + ')})` : '';
 }
 
 export function register(program: Command): void {
@@ -26,13 +32,15 @@ export function register(program: Command): void {
     .requiredOption('--input-dir <dir>', 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files')
     .requiredOption('--out <dir>', 'output folder for pt_N.csv')
     .option('--tta', "average with the left-right flipped prediction (default: the model's recommendation, meta.predict_tta)")
-    .option('--no-tta', 'no test-time augmentation')
+    .option('--no-tta', 'no left-right test-time augmentation')
+    .option('--phase-tta', "average the 64³ stage over the 8 placements of its 2×2×2 block grid (8× its cost; default: the model's meta.predict_phase_tta)")
+    .option('--no-phase-tta', 'no block-phase test-time augmentation')
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (o: PredictFlags) => {
       await initEngine({ quiet: true });
-      const r = await predictOpenKbpDir({ model: o.model, inputDir: o.inputDir, outDir: o.out, tta: o.tta, quiet: !!o.quiet || (!!o.json && !process.stderr.isTTY) });
-      if (o.json) printJson({ out_dir: path.resolve(o.out), n_patients: r.files.length, tta: r.tta, seconds: r.seconds, files: r.files });
-      else console.log(`${r.files.length} predictions written to ${path.resolve(o.out)} in ${r.seconds.toFixed(1)} s${r.tta ? ' (L/R test-time augmentation)' : ''}`);
+      const r = await predictOpenKbpDir({ model: o.model, inputDir: o.inputDir, outDir: o.out, tta: o.tta, phases: o.phaseTta, quiet: !!o.quiet || (!!o.json && !process.stderr.isTTY) });
+      if (o.json) printJson({ out_dir: path.resolve(o.out), n_patients: r.files.length, tta: r.tta, phase_tta: r.phases, seconds: r.seconds, files: r.files });
+      else console.log(`${r.files.length} predictions written to ${path.resolve(o.out)} in ${r.seconds.toFixed(1)} s${augmentationNote(r.tta, r.phases)}`);
     });
 }
