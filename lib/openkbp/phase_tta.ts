@@ -4,7 +4,7 @@
  * 8 possible block grids. The model predicts at each grid, each up-sampled 128³ prediction is shifted
  * back, and the 8 are averaged: an ensemble over half-voxel (64³) translations that also smooths the
  * block pattern of the up-sampling. Measured on the 33 validation patients (shipped ensemble with
- * L/R TTA and the refiner): dose score 3.019 → 2.993, DVH 1.910 → 1.914 (docs/openkbp.md).
+ * L/R TTA and the refiner): dose score 3.019 → 2.993, DVH 1.910 → 1.913 (docs/openkbp.md).
  * Cost: 8 × the 64³ passes.
  */
 import type { Case, Shape3 } from '../data/case';
