@@ -52,7 +52,18 @@ function runPeer(dir: string, spacing: number[], maxGamma: number, skip: boolean
   const found = findPython();
   if (!found) return { error: 'no python3 with numpy found' };
   const script = path.join(__dirname, 'peers', 'gamma_shell.py');
-  const args = [script, path.join(dir, 'ref.npy'), path.join(dir, 'ev.npy'), spacing.join(','), '3', '3', '10', String(maxGamma), '0', found.backend];
+  const args = [
+    script,
+    path.join(dir, 'ref.npy'),
+    path.join(dir, 'ev.npy'),
+    spacing.join(','),
+    '3',
+    '3',
+    '10',
+    String(maxGamma),
+    '0',
+    found.backend,
+  ];
   const r = spawnSync(found.python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) return { error: `peer failed: ${r.stderr.slice(-2000)}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as PeerResult;
@@ -71,7 +82,11 @@ export function registerBench(group: Command): void {
     .description('full-resolution 3%/3mm global gamma on 96x96x64 smooth dose pairs vs the pymedphys gamma_shell peer')
     .option('--threads <n>', 'worker threads for vmat (default: all cores, max 8)')
     .option('--shape <a,b,c>', 'grid shape', '96,96,64')
-    .option('--pairs <names>', `dose pairs to time (${PAIRS.map((p) => p.name).join(',')})`, PAIRS.map((p) => p.name).join(','))
+    .option(
+      '--pairs <names>',
+      `dose pairs to time (${PAIRS.map((p) => p.name).join(',')})`,
+      PAIRS.map((p) => p.name).join(','),
+    )
     .option('--no-peer', 'skip the python peer')
     .option('--json', 'print one JSON object')
     .action(async (opts: { threads?: string; shape: string; pairs: string; peer: boolean; json?: boolean }) => {
@@ -103,25 +118,62 @@ export function registerBench(group: Command): void {
         const usSingle = (1e6 * single.seconds) / n;
         const usMulti = (1e6 * multi.seconds) / n;
         const r = {
-          case: { pair: pairSpec, shape, spacing_mm: spacing, criteria: '3%/3mm global, cutoff 10%, max_gamma 2', n_evaluated: n },
-          vmat_1_thread: { seconds: single.seconds, us_per_point: usSingle, pass_rate: sSingle.pass_rate, pass_rate_le: sSingle.pass_rate_le, mean_gamma: sSingle.mean_gamma },
-          vmat_threads: { threads: multi.threads, seconds: multi.seconds, seconds_first_call_with_pool_start: cold.seconds, us_per_point: usMulti, pass_rate: sMulti.pass_rate },
+          case: {
+            pair: pairSpec,
+            shape,
+            spacing_mm: spacing,
+            criteria: '3%/3mm global, cutoff 10%, max_gamma 2',
+            n_evaluated: n,
+          },
+          vmat_1_thread: {
+            seconds: single.seconds,
+            us_per_point: usSingle,
+            pass_rate: sSingle.pass_rate,
+            pass_rate_le: sSingle.pass_rate_le,
+            mean_gamma: sSingle.mean_gamma,
+          },
+          vmat_threads: {
+            threads: multi.threads,
+            seconds: multi.seconds,
+            seconds_first_call_with_pool_start: cold.seconds,
+            us_per_point: usMulti,
+            pass_rate: sMulti.pass_rate,
+          },
           peer: 'error' in peer ? peer : { ...peer, us_per_point: (1e6 * peer.seconds) / peer.n_evaluated },
-          speedup_vs_peer: 'error' in peer ? null : { one_thread: peer.seconds / single.seconds, threads: peer.seconds / multi.seconds },
-          speedup_vs_pymedphys_47us_per_point: { one_thread: PYMEDPHYS_US_PER_POINT / usSingle, threads: PYMEDPHYS_US_PER_POINT / usMulti },
-          pass_rate_difference_pp: 'error' in peer || sSingle.pass_rate === null ? null : sSingle.pass_rate - peer.pass_rate,
+          speedup_vs_peer:
+            'error' in peer
+              ? null
+              : { one_thread: peer.seconds / single.seconds, threads: peer.seconds / multi.seconds },
+          speedup_vs_pymedphys_47us_per_point: {
+            one_thread: PYMEDPHYS_US_PER_POINT / usSingle,
+            threads: PYMEDPHYS_US_PER_POINT / usMulti,
+          },
+          pass_rate_difference_pp:
+            'error' in peer || sSingle.pass_rate === null ? null : sSingle.pass_rate - peer.pass_rate,
         };
         results[pairSpec.name] = r;
         if (opts.json) continue;
-        console.log(`gamma bench [${pairSpec.name}]: ${shape.join('x')} at ${spacing.join('x')} mm, 3%/3mm global, cutoff 10%, max_gamma 2, ${n} points evaluated`);
-        console.log(`  vmat 1 thread : ${f(single.seconds, 3)} s (${f(usSingle)} us/point), pass rate ${f(sSingle.pass_rate, 4)}% (<1), ${f(sSingle.pass_rate_le, 4)}% (<=1)`);
-        console.log(`  vmat ${multi.threads} threads: ${f(multi.seconds, 3)} s (${f(usMulti)} us/point; first call incl. worker start ${f(cold.seconds, 3)} s), pass rate ${f(sMulti.pass_rate, 4)}%`);
+        console.log(
+          `gamma bench [${pairSpec.name}]: ${shape.join('x')} at ${spacing.join('x')} mm, 3%/3mm global, cutoff 10%, max_gamma 2, ${n} points evaluated`,
+        );
+        console.log(
+          `  vmat 1 thread : ${f(single.seconds, 3)} s (${f(usSingle)} us/point), pass rate ${f(sSingle.pass_rate, 4)}% (<1), ${f(sSingle.pass_rate_le, 4)}% (<=1)`,
+        );
+        console.log(
+          `  vmat ${multi.threads} threads: ${f(multi.seconds, 3)} s (${f(usMulti)} us/point; first call incl. worker start ${f(cold.seconds, 3)} s), pass rate ${f(sMulti.pass_rate, 4)}%`,
+        );
         if ('error' in peer) console.log(`  peer          : ${peer.error}`);
         else {
-          console.log(`  peer          : pymedphys gamma_shell re-implementation, ${peer.backend} back-end (${peer.python}), 1 thread: ${f(peer.seconds, 2)} s (${f((1e6 * peer.seconds) / peer.n_evaluated)} us/point), pass rate ${f(peer.pass_rate, 4)}%`);
-          console.log(`  speed-up vs peer: ${f(peer.seconds / single.seconds, 1)}x (1 thread), ${f(peer.seconds / multi.seconds, 1)}x (${multi.threads} threads); pass-rate difference ${f(r.pass_rate_difference_pp, 4)} pp`);
+          console.log(
+            `  peer          : pymedphys gamma_shell re-implementation, ${peer.backend} back-end (${peer.python}), 1 thread: ${f(peer.seconds, 2)} s (${f((1e6 * peer.seconds) / peer.n_evaluated)} us/point), pass rate ${f(peer.pass_rate, 4)}%`,
+          );
+          console.log(
+            `  speed-up vs peer: ${f(peer.seconds / single.seconds, 1)}x (1 thread), ${f(peer.seconds / multi.seconds, 1)}x (${multi.threads} threads); pass-rate difference ${f(r.pass_rate_difference_pp, 4)} pp`,
+          );
         }
-        console.log(`  speed-up vs pymedphys default (~${PYMEDPHYS_US_PER_POINT} us/point): ${f(PYMEDPHYS_US_PER_POINT / usSingle, 1)}x (1 thread), ${f(PYMEDPHYS_US_PER_POINT / usMulti, 1)}x (${multi.threads} threads)`);
+        console.log(
+          `  speed-up vs pymedphys default (~${PYMEDPHYS_US_PER_POINT} us/point): ${f(PYMEDPHYS_US_PER_POINT / usSingle, 1)}x (1 thread), ${f(PYMEDPHYS_US_PER_POINT / usMulti, 1)}x (${multi.threads} threads)`,
+        );
       }
       if (opts.json) printJson(results);
     });

@@ -13,7 +13,16 @@ import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf, initEngine, conv3d, convTranspose3d2x, groupNormAct, engineMemory, adam, type Activation } from '../lib/engine';
+import {
+  tf,
+  initEngine,
+  conv3d,
+  convTranspose3d2x,
+  groupNormAct,
+  engineMemory,
+  adam,
+  type Activation,
+} from '../lib/engine';
 import { UsageError } from '../lib/cli/errors';
 import { printJson } from '../lib/cli/json';
 import { createProgress } from '../lib/cli/progress';
@@ -41,7 +50,10 @@ export function buildUNetParams(spec: UNetSpec): Params {
     init.dispose();
   };
   const conv = (name: string, k: number, cin: number, cout: number) =>
-    add(name, tf.tidy(() => heNormal([k, k, k, cin, cout], k * k * k * cin, seed++)));
+    add(
+      name,
+      tf.tidy(() => heNormal([k, k, k, cin, cout], k * k * k * cin, seed++)),
+    );
   const gn = (name: string, c: number) => {
     add(`${name}.gamma`, tf.ones([c]));
     add(`${name}.beta`, tf.zeros([c]));
@@ -54,7 +66,10 @@ export function buildUNetParams(spec: UNetSpec): Params {
     gn(`enc${i}.b.gn`, c);
   });
   for (let i = spec.levels - 2; i >= 0; i--) {
-    add(`up${i}`, tf.tidy(() => heNormal([2, 2, 2, ch[i + 1], ch[i]], 8 * ch[i + 1], seed++)));
+    add(
+      `up${i}`,
+      tf.tidy(() => heNormal([2, 2, 2, ch[i + 1], ch[i]], 8 * ch[i + 1], seed++)),
+    );
     gn(`up${i}.gn`, ch[i]);
     conv(`dec${i}.a`, 3, 2 * ch[i], ch[i]);
     gn(`dec${i}.a.gn`, ch[i]);
@@ -74,7 +89,13 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
   };
   const block = (h: tf.Tensor5D, name: string, stride: 1 | 2) => {
     const c = conv3d(h, get(name) as tf.Tensor5D, stride);
-    const y = groupNormAct(c, get(`${name}.gn.gamma`) as tf.Tensor1D, get(`${name}.gn.beta`) as tf.Tensor1D, Math.min(8, c.shape[4]), spec.act);
+    const y = groupNormAct(
+      c,
+      get(`${name}.gn.gamma`) as tf.Tensor1D,
+      get(`${name}.gn.beta`) as tf.Tensor1D,
+      Math.min(8, c.shape[4]),
+      spec.act,
+    );
     if (inference) c.dispose();
     return y;
   };
@@ -94,7 +115,13 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
   for (let i = spec.levels - 2; i >= 0; i--) {
     const u0 = convTranspose3d2x(h, get(`up${i}`) as tf.Tensor5D);
     free(h);
-    const u = groupNormAct(u0, get(`up${i}.gn.gamma`) as tf.Tensor1D, get(`up${i}.gn.beta`) as tf.Tensor1D, Math.min(8, u0.shape[4]), spec.act);
+    const u = groupNormAct(
+      u0,
+      get(`up${i}.gn.gamma`) as tf.Tensor1D,
+      get(`up${i}.gn.beta`) as tf.Tensor1D,
+      Math.min(8, u0.shape[4]),
+      spec.act,
+    );
     free(u0);
     const skip = skips.pop() as tf.Tensor5D;
     const cat = tf.concat([u, skip], 4) as tf.Tensor5D;
@@ -173,7 +200,11 @@ async function runEngine(o: BenchOptions, quiet: boolean): Promise<StepResult> {
     loss?.dataSync();
     loss?.dispose();
   };
-  const progress = createProgress({ label: `bench ${o.forwardOnly ? 'forward' : 'train-step'} (${info.opsPath})`, total: o.warmup + o.steps, quiet });
+  const progress = createProgress({
+    label: `bench ${o.forwardOnly ? 'forward' : 'train-step'} (${info.opsPath})`,
+    total: o.warmup + o.steps,
+    quiet,
+  });
   for (let i = 0; i < o.warmup; i++) {
     step();
     progress.tick(1, 'warm-up');
@@ -220,14 +251,33 @@ const PEER_PYTHON = process.env.VMAT_TORCH_PYTHON ?? '/usr/bin/python3';
 function runPeer(o: BenchOptions, threads: number): { result: Record<string, unknown> | null; status: string } {
   if (!fs.existsSync(PEER_PYTHON)) return { result: null, status: `peer not available: ${PEER_PYTHON} missing` };
   const probe = spawnSync(PEER_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { result: null, status: 'peer not available: python3-torch not installed (apt-get install python3-torch)' };
+  if (probe.status !== 0)
+    return { result: null, status: 'peer not available: python3-torch not installed (apt-get install python3-torch)' };
   const args = [
-    PEER_SCRIPT, '--patch', String(o.patch), '--in-channels', String(o.inChannels), '--base-channels', String(o.baseChannels),
-    '--levels', String(o.levels), '--steps', String(o.steps), '--warmup', String(o.warmup), '--threads', String(threads),
-    '--act', o.act, '--batch', String(o.batch), ...(o.forwardOnly ? ['--forward-only'] : []),
+    PEER_SCRIPT,
+    '--patch',
+    String(o.patch),
+    '--in-channels',
+    String(o.inChannels),
+    '--base-channels',
+    String(o.baseChannels),
+    '--levels',
+    String(o.levels),
+    '--steps',
+    String(o.steps),
+    '--warmup',
+    String(o.warmup),
+    '--threads',
+    String(threads),
+    '--act',
+    o.act,
+    '--batch',
+    String(o.batch),
+    ...(o.forwardOnly ? ['--forward-only'] : []),
   ];
   const r = spawnSync(PEER_PYTHON, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { result: null, status: `peer failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}` };
+  if (r.status !== 0)
+    return { result: null, status: `peer failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}` };
   const line = r.stdout.trim().split('\n').pop() ?? '';
   return { result: JSON.parse(line) as Record<string, unknown>, status: `pytorch ${probe.stdout.trim()}` };
 }
@@ -251,17 +301,28 @@ function positiveInt(name: string) {
 export function registerBench(group: Command): void {
   group
     .command('train-step')
-    .description('time one Adam step of a 3-D U-Net on the engine vs the same model in PyTorch (same run, same threads)')
+    .description(
+      'time one Adam step of a 3-D U-Net on the engine vs the same model in PyTorch (same run, same threads)',
+    )
     .option('--patch <n>', 'cubic patch edge (voxels)', positiveInt('patch'), 64)
     .option('--in-channels <n>', 'input channels', positiveInt('in-channels'), 9)
     .option('--base-channels <n>', 'channels at full resolution', positiveInt('base-channels'), 16)
     .option('--levels <n>', 'U-Net levels', positiveInt('levels'), 4)
     .option('--steps <n>', 'timed steps', positiveInt('steps'), 5)
     .option('--warmup <n>', 'untimed warm-up steps', nonNegativeInt('warmup'), 1)
-    .option('--threads <n>', 'threads for the engine and the peer (default VMAT_THREADS or cores)', positiveInt('threads'))
+    .option(
+      '--threads <n>',
+      'threads for the engine and the peer (default VMAT_THREADS or cores)',
+      positiveInt('threads'),
+    )
     .option('--act <name>', 'activation: relu | silu', 'relu')
     .option('--batch <n>', 'batch size', positiveInt('batch'), 1)
-    .option('--rounds <n>', 'alternate engine and peer this many times (the machine may be shared); reports every round', positiveInt('rounds'), 1)
+    .option(
+      '--rounds <n>',
+      'alternate engine and peer this many times (the machine may be shared); reports every round',
+      positiveInt('rounds'),
+      1,
+    )
     .option('--forward-only', 'time inference (forward pass) instead of a training step; reports voxels/s')
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--json', 'print one JSON object')
@@ -290,17 +351,30 @@ export function registerBench(group: Command): void {
       const peerBest = peerRounds.length
         ? peerRounds.reduce((a, b) => (Number(b.ms_per_step_median) < Number(a.ms_per_step_median) ? b : a))
         : null;
-      const paired = rounds.filter((r) => r.peer).map((r) => r.ours.ms_per_step_median / Number(r.peer!.ms_per_step_median));
+      const paired = rounds
+        .filter((r) => r.peer)
+        .map((r) => r.ours.ms_per_step_median / Number(r.peer!.ms_per_step_median));
       const ours = { ...best, rss_peak_mb: Math.max(...rounds.map((r) => r.ours.rss_peak_mb)) };
       const peer = { result: peerBest, status: peerStatus };
       const peerMs = peer.result ? Number(peer.result.ms_per_step_median) : null;
       const out = {
         bench: 'train-step',
-        config: { patch: o.patch, in_channels: o.inChannels, base_channels: o.baseChannels, levels: o.levels, act: o.act, batch: o.batch, steps: o.steps, warmup: o.warmup, rounds: o.rounds },
+        config: {
+          patch: o.patch,
+          in_channels: o.inChannels,
+          base_channels: o.baseChannels,
+          levels: o.levels,
+          act: o.act,
+          batch: o.batch,
+          steps: o.steps,
+          warmup: o.warmup,
+          rounds: o.rounds,
+        },
         ...ours,
         rounds_ms_per_step: rounds.map((r) => r.ours.ms_per_step_median),
         // the first optimizer step creates Adam's slot variables, so stability needs a warm-up step
-        tensors_stable: o.warmup > 0 && !o.forwardOnly ? rounds.every((r) => r.ours.tensors_after === r.ours.tensors_before) : null,
+        tensors_stable:
+          o.warmup > 0 && !o.forwardOnly ? rounds.every((r) => r.ours.tensors_after === r.ours.tensors_before) : null,
         peer_status: peer.status,
         pytorch: peer.result,
         pytorch_rounds_ms_per_step: peerRounds.map((p) => Number(p.ms_per_step_median)),
@@ -312,17 +386,26 @@ export function registerBench(group: Command): void {
         return;
       }
       const f = (n: number) => n.toFixed(0);
-      console.log(`${out.mode} ${o.patch}^3 x ${o.inChannels}ch, base ${o.baseChannels}, ${o.levels} levels, ${ours.params} params`);
-      console.log(`  engine  backend=${ours.backend} ops=${ours.ops_path} threads=${ours.threads}: ${f(ours.ms_per_step_median)} ms/step median (cpu ${f(ours.cpu_ms_per_step)} ms), rss peak ${f(ours.rss_peak_mb)} MB, ${(ours.voxels_per_s / 1e6).toFixed(3)} Mvoxel/s`);
+      console.log(
+        `${out.mode} ${o.patch}^3 x ${o.inChannels}ch, base ${o.baseChannels}, ${o.levels} levels, ${ours.params} params`,
+      );
+      console.log(
+        `  engine  backend=${ours.backend} ops=${ours.ops_path} threads=${ours.threads}: ${f(ours.ms_per_step_median)} ms/step median (cpu ${f(ours.cpu_ms_per_step)} ms), rss peak ${f(ours.rss_peak_mb)} MB, ${(ours.voxels_per_s / 1e6).toFixed(3)} Mvoxel/s`,
+      );
       if (peer.result) {
-        console.log(`  pytorch threads=${String(peer.result.threads)}: ${f(peerMs as number)} ms/step median (cpu ${f(Number(peer.result.cpu_ms_per_step))} ms), rss peak ${f(Number(peer.result.rss_peak_mb))} MB`);
+        console.log(
+          `  pytorch threads=${String(peer.result.threads)}: ${f(peerMs as number)} ms/step median (cpu ${f(Number(peer.result.cpu_ms_per_step))} ms), rss peak ${f(Number(peer.result.rss_peak_mb))} MB`,
+        );
         console.log(`  ratio engine/pytorch (wall, best rounds): ${(out.ratio_vs_pytorch as number).toFixed(2)}`);
         if (o.rounds > 1) {
-          console.log(`  per round: engine ${out.rounds_ms_per_step.map(f).join(' ')} ms; pytorch ${out.pytorch_rounds_ms_per_step.map(f).join(' ')} ms; paired ratios ${paired.map((x) => x.toFixed(2)).join(' ')}`);
+          console.log(
+            `  per round: engine ${out.rounds_ms_per_step.map(f).join(' ')} ms; pytorch ${out.pytorch_rounds_ms_per_step.map(f).join(' ')} ms; paired ratios ${paired.map((x) => x.toFixed(2)).join(' ')}`,
+          );
         }
       } else {
         console.log(`  ${peer.status}`);
       }
-      if (!o.forwardOnly) console.log(`  tensors before/after timed steps: ${ours.tensors_before}/${ours.tensors_after}`);
+      if (!o.forwardOnly)
+        console.log(`  tensors before/after timed steps: ${ours.tensors_before}/${ours.tensors_after}`);
     });
 }

@@ -33,7 +33,11 @@ export function createProgress(opts: ProgressOptions): Progress {
   if (opts.quiet) return { tick() {}, stop() {} };
   if (process.stderr.isTTY) {
     const bar = new SingleBar(
-      { format: `${opts.label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted} {info}`, stream: process.stderr, hideCursor: true },
+      {
+        format: `${opts.label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted} {info}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
       Presets.shades_classic,
     );
     bar.start(opts.total, 0, { info: '' });
@@ -60,7 +64,9 @@ export function createProgress(opts: ProgressOptions): Progress {
         lastPrint = now;
         const el = (now - start) / 1000;
         const eta = frac > 0 ? el / frac - el : 0;
-        process.stderr.write(`${opts.label}: ${done}/${opts.total} (${(100 * frac).toFixed(0)}%) ${el.toFixed(0)}s elapsed, eta ${eta.toFixed(0)}s ${info}\n`);
+        process.stderr.write(
+          `${opts.label}: ${done}/${opts.total} (${(100 * frac).toFixed(0)}%) ${el.toFixed(0)}s elapsed, eta ${eta.toFixed(0)}s ${info}\n`,
+        );
       }
     },
     stop() {},

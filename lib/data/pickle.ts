@@ -129,7 +129,7 @@ function lookupGlobal(module: string, name: string, err: (e: string, f: string) 
 // ---------------------------------------------------------------------------------------------
 
 /** Options for `unpickle`. */
-export interface UnpickleOptions extends NpyContext {}
+export type UnpickleOptions = NpyContext;
 
 /**
  * Decodes a pickle (protocols 0-4 opcodes that numpy emits; see the switch) into JS values per

@@ -31,10 +31,6 @@ export interface VerifyResult {
   warnings: string[];
 }
 
-function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** Runs every applicable check on one case file or OpenKBP folder; never throws for bad data. */
 export async function verifyCaseFile(file: string): Promise<VerifyResult> {
   const r: VerifyResult = { file, ok: false, source: null, errors: [], warnings: [] };

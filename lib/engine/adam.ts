@@ -22,13 +22,17 @@ const f = Math.fround;
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    const grads: tf.Tensor[] = Array.isArray(variableGradients) ? variableGradients.map((v) => v.tensor) : Object.values(variableGradients);
+    const grads: tf.Tensor[] = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.tensor)
+      : Object.values(variableGradients);
     if (tf.getBackend() !== 'cpu' || grads.some((g) => g && g.dtype !== 'float32')) {
       super.applyGradients(variableGradients);
       return;
     }
     const self = this as unknown as AdamInternals;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     const b1 = f(self.beta1);
     const b2 = f(self.beta2);
     const omb1 = f(1 - self.beta1);
@@ -40,12 +44,20 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       if (!self.accumulatedFirstMoment[i]) {
-        self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        self.accumulatedFirstMoment[i] = {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
       if (!self.accumulatedSecondMoment[i]) {
-        self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        self.accumulatedSecondMoment[i] = {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
-      const g: tf.Tensor | undefined = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      const g: tf.Tensor | undefined = Array.isArray(variableGradients)
+        ? variableGradients[i].tensor
+        : variableGradients[name];
       if (g == null) return;
       const mVar = self.accumulatedFirstMoment[i]!.variable;
       const vVar = self.accumulatedSecondMoment[i]!.variable;

@@ -30,11 +30,25 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Strided row copy (see copyRunsJs); the native addon's multi-threaded one when installed. */
 export type CopyRuns = (
-  src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number, dstStride: number, rows: number, run: number,
+  src: Float32Array,
+  srcOff: number,
+  srcStride: number,
+  dst: Float32Array,
+  dstOff: number,
+  dstStride: number,
+  rows: number,
+  run: number,
 ) => void;
 
 export function copyRunsJs(
-  src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number, dstStride: number, rows: number, run: number,
+  src: Float32Array,
+  srcOff: number,
+  srcStride: number,
+  dst: Float32Array,
+  dstOff: number,
+  dstStride: number,
+  rows: number,
+  run: number,
 ): void {
   for (let r = 0; r < rows; r++) {
     const s = srcOff + r * srcStride;
@@ -118,7 +132,11 @@ const fastSplitV: Fast = (args, stock) => {
   return sizes.map((s) => {
     const sz = x.shape.slice();
     sz[axis] = s;
-    const sub = { inputs: { x }, backend: args.backend, attrs: { begin: begin.slice(), size: sz } as unknown as tf.NamedAttrMap };
+    const sub = {
+      inputs: { x },
+      backend: args.backend,
+      attrs: { begin: begin.slice(), size: sz } as unknown as tf.NamedAttrMap,
+    };
     begin[axis] += s;
     return fastSlice(sub, stockKernels.get('Slice') ?? sliceStock) as tf.TensorInfo;
   });
@@ -245,7 +263,10 @@ function binaryKernel(op: Bin): Fast {
       return backend.makeTensorInfo(b.shape.slice(), 'float32', out);
     }
     // per-sample operand: [N, 1, .., 1, C] (FiLM) against [N, .., C], either side
-    for (const [big, small, left] of [[a, b, false], [b, a, true]] as const) {
+    for (const [big, small, left] of [
+      [a, b, false],
+      [b, a, true],
+    ] as const) {
       const n = big.shape[0];
       if (big.shape.length < 2 || small.shape.length !== big.shape.length || small.shape[0] !== n || n < 2) continue;
       if (!tilesLastAxes(small.shape.slice(1), big.shape.slice(1))) continue;
@@ -314,7 +335,14 @@ function unaryKernel(op: Un): Fast {
 }
 
 /** v as [outer, mid, inner] summed over mid into out [outer, inner] (see reduceKernel). */
-function reduceSumJs(v: Float32Array, outer: number, mid: number, inner: number, mean: boolean, out: Float32Array): void {
+function reduceSumJs(
+  v: Float32Array,
+  outer: number,
+  mid: number,
+  inner: number,
+  mean: boolean,
+  out: Float32Array,
+): void {
   const scale = mean ? mid : 1;
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
@@ -347,8 +375,12 @@ function reduceKernel(mean: boolean): Fast {
     const x = args.inputs.x as tf.TensorInfo;
     if (x.dtype !== 'float32' || x.shape.length === 0) return stock(args);
     const attrs = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-    const axes = tf.util.parseAxisParam(attrs.axis, x.shape).slice().sort((a, b) => a - b);
-    if (axes.length === 0 || new Set(axes).size !== axes.length || axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1)) return stock(args);
+    const axes = tf.util
+      .parseAxisParam(attrs.axis, x.shape)
+      .slice()
+      .sort((a, b) => a - b);
+    if (axes.length === 0 || new Set(axes).size !== axes.length || axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1))
+      return stock(args);
     const backend = args.backend as unknown as CpuBackendLike;
     const v = valuesOf(backend, x);
     // x viewed as [outer, mid, inner] with the reduced (contiguous) axes in the middle
@@ -358,7 +390,9 @@ function reduceKernel(mean: boolean): Fast {
     const out = new Float32Array(outer * inner);
     if (native && v.length >= NATIVE_MIN_ELEMENTS) native.reduceSum(v, outer, mid, inner, mean, out);
     else reduceSumJs(v, outer, mid, inner, mean, out);
-    const outShape = attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const outShape = attrs.keepDims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
     return backend.makeTensorInfo(outShape, 'float32', out);
   };
 }
@@ -404,7 +438,11 @@ export function installFastCpuKernels(addon?: NativeCpuKernels | null): void {
     const stock = k.kernelFunc;
     stockKernels.set(name, stock);
     tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ kernelName: name, backendName: 'cpu', kernelFunc: ((a: KernelArgs) => fast(a, stock)) as KernelFunc });
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'cpu',
+      kernelFunc: ((a: KernelArgs) => fast(a, stock)) as KernelFunc,
+    });
   }
 }
 

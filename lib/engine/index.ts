@@ -52,7 +52,14 @@ export interface EngineOps {
   /** optional conv + per-channel bias [Cout] in one op (falls back to conv3d then add) */
   conv3dBias?(x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D, stride?: 1 | 2): tf.Tensor5D;
   /** optional fused GroupNorm + activation (falls back to groupNorm then the activation) */
-  groupNormAct?(x: tf.Tensor5D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, act: Activation, eps?: number): tf.Tensor5D;
+  groupNormAct?(
+    x: tf.Tensor5D,
+    gamma: tf.Tensor1D,
+    beta: tf.Tensor1D,
+    groups: number,
+    act: Activation,
+    eps?: number,
+  ): tf.Tensor5D;
 }
 
 export type Activation = 'none' | 'relu' | 'silu';
@@ -89,7 +96,13 @@ export function maxPool3d2x(x: tf.Tensor5D): tf.Tensor5D {
 export function upsampleTrilinear2x(x: tf.Tensor5D): tf.Tensor5D {
   return activeOps.upsampleTrilinear2x(x);
 }
-export function groupNorm(x: tf.Tensor5D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, eps = 1e-5): tf.Tensor5D {
+export function groupNorm(
+  x: tf.Tensor5D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  eps = 1e-5,
+): tf.Tensor5D {
   return activeOps.groupNorm(x, gamma, beta, groups, eps);
 }
 export function silu<T extends tf.Tensor>(x: T): T {
@@ -100,7 +113,12 @@ export function relu<T extends tf.Tensor>(x: T): T {
 }
 /** GroupNorm then activation, fused on paths that have it (same result as groupNorm + relu/silu). */
 export function groupNormAct(
-  x: tf.Tensor5D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, act: Activation, eps = 1e-5,
+  x: tf.Tensor5D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  groups: number,
+  act: Activation,
+  eps = 1e-5,
 ): tf.Tensor5D {
   if (activeOps.groupNormAct) return activeOps.groupNormAct(x, gamma, beta, groups, act, eps);
   return tf.tidy(() => {
@@ -151,7 +169,8 @@ export interface InitOptions {
 export async function initEngine(opts: InitOptions = {}): Promise<EngineInfo> {
   if (info) return info;
   const requested = opts.backend ?? process.env.VMAT_BACKEND ?? 'auto';
-  const threads = opts.threads ?? resolveThreads(process.env.VMAT_THREADS, os.availableParallelism?.() ?? os.cpus().length);
+  const threads =
+    opts.threads ?? resolveThreads(process.env.VMAT_THREADS, os.availableParallelism?.() ?? os.cpus().length);
   const candidates = opts.paths ?? candidateOrder(requested).map(pathByName);
   const say = (line: string) => {
     if (!opts.quiet) process.stderr.write(`vmat engine: ${line}\n`);
@@ -194,7 +213,9 @@ export async function initEngine(opts: InitOptions = {}): Promise<EngineInfo> {
       fallbacks,
     };
     for (const f of fallbacks) say(`skipped ${f}`);
-    const vers = Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ');
+    const vers = Object.entries(info.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     say(`backend=${info.backend} ops=${info.opsPath} threads=${info.threads} self-test=${selfTest} (${vers})`);
     return info;
   }

@@ -27,20 +27,47 @@ export interface NativeAddon {
   /** act 1 relu / 2 silu; backward: out = dy * act'(x) */
   eltwise(act: 1 | 2, backward: boolean, x: Float32Array, dy: Float32Array | null, out: Float32Array): void;
   groupNormFwd(
-    n: number, s: number, c: number, groups: number, eps: number, act: 0 | 1 | 2,
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
+    n: number,
+    s: number,
+    c: number,
+    groups: number,
+    eps: number,
+    act: 0 | 1 | 2,
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
   ): void;
   groupNormBwd(
-    n: number, s: number, c: number, groups: number, eps: number, act: 0 | 1 | 2,
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, dy: Float32Array,
-    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+    n: number,
+    s: number,
+    c: number,
+    groups: number,
+    eps: number,
+    act: 0 | 1 | 2,
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
   ): void;
   /** x2 trilinear up-sampling (align_corners=False); backward maps dy (big) to dx (small) */
   upsample2x(backward: boolean, smallShape: number[], input: Float32Array, out: Float32Array): void;
   /** 2x2x2 max pooling; backward needs x and dy */
   maxPool2x(backward: boolean, xShape: number[], x: Float32Array, dy: Float32Array | null, out: Float32Array): void;
   /** dst[dstOff + r*dstStride + j] = src[srcOff + r*srcStride + j], r < rows, j < run */
-  copyRuns(src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number, dstStride: number, rows: number, run: number): void;
+  copyRuns(
+    src: Float32Array,
+    srcOff: number,
+    srcStride: number,
+    dst: Float32Array,
+    dstOff: number,
+    dstStride: number,
+    rows: number,
+    run: number,
+  ): void;
   /**
    * out[i] = a[i] op b[i mod b.length] (left: b[i mod b.length] op a[i]); op 0 add, 1 sub, 2 mul,
    * 3 div, 4 squared difference. Bit-identical to the JS loops in cpu_kernels.ts.
@@ -69,7 +96,10 @@ export function loadNativeAddon(): { addon: NativeAddon | null; reason: string }
   if (process.env.VMAT_NATIVE_DISABLE === '1') {
     cached = { addon: null, reason: 'disabled by VMAT_NATIVE_DISABLE=1' };
   } else if (!fs.existsSync(ADDON_PATH)) {
-    cached = { addon: null, reason: `not built (${path.relative(process.cwd(), ADDON_PATH)} missing; run bash scripts/setup.sh)` };
+    cached = {
+      addon: null,
+      reason: `not built (${path.relative(process.cwd(), ADDON_PATH)} missing; run bash scripts/setup.sh)`,
+    };
   } else {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

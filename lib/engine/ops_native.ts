@@ -70,12 +70,26 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
 
   /** conv + per-channel bias, the bias folded into oneDNN's forward and backward-weights */
   function convBias(g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D {
-    if (b.size !== g.wts[4]) throw new Error(`engine(native) conv3dBias: bias must have ${g.wts[4]} elements, got ${b.size}`);
+    if (b.size !== g.wts[4])
+      throw new Error(`engine(native) conv3dBias: bias must have ${g.wts[4]} elements, got ${b.size}`);
     const run = tf.customGrad((xi, wi, bi, save) => {
       const [xt, wt, bt] = [xi as tf.Tensor5D, wi as tf.Tensor5D, bi as tf.Tensor1D];
       (save as tf.GradSaveFunc)([xt, wt]);
       const y = new Float32Array(size(g.dst));
-      addon.convLike(0, 0, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, f32(xt, 'x'), f32(wt, 'w'), y, f32(bt, 'bias'));
+      addon.convLike(
+        0,
+        0,
+        g.src,
+        g.wts,
+        g.dst,
+        g.stride,
+        g.padL,
+        g.padR,
+        f32(xt, 'x'),
+        f32(wt, 'w'),
+        y,
+        f32(bt, 'bias'),
+      );
       return {
         value: tf.tensor5d(y, g.dst as [number, number, number, number, number]),
         gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => {
@@ -94,7 +108,12 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
   }
 
   function groupNormAct(
-    x: tf.Tensor5D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number, act: Activation, eps = 1e-5,
+    x: tf.Tensor5D,
+    gamma: tf.Tensor1D,
+    beta: tf.Tensor1D,
+    groups: number,
+    act: Activation,
+    eps = 1e-5,
   ): tf.Tensor5D {
     const [n, d, h, w, c] = x.shape;
     if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels not divisible by ${groups} groups`);
@@ -113,7 +132,21 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
           const dx = new Float32Array(x.size);
           const dg = new Float32Array(c);
           const db = new Float32Array(c);
-          addon.groupNormBwd(n, s, c, groups, eps, code, f32(sx, 'x'), f32(sg, 'gamma'), f32(sb, 'beta'), f32(dy, 'dy'), dx, dg, db);
+          addon.groupNormBwd(
+            n,
+            s,
+            c,
+            groups,
+            eps,
+            code,
+            f32(sx, 'x'),
+            f32(sg, 'gamma'),
+            f32(sb, 'beta'),
+            f32(dy, 'dy'),
+            dx,
+            dg,
+            db,
+          );
           return [tf.tensor5d(dx, x.shape), tf.tensor1d(dg), tf.tensor1d(db)];
         },
       };
@@ -159,7 +192,13 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
 
   function maxPool(x: tf.Tensor5D): tf.Tensor5D {
     const [n, d, h, w, c] = x.shape;
-    const out: [number, number, number, number, number] = [n, Math.floor(d / 2), Math.floor(h / 2), Math.floor(w / 2), c];
+    const out: [number, number, number, number, number] = [
+      n,
+      Math.floor(d / 2),
+      Math.floor(h / 2),
+      Math.floor(w / 2),
+      c,
+    ];
     const run = tf.customGrad((xi, save) => {
       const xt = xi as tf.Tensor5D;
       (save as tf.GradSaveFunc)([xt]);
@@ -191,8 +230,12 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
         throw new Error(`engine(native) convTranspose3d2x: filter must be [2,2,2,${cin},Cout], got [${w.shape}]`);
       }
       const g: ConvGeom = {
-        src: x.shape, wts: w.shape, dst: [n, 2 * d, 2 * h, 2 * wd, cout],
-        stride: [2, 2, 2], padL: [0, 0, 0], padR: [0, 0, 0],
+        src: x.shape,
+        wts: w.shape,
+        dst: [n, 2 * d, 2 * h, 2 * wd, cout],
+        stride: [2, 2, 2],
+        padL: [0, 0, 0],
+        padR: [0, 0, 0],
       };
       return convLike(1, g, x, w);
     },

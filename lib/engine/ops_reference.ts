@@ -63,8 +63,10 @@ function upsampleAxis(x: tf.Tensor, axis: number): tf.Tensor {
   const n = x.shape[axis];
   const first = tf.slice(x, sliceBegin(x.rank, axis, 0), sliceSize(x.shape, axis, 1));
   const last = tf.slice(x, sliceBegin(x.rank, axis, n - 1), sliceSize(x.shape, axis, 1));
-  const prev = n > 1 ? tf.concat([first, tf.slice(x, sliceBegin(x.rank, axis, 0), sliceSize(x.shape, axis, n - 1))], axis) : first;
-  const next = n > 1 ? tf.concat([tf.slice(x, sliceBegin(x.rank, axis, 1), sliceSize(x.shape, axis, n - 1)), last], axis) : last;
+  const prev =
+    n > 1 ? tf.concat([first, tf.slice(x, sliceBegin(x.rank, axis, 0), sliceSize(x.shape, axis, n - 1))], axis) : first;
+  const next =
+    n > 1 ? tf.concat([tf.slice(x, sliceBegin(x.rank, axis, 1), sliceSize(x.shape, axis, n - 1)), last], axis) : last;
   const even = tf.add(tf.mul(x, 0.75), tf.mul(prev, 0.25));
   const odd = tf.add(tf.mul(x, 0.75), tf.mul(next, 0.25));
   const stacked = tf.stack([even, odd], axis + 1);

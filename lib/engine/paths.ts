@@ -54,7 +54,8 @@ export function candidateOrder(wanted: string): PathName[] {
 export function resolveThreads(envValue: string | undefined, cores: number): number {
   if (envValue === undefined || envValue === '') return Math.max(1, cores);
   const n = Number(envValue);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`VMAT_THREADS: expected a positive integer, found '${envValue}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`VMAT_THREADS: expected a positive integer, found '${envValue}'`);
   return n;
 }
 
@@ -99,7 +100,9 @@ function tfjsNodePath(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'
       process.env.TF_NUM_INTEROP_THREADS ??= '1';
       requireOptional(pkg);
       if (!tf.findBackend('tensorflow')) {
-        throw new Error(`${pkg} registered no 'tensorflow' backend with this tfjs (${tf.version.tfjs}); versions differ?`);
+        throw new Error(
+          `${pkg} registered no 'tensorflow' backend with this tfjs (${tf.version.tfjs}); versions differ?`,
+        );
       }
       // The reference ops run on libtensorflow's kernels there: explicit padding for conv3d (so
       // k1 s2 'same' is right) and the matmul form of the transposed conv (no conv3dTranspose grad).
@@ -127,7 +130,12 @@ const wasmPath: EnginePath = {
     const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(dist + path.sep);
     wasm.setThreadsCount(threads);
-    return { ops: reference, backend: 'wasm', threads: 1, versions: { 'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm') } };
+    return {
+      ops: reference,
+      backend: 'wasm',
+      threads: 1,
+      versions: { 'tfjs-backend-wasm': packageVersion('@tensorflow/tfjs-backend-wasm') },
+    };
   },
 };
 

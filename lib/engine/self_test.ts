@@ -37,25 +37,38 @@ function values(n: number, seed: number): Float32Array {
 const CASES: Case[] = [
   {
     name: 'conv3d k3 s1',
-    inputs: [{ shape: [2, 5, 4, 3, 3], seed: 1 }, { shape: [3, 3, 3, 3, 4], seed: 2 }],
+    inputs: [
+      { shape: [2, 5, 4, 3, 3], seed: 1 },
+      { shape: [3, 3, 3, 3, 4], seed: 2 },
+    ],
     f: (o, x, w) => o.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1),
     outShape: [2, 5, 4, 3, 4],
   },
   {
     name: 'conv3d k3 s2 odd',
-    inputs: [{ shape: [2, 5, 6, 3, 3], seed: 3 }, { shape: [3, 3, 3, 3, 2], seed: 4 }],
+    inputs: [
+      { shape: [2, 5, 6, 3, 3], seed: 3 },
+      { shape: [3, 3, 3, 3, 2], seed: 4 },
+    ],
     f: (o, x, w) => o.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 2),
     outShape: [2, 3, 3, 2, 2],
   },
   {
     name: 'conv3d k1 s2',
-    inputs: [{ shape: [1, 4, 5, 4, 2], seed: 5 }, { shape: [1, 1, 1, 2, 3], seed: 6 }],
+    inputs: [
+      { shape: [1, 4, 5, 4, 2], seed: 5 },
+      { shape: [1, 1, 1, 2, 3], seed: 6 },
+    ],
     f: (o, x, w) => o.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 2),
     outShape: [1, 2, 3, 2, 3],
   },
   {
     name: 'conv3dBias k3 s2',
-    inputs: [{ shape: [2, 3, 4, 5, 2], seed: 14 }, { shape: [3, 3, 3, 2, 3], seed: 15 }, { shape: [3], seed: 16 }],
+    inputs: [
+      { shape: [2, 3, 4, 5, 2], seed: 14 },
+      { shape: [3, 3, 3, 2, 3], seed: 15 },
+      { shape: [3], seed: 16 },
+    ],
     f: (o, x, w, b) =>
       o.conv3dBias
         ? o.conv3dBias(x as tf.Tensor5D, w as tf.Tensor5D, b as tf.Tensor1D, 2)
@@ -64,7 +77,10 @@ const CASES: Case[] = [
   },
   {
     name: 'convTranspose3d2x',
-    inputs: [{ shape: [2, 2, 3, 2, 3], seed: 7 }, { shape: [2, 2, 2, 3, 2], seed: 8 }],
+    inputs: [
+      { shape: [2, 2, 3, 2, 3], seed: 7 },
+      { shape: [2, 2, 2, 3, 2], seed: 8 },
+    ],
     f: (o, x, w) => o.convTranspose3d2x(x as tf.Tensor5D, w as tf.Tensor5D),
     outShape: [2, 4, 6, 4, 2],
   },
@@ -82,7 +98,11 @@ const CASES: Case[] = [
   },
   {
     name: 'groupNorm+silu',
-    inputs: [{ shape: [2, 3, 2, 3, 4], seed: 9 }, { shape: [4], seed: 10 }, { shape: [4], seed: 11 }],
+    inputs: [
+      { shape: [2, 3, 2, 3, 4], seed: 9 },
+      { shape: [4], seed: 10 },
+      { shape: [4], seed: 11 },
+    ],
     f: (o, x, g, b) =>
       o.groupNormAct
         ? o.groupNormAct(x as tf.Tensor5D, g as tf.Tensor1D, b as tf.Tensor1D, 2, 'silu')
@@ -94,8 +114,22 @@ const CASES: Case[] = [
 /** Output and input gradients (of sum(out * r)) of one case on the current backend, as arrays. */
 function evaluate(ops: EngineOps, c: Case): Float32Array[] {
   return tf.tidy(() => {
-    const xs = c.inputs.map((i) => tf.tensor(values(i.shape.reduce((a, b) => a * b, 1), i.seed), i.shape));
-    const r = tf.tensor(values(c.outShape.reduce((a, b) => a * b, 1), 99), c.outShape);
+    const xs = c.inputs.map((i) =>
+      tf.tensor(
+        values(
+          i.shape.reduce((a, b) => a * b, 1),
+          i.seed,
+        ),
+        i.shape,
+      ),
+    );
+    const r = tf.tensor(
+      values(
+        c.outShape.reduce((a, b) => a * b, 1),
+        99,
+      ),
+      c.outShape,
+    );
     const y = c.f(ops, ...xs);
     const grads = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(c.f(ops, ...args), r)))(xs);
     return [y, ...grads].map((t) => Float32Array.from(t.dataSync()));
@@ -145,7 +179,11 @@ export async function selfTestOps(
       const e = relErr(got[i][k], want[i][k]);
       worst = Math.max(worst, e);
       if (!(e < tol)) {
-        return { ok: false, maxRelErr: e, detail: `${CASES[i].name} ${labels[k]}: relative error ${e.toExponential(2)} >= ${tol}` };
+        return {
+          ok: false,
+          maxRelErr: e,
+          detail: `${CASES[i].name} ${labels[k]}: relative error ${e.toExponential(2)} >= ${tol}`,
+        };
       }
     }
   }

@@ -54,8 +54,17 @@ function pkgVersion(name: string): string | null {
 export function envSnapshot(engine: EnvSnapshot['engine'] = null): EnvSnapshot {
   const own = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const names = [
-    '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu',
-    'onnxruntime-node', 'tslab', 'plotly.js-dist', 'npyjs', 'jszip', 'simple-statistics', 'typescript',
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs-node-gpu',
+    'onnxruntime-node',
+    'tslab',
+    'plotly.js-dist',
+    'npyjs',
+    'jszip',
+    'simple-statistics',
+    'typescript',
   ];
   const packages: Record<string, string | null> = {};
   for (const n of names) packages[n] = pkgVersion(n);

@@ -5,13 +5,16 @@ import type { NdArray } from '../data/ndarray';
 
 /** "1,2.5,3" -> numbers; every item must be a finite number */
 export function parseNumberList(option: string, text: string | undefined, expectedCount?: number): number[] {
-  if (text === undefined || text.trim() === '') throw new UsageError(`${option}: expected a comma-separated list of numbers, found nothing`);
+  if (text === undefined || text.trim() === '')
+    throw new UsageError(`${option}: expected a comma-separated list of numbers, found nothing`);
   const parts = text.split(',').map((s) => s.trim());
   const vals = parts.map(Number);
   const bad = parts.findIndex((p, i) => p === '' || !Number.isFinite(vals[i]));
   if (bad >= 0) throw new UsageError(`${option}: item ${bad + 1} '${parts[bad]}' is not a number`);
   if (expectedCount !== undefined && vals.length !== expectedCount) {
-    throw new UsageError(`${option}: expected ${expectedCount} values (array axis order), found ${vals.length} (${text})`);
+    throw new UsageError(
+      `${option}: expected ${expectedCount} values (array axis order), found ${vals.length} (${text})`,
+    );
   }
   return vals;
 }
@@ -22,21 +25,37 @@ export function parseSpacing(text: string | undefined): [number, number, number]
   return v as [number, number, number];
 }
 
-export function parseNumber(option: string, text: string | undefined, fallback: number, check?: (x: number) => boolean, what = 'a number'): number {
+export function parseNumber(
+  option: string,
+  text: string | undefined,
+  fallback: number,
+  check?: (x: number) => boolean,
+  what = 'a number',
+): number {
   if (text === undefined) return fallback;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || (check && !check(v))) throw new UsageError(`${option}: expected ${what}, found '${text}'`);
+  if (text.trim() === '' || !Number.isFinite(v) || (check && !check(v)))
+    throw new UsageError(`${option}: expected ${what}, found '${text}'`);
   return v;
 }
 
-export function oneOf<T extends string>(option: string, text: string | undefined, allowed: readonly T[], fallback: T): T {
+export function oneOf<T extends string>(
+  option: string,
+  text: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (text === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${option}: expected one of ${allowed.join(' | ')}, found '${text}'`);
+  if (!(allowed as readonly string[]).includes(text))
+    throw new UsageError(`${option}: expected one of ${allowed.join(' | ')}, found '${text}'`);
   return text as T;
 }
 
 /** a 3-D numeric array from `file.npy` or `file.npz:key`, as float64; NaN/Inf rejected */
-export async function load3d(spec: string, what: string): Promise<{ data: Float64Array; shape: [number, number, number]; arr: NdArray }> {
+export async function load3d(
+  spec: string,
+  what: string,
+): Promise<{ data: Float64Array; shape: [number, number, number]; arr: NdArray }> {
   const arr = await loadArrayArg(spec);
   if (arr.shape.length !== 3) throw new DataError(spec, null, `a 3-D ${what} array`, `shape (${arr.shape.join(', ')})`);
   if (arr.data instanceof BigInt64Array || arr.data instanceof BigUint64Array) {
@@ -44,13 +63,15 @@ export async function load3d(spec: string, what: string): Promise<{ data: Float6
   }
   const data = Float64Array.from(arr.data as ArrayLike<number>);
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new DataError(spec, null, `finite ${what} values`, `${data[i]} at flat index ${i}`);
+    if (!Number.isFinite(data[i]))
+      throw new DataError(spec, null, `finite ${what} values`, `${data[i]} at flat index ${i}`);
   }
   return { data, shape: arr.shape as [number, number, number], arr };
 }
 
 export function sameShape(a: { shape: number[] }, aName: string, b: { shape: number[] }, bName: string): void {
-  if (a.shape.join(',') !== b.shape.join(',')) throw new DataError(bName, null, `shape (${a.shape.join(', ')}) of ${aName}`, `(${b.shape.join(', ')})`);
+  if (a.shape.join(',') !== b.shape.join(','))
+    throw new DataError(bName, null, `shape (${a.shape.join(', ')}) of ${aName}`, `(${b.shape.join(', ')})`);
 }
 
 /** a mask array (any numeric dtype, nonzero = inside) */
@@ -59,7 +80,11 @@ export async function loadMask(spec: string, shape: number[], against: string): 
   sameShape({ shape }, against, m, spec);
   const out = new Uint8Array(m.data.length);
   let any = false;
-  for (let i = 0; i < out.length; i++) if (m.data[i] !== 0) (out[i] = 1), (any = true);
+  for (let i = 0; i < out.length; i++)
+    if (m.data[i] !== 0) {
+      out[i] = 1;
+      any = true;
+    }
   if (!any) throw new DataError(spec, null, 'a non-empty mask', 'no voxel > 0');
   return out;
 }

@@ -38,10 +38,36 @@ export interface ConstraintSpec {
 const pct = (x: number) => `${+(x * 100).toFixed(1)}%`;
 
 function ptvSpecs(table: ConstraintTable): ConstraintSpec[] {
-  const d95: ConstraintSpec = { metric: 'D95', constraint_type: 'min', limit: 0.95, relative: true, unit: 'Gy', description: 'D95 >= 95% of prescription' };
-  const v95: ConstraintSpec = { metric: 'V95', constraint_type: 'min', limit: 95, unit: '%', description: 'V95% >= 95%' };
-  const v100: ConstraintSpec = { metric: 'V100', constraint_type: 'min', limit: 95, unit: '%', description: 'V100% >= 95%' };
-  const dmax: ConstraintSpec = { metric: 'Dmax', constraint_type: 'max', limit: 1.07, relative: true, unit: 'Gy', description: 'Dmax <= 107% of prescription' };
+  const d95: ConstraintSpec = {
+    metric: 'D95',
+    constraint_type: 'min',
+    limit: 0.95,
+    relative: true,
+    unit: 'Gy',
+    description: 'D95 >= 95% of prescription',
+  };
+  const v95: ConstraintSpec = {
+    metric: 'V95',
+    constraint_type: 'min',
+    limit: 95,
+    unit: '%',
+    description: 'V95% >= 95%',
+  };
+  const v100: ConstraintSpec = {
+    metric: 'V100',
+    constraint_type: 'min',
+    limit: 95,
+    unit: '%',
+    description: 'V100% >= 95%',
+  };
+  const dmax: ConstraintSpec = {
+    metric: 'Dmax',
+    constraint_type: 'max',
+    limit: 1.07,
+    relative: true,
+    unit: 'Gy',
+    description: 'Dmax <= 107% of prescription',
+  };
   if (table === 'v2.3') return [d95, v95];
   if (table === 'head') return [v100, dmax];
   return [d95, v95, v100];
@@ -96,7 +122,11 @@ export const PROSTATE_PTVS = ['PTV70', 'PTV56', 'PTV50.4'] as const;
  * the case Rx (the normalisation dose read per case); other PTVs their prescription entry, else
  * the nominal dose in their name (readers derive those entries from the names).
  */
-export function ptvLevelGy(name: string, rxGy: number, prescriptions: Array<{ structure: string; doseGy: number }> = []): number | null {
+export function ptvLevelGy(
+  name: string,
+  rxGy: number,
+  prescriptions: Array<{ structure: string; doseGy: number }> = [],
+): number | null {
   const primary = prescriptions.length ? prescriptions[0].structure : 'PTV70';
   if (name === primary) return rxGy;
   const p = prescriptions.find((x) => x.structure === name);
@@ -177,8 +207,18 @@ export function checkClinicalConstraints(
       }
       const limit = c.relative ? round((level ?? NaN) * c.limit, 4) : c.limit;
       const passed = c.constraint_type === 'min' ? value >= limit : value <= limit;
-      const description = c.relative ? `${c.metric} ${c.constraint_type === 'min' ? '>=' : '<='} ${limit} Gy (${pct(c.limit)} of ${level} Gy)` : c.description;
-      const item: CheckedConstraint = { metric: c.metric, constraint_type: c.constraint_type, limit, unit: c.unit, predicted: round(value, 2), passed, description };
+      const description = c.relative
+        ? `${c.metric} ${c.constraint_type === 'min' ? '>=' : '<='} ${limit} Gy (${pct(c.limit)} of ${level} Gy)`
+        : c.description;
+      const item: CheckedConstraint = {
+        metric: c.metric,
+        constraint_type: c.constraint_type,
+        limit,
+        unit: c.unit,
+        predicted: round(value, 2),
+        passed,
+        description,
+      };
       checked.push(item);
       res.summary.total_constraints++;
       if (passed) res.summary.passed++;
@@ -187,9 +227,15 @@ export function checkClinicalConstraints(
         res.violations.push({ structure: name, ...item });
       }
     }
-    res.structures[name] = { description: spec.description, constraints_checked: checked, passed: checked.every((c) => c.passed) };
+    res.structures[name] = {
+      description: spec.description,
+      constraints_checked: checked,
+      passed: checked.every((c) => c.passed),
+    };
   }
   res.overall_pass = res.summary.failed === 0;
-  res.compliance_rate = res.summary.total_constraints ? round((100 * res.summary.passed) / res.summary.total_constraints, 1) : null;
+  res.compliance_rate = res.summary.total_constraints
+    ? round((100 * res.summary.passed) / res.summary.total_constraints, 1)
+    : null;
   return res;
 }

@@ -12,7 +12,8 @@ import { VmatError } from '../cli/errors';
 import { npMean } from '../stats/npsum';
 
 function checkPair(pred: ArrayLike<number>, target: ArrayLike<number>): void {
-  if (pred.length !== target.length) throw new VmatError(`dose error: prediction has ${pred.length} voxels, reference has ${target.length}`);
+  if (pred.length !== target.length)
+    throw new VmatError(`dose error: prediction has ${pred.length} voxels, reference has ${target.length}`);
   if (pred.length === 0) throw new VmatError('dose error: empty volumes');
 }
 
@@ -27,14 +28,22 @@ function select(a: ArrayLike<number>, mask: ArrayLike<number> | null): Float64Ar
 }
 
 /** mean |pred - target| over mask > 0 (all voxels when mask is null); NaN for an empty region */
-export function maeGy(pred: ArrayLike<number>, target: ArrayLike<number>, mask: ArrayLike<number> | null = null): number {
+export function maeGy(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  mask: ArrayLike<number> | null = null,
+): number {
   checkPair(pred, target);
   const d = select(absDiff(pred, target), mask);
   return d.length ? npMean(d) : NaN;
 }
 
 /** mean (pred - target) over mask > 0 (positive = prediction too hot) */
-export function signedMeanErrorGy(pred: ArrayLike<number>, target: ArrayLike<number>, mask: ArrayLike<number> | null = null): number {
+export function signedMeanErrorGy(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  mask: ArrayLike<number> | null = null,
+): number {
   checkPair(pred, target);
   const d = new Float64Array(pred.length);
   for (let i = 0; i < d.length; i++) d[i] = pred[i] - target[i];
@@ -81,7 +90,11 @@ export interface DoseMetrics {
 }
 
 /** The reference's dose_metrics block (spec 7.2) plus per-structure Dmean errors. */
-export function doseMetrics(pred: ArrayLike<number>, target: ArrayLike<number>, masks: Map<string, Uint8Array>): DoseMetrics {
+export function doseMetrics(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  masks: Map<string, Uint8Array>,
+): DoseMetrics {
   checkPair(pred, target);
   const ad = absDiff(pred, target);
   const sq = new Float64Array(ad.length);
@@ -98,13 +111,18 @@ export function doseMetrics(pred: ArrayLike<number>, target: ArrayLike<number>, 
     const thr = (k / 100) * tMax;
     const m = new Uint8Array(target.length);
     let any = false;
-    for (let i = 0; i < m.length; i++) if (target[i] >= thr) (m[i] = 1), (any = true);
+    for (let i = 0; i < m.length; i++)
+      if (target[i] >= thr) {
+        m[i] = 1;
+        any = true;
+      }
     return any ? npMean(select(ad, m)) : null;
   };
   const perStructure: Record<string, number> = {};
   const perDmean: Record<string, number> = {};
   for (const [name, m] of masks) {
-    if (m.length !== ad.length) throw new VmatError(`dose error: mask ${name} has ${m.length} voxels, dose has ${ad.length}`);
+    if (m.length !== ad.length)
+      throw new VmatError(`dose error: mask ${name} has ${m.length} voxels, dose has ${ad.length}`);
     const v = select(ad, m);
     if (!v.length) continue;
     perStructure[name] = npMean(v);

@@ -25,13 +25,16 @@ export type DxMethod = PercentileMethod | 'exact';
 
 /** values of `dose` inside mask > 0 (float64), checked for shape and emptiness */
 export function structureValues(dose: ArrayLike<number>, mask: ArrayLike<number>, name = 'mask'): Float64Array {
-  if (dose.length !== mask.length) throw new VmatError(`${name}: mask has ${mask.length} voxels, dose has ${dose.length}`);
+  if (dose.length !== mask.length)
+    throw new VmatError(`${name}: mask has ${mask.length} voxels, dose has ${dose.length}`);
   let n = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
   if (n === 0) throw new VmatError(`${name}: the mask is empty (no voxel > 0)`);
   const out = new Float64Array(n);
   for (let i = 0, k = 0; i < mask.length; i++) if (mask[i]) out[k++] = dose[i];
-  for (let i = 0; i < n; i++) if (!Number.isFinite(out[i])) throw new VmatError(`${name}: dose inside the structure has a non-finite value (${out[i]})`);
+  for (let i = 0; i < n; i++)
+    if (!Number.isFinite(out[i]))
+      throw new VmatError(`${name}: dose inside the structure has a non-finite value (${out[i]})`);
   return out;
 }
 
@@ -171,7 +174,8 @@ export function dvhPoints(
   spacingMm: readonly number[],
   opts: { method?: DxMethod; vGy?: number[] } = {},
 ): DvhPoints {
-  if (spacingMm.length !== 3 || !spacingMm.every((s) => s > 0)) throw new VmatError(`dvh: expected 3 positive spacing values (mm), found [${spacingMm.join(', ')}]`);
+  if (spacingMm.length !== 3 || !spacingMm.every((s) => s > 0))
+    throw new VmatError(`dvh: expected 3 positive spacing values (mm), found [${spacingMm.join(', ')}]`);
   const method = opts.method ?? 'linear';
   const s = new StructureDose(structureValues(dose, mask), spacingMm[0] * spacingMm[1] * spacingMm[2]);
   const V: Record<string, number> = {};

@@ -67,7 +67,10 @@ export function structureDvhMetrics(
     e[`target_D${x}`] = b;
     e[`D${x}_error`] = r4(a - b);
   }
-  for (const [label, cc] of [['D0.1cc', 0.1], ['D2cc', 2]] as const) {
+  for (const [label, cc] of [
+    ['D0.1cc', 0.1],
+    ['D2cc', 2],
+  ] as const) {
     const a = P.dcc(cc, method);
     const b = T.dcc(cc, method);
     e[`pred_${label}`] = a;
@@ -89,7 +92,10 @@ export function structureDvhMetrics(
     const level = ptvLevelGy(name, opts.rxGy, opts.prescriptions);
     if (level !== null) {
       e.rx_gy = level;
-      for (const [label, f] of [['V95', 0.95], ['V100', 1]] as const) {
+      for (const [label, f] of [
+        ['V95', 0.95],
+        ['V100', 1],
+      ] as const) {
         e[`pred_${label}`] = P.vPct(f * level);
         e[`target_${label}`] = T.vPct(f * level);
         e[`${label}_error`] = P.vPct(f * level) - T.vPct(f * level);

@@ -103,12 +103,18 @@ export function ptvRegionMask(c: Pick<Case, 'masks' | 'shape' | 'spacingMm'>, ma
 }
 
 /** volume[::s, ::s, ::s] */
-export function decimate<T extends Float32Array | Float64Array | Uint8Array>(v: T, shape: readonly number[], s: number): { data: T; shape: [number, number, number] } {
+export function decimate<T extends Float32Array | Float64Array | Uint8Array>(
+  v: T,
+  shape: readonly number[],
+  s: number,
+): { data: T; shape: [number, number, number] } {
   if (s === 1) return { data: v, shape: [shape[0], shape[1], shape[2]] };
   const ns = shape.map((d) => Math.ceil(d / s)) as [number, number, number];
   const out = new (v.constructor as new (n: number) => T)(ns[0] * ns[1] * ns[2]);
   let q = 0;
-  for (let i = 0; i < shape[0]; i += s) for (let j = 0; j < shape[1]; j += s) for (let k = 0; k < shape[2]; k += s) out[q++] = v[(i * shape[1] + j) * shape[2] + k];
+  for (let i = 0; i < shape[0]; i += s)
+    for (let j = 0; j < shape[1]; j += s)
+      for (let k = 0; k < shape[2]; k += s) out[q++] = v[(i * shape[1] + j) * shape[2] + k];
   return { data: out, shape: ns };
 }
 
@@ -127,10 +133,17 @@ function gammaJson(stats: ReturnType<typeof gammaStats>, note?: string): GammaRe
 }
 
 /** Evaluates one case: prediction in Gy (same grid as the case) against the case's dose. */
-export async function evaluateCase(c: Case, predGyIn: ArrayLike<number>, opts: EvaluateCaseOptions = {}): Promise<CaseEvaluation> {
+export async function evaluateCase(
+  c: Case,
+  predGyIn: ArrayLike<number>,
+  opts: EvaluateCaseOptions = {},
+): Promise<CaseEvaluation> {
   if (!c.dose) throw new VmatError(`evaluate: case ${c.id} has no reference dose`);
   const n = c.dose.length;
-  if (predGyIn.length !== n) throw new VmatError(`evaluate: prediction for ${c.id} has ${predGyIn.length} voxels, the case has ${n} (shape ${c.shape.join('x')})`);
+  if (predGyIn.length !== n)
+    throw new VmatError(
+      `evaluate: prediction for ${c.id} has ${predGyIn.length} voxels, the case has ${n} (shape ${c.shape.join('x')})`,
+    );
   const warnings: string[] = [];
   const sanitise = (label: string, src: ArrayLike<number>): Float64Array => {
     let nan = 0;
@@ -151,7 +164,8 @@ export async function evaluateCase(c: Case, predGyIn: ArrayLike<number>, opts: E
     if (nan) warnings.push(`${label}: ${nan} NaN values set to 0`);
     if (inf) warnings.push(`${label}: ${inf} infinite values set to 0`);
     if (neg) warnings.push(`${label}: ${neg} negative values set to 0`);
-    if (mx > 1.2 * c.rxGy) warnings.push(`${label}: max ${mx.toFixed(2)} Gy exceeds 1.2 x Rx (${(1.2 * c.rxGy).toFixed(2)} Gy)`);
+    if (mx > 1.2 * c.rxGy)
+      warnings.push(`${label}: max ${mx.toFixed(2)} Gy exceeds 1.2 x Rx (${(1.2 * c.rxGy).toFixed(2)} Gy)`);
     return out;
   };
   const pred = sanitise('prediction', predGyIn);
@@ -160,28 +174,56 @@ export async function evaluateCase(c: Case, predGyIn: ArrayLike<number>, opts: E
   const dm = doseMetrics(pred, target, c.masks);
 
   const s = opts.gammaSubsample ?? 1;
-  if (!Number.isInteger(s) || s < 1) throw new VmatError(`evaluate: gamma subsample must be a positive integer, found ${s}`);
-  const settings = { dose_percent: 3, dta_mm: 3, lower_cutoff_percent: 10, max_gamma: 2, local: false, interp_fraction: 10, subsample: s, normalisation: 'max(reference)' };
+  if (!Number.isInteger(s) || s < 1)
+    throw new VmatError(`evaluate: gamma subsample must be a positive integer, found ${s}`);
+  const settings = {
+    dose_percent: 3,
+    dta_mm: 3,
+    lower_cutoff_percent: 10,
+    max_gamma: 2,
+    local: false,
+    interp_fraction: 10,
+    subsample: s,
+    normalisation: 'max(reference)',
+  };
   let gamma: CaseEvaluation['gamma'];
   if (opts.skipGamma) {
-    const empty = gammaJson({ pass_rate: null, pass_rate_le: null, mean_gamma: null, median_gamma: null, max_gamma: null, n_evaluated: 0 }, 'gamma skipped');
+    const empty = gammaJson(
+      { pass_rate: null, pass_rate_le: null, mean_gamma: null, median_gamma: null, max_gamma: null, n_evaluated: 0 },
+      'gamma skipped',
+    );
     gamma = { global_3mm3pct: empty, ptv_region_3mm3pct: { ...empty }, settings };
   } else {
     const r = decimate(target, c.shape, s);
     const e = decimate(pred, c.shape, s);
     const sp = c.spacingMm.map((x) => x * s);
-    const map = await gammaIndex(r.data, e.data, r.shape, sp, { dosePercent: 3, dtaMm: 3, cutoffPercent: 10, maxGamma: 2, threads: opts.gammaThreads });
+    const map = await gammaIndex(r.data, e.data, r.shape, sp, {
+      dosePercent: 3,
+      dtaMm: 3,
+      cutoffPercent: 10,
+      maxGamma: 2,
+      threads: opts.gammaThreads,
+    });
     const region = ptvRegionMask(c);
     const regionDec = region ? decimate(region, c.shape, s).data : null;
     gamma = {
       global_3mm3pct: gammaJson(gammaStats(map.gamma)),
-      ptv_region_3mm3pct: regionDec ? gammaJson(gammaStats(map.gamma, regionDec)) : gammaJson(gammaStats(new Float64Array(0)), 'no PTV present'),
+      ptv_region_3mm3pct: regionDec
+        ? gammaJson(gammaStats(map.gamma, regionDec))
+        : gammaJson(gammaStats(new Float64Array(0)), 'no PTV present'),
       settings,
     };
   }
 
-  const dvh = dvhMetrics(pred, target, c.masks, c.structureNames, c.spacingMm, { method: opts.dxMethod ?? 'lower', rxGy: c.rxGy, prescriptions: c.prescriptions });
-  const clinical = checkClinicalConstraints(dvh, c.rxGy, { table: opts.constraintTable, prescriptions: c.prescriptions });
+  const dvh = dvhMetrics(pred, target, c.masks, c.structureNames, c.spacingMm, {
+    method: opts.dxMethod ?? 'lower',
+    rxGy: c.rxGy,
+    prescriptions: c.prescriptions,
+  });
+  const clinical = checkClinicalConstraints(dvh, c.rxGy, {
+    table: opts.constraintTable,
+    prescriptions: c.prescriptions,
+  });
   return {
     case_id: c.id,
     spacing_mm: [...c.spacingMm],
@@ -218,7 +260,8 @@ export interface EvaluationJson {
 
 /** aggregate block of the reference (means and np.std ddof 0 over cases) */
 export function aggregateMetrics(cases: CaseEvaluation[]): Record<string, unknown> {
-  const nums = (f: (c: CaseEvaluation) => number | null | undefined) => cases.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  const nums = (f: (c: CaseEvaluation) => number | null | undefined) =>
+    cases.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   const mae = nums((c) => c.dose_metrics.mae_gy);
   const g = nums((c) => c.gamma.global_3mm3pct.gamma_pass_rate);
   const gl = nums((c) => c.gamma.global_3mm3pct.gamma_pass_rate_le);
@@ -254,7 +297,8 @@ export interface EvaluatePredictionsOptions extends EvaluateCaseOptions {
 
 /** Evaluates every `<case>_pred.npz` in predDir whose case is in dataDir (paired by stem, as compute_test_metrics.py). */
 export async function evaluatePredictions(opts: EvaluatePredictionsOptions): Promise<EvaluationJson> {
-  if (!fs.existsSync(opts.predDir) || !fs.statSync(opts.predDir).isDirectory()) throw new DataError(opts.predDir, null, 'a folder of <case>_pred.npz files', 'no such folder');
+  if (!fs.existsSync(opts.predDir) || !fs.statSync(opts.predDir).isDirectory())
+    throw new DataError(opts.predDir, null, 'a folder of <case>_pred.npz files', 'no such folder');
   const cases = new Map((await listCasePaths(opts.dataDir)).map((p) => [path.basename(p).replace(/\.npz$/, ''), p]));
   const preds = fs
     .readdirSync(opts.predDir)
@@ -262,13 +306,20 @@ export async function evaluatePredictions(opts: EvaluatePredictionsOptions): Pro
     .sort()
     .map((f) => ({ id: f.slice(0, -'_pred.npz'.length), file: path.join(opts.predDir, f) }))
     .filter((p) => cases.has(p.id));
-  if (!preds.length) throw new DataError(opts.predDir, null, `<case>_pred.npz files whose case is in ${opts.dataDir}`, 'none');
-  const progress = createProgress({ label: 'evaluate', total: preds.length, onUpdate: opts.onProgress, quiet: opts.quiet });
+  if (!preds.length)
+    throw new DataError(opts.predDir, null, `<case>_pred.npz files whose case is in ${opts.dataDir}`, 'none');
+  const progress = createProgress({
+    label: 'evaluate',
+    total: preds.length,
+    onUpdate: opts.onProgress,
+    quiet: opts.quiet,
+  });
   const results: CaseEvaluation[] = [];
   for (const p of preds) {
     const c = await loadCase(cases.get(p.id) as string);
     const pr = await readPredictionNpz(p.file);
-    if (pr.shape.join(',') !== c.shape.join(',')) throw new DataError(p.file, 'dose', `shape (${c.shape.join(', ')}) of case ${p.id}`, `(${pr.shape.join(', ')})`);
+    if (pr.shape.join(',') !== c.shape.join(','))
+      throw new DataError(p.file, 'dose', `shape (${c.shape.join(', ')}) of case ${p.id}`, `(${pr.shape.join(', ')})`);
     const predGy = new Float64Array(pr.dose.length);
     for (let i = 0; i < predGy.length; i++) predGy[i] = pr.dose[i] * c.rxGy;
     results.push(await evaluateCase(c, predGy, opts));

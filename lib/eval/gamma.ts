@@ -71,17 +71,27 @@ function checkInputs(
   spacingMm: readonly number[],
   mask: Uint8Array | null | undefined,
 ): void {
-  if (shape.length !== 3) throw new VmatError(`gamma: expected a 3-D shape, found ${shape.length} dimensions [${shape.join(', ')}]`);
-  if (spacingMm.length !== 3) throw new VmatError(`gamma: expected 3 spacing values (mm, array axis order), found ${spacingMm.length}`);
-  if (!spacingMm.every((s) => Number.isFinite(s) && s > 0)) throw new VmatError(`gamma: spacing must be positive mm, found [${spacingMm.join(', ')}]`);
+  if (shape.length !== 3)
+    throw new VmatError(`gamma: expected a 3-D shape, found ${shape.length} dimensions [${shape.join(', ')}]`);
+  if (spacingMm.length !== 3)
+    throw new VmatError(`gamma: expected 3 spacing values (mm, array axis order), found ${spacingMm.length}`);
+  if (!spacingMm.every((s) => Number.isFinite(s) && s > 0))
+    throw new VmatError(`gamma: spacing must be positive mm, found [${spacingMm.join(', ')}]`);
   const n = shape[0] * shape[1] * shape[2];
-  if (ref.length !== n) throw new VmatError(`gamma: reference has ${ref.length} voxels, expected ${n} for shape [${shape.join(', ')}]`);
-  if (ev.length !== n) throw new VmatError(`gamma: evaluation has ${ev.length} voxels, reference shape [${shape.join(', ')}] has ${n}`);
+  if (ref.length !== n)
+    throw new VmatError(`gamma: reference has ${ref.length} voxels, expected ${n} for shape [${shape.join(', ')}]`);
+  if (ev.length !== n)
+    throw new VmatError(`gamma: evaluation has ${ev.length} voxels, reference shape [${shape.join(', ')}] has ${n}`);
   if (mask && mask.length !== n) throw new VmatError(`gamma: mask has ${mask.length} voxels, expected ${n}`);
-  if (shape.some((s) => s < 2)) throw new VmatError(`gamma: every axis needs at least 2 voxels, found [${shape.join(', ')}]`);
-  for (const [name, a] of [['reference', ref], ['evaluation', ev]] as const) {
+  if (shape.some((s) => s < 2))
+    throw new VmatError(`gamma: every axis needs at least 2 voxels, found [${shape.join(', ')}]`);
+  for (const [name, a] of [
+    ['reference', ref],
+    ['evaluation', ev],
+  ] as const) {
     for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(a[i])) throw new VmatError(`gamma: ${name} dose has a non-finite value (${a[i]}) at flat index ${i}`);
+      if (!Number.isFinite(a[i]))
+        throw new VmatError(`gamma: ${name} dose has a non-finite value (${a[i]}) at flat index ${i}`);
     }
   }
 }
@@ -108,7 +118,8 @@ function prepare(
   const cutoffPercent = o.cutoffPercent ?? 10;
   const interpFraction = o.interpFraction ?? 10;
   const maxGamma = o.maxGamma == null ? Infinity : o.maxGamma;
-  if (!(dosePercent > 0) || !(dtaMm > 0)) throw new VmatError(`gamma: dose % and DTA must be > 0, found ${dosePercent}%, ${dtaMm} mm`);
+  if (!(dosePercent > 0) || !(dtaMm > 0))
+    throw new VmatError(`gamma: dose % and DTA must be > 0, found ${dosePercent}%, ${dtaMm} mm`);
   if (!(maxGamma > 0)) throw new VmatError(`gamma: max_gamma must be > 0, found ${maxGamma}`);
   if (!(interpFraction > 0)) throw new VmatError(`gamma: interp_fraction must be > 0, found ${interpFraction}`);
   const n = ref.length;
@@ -162,7 +173,15 @@ export function gammaIndexSync(
   const p = prepare(ref, ev, shape, spacingMm, opts, false);
   const { cellMin, cellMax } = cellRange(p.ev, p.params.shape);
   const gamma = new Float64Array(ref.length).fill(NaN);
-  gammaAtPoints(p.params, { ref: p.ref, ev: p.ev, cellMin, cellMax }, shellCacheFor(p.params), p.points, 0, p.points.length, gamma);
+  gammaAtPoints(
+    p.params,
+    { ref: p.ref, ev: p.ev, cellMin, cellMax },
+    shellCacheFor(p.params),
+    p.points,
+    0,
+    p.points.length,
+    gamma,
+  );
   return {
     gamma,
     shape: p.params.shape,
@@ -185,7 +204,10 @@ function getWorkers(n: number): Worker[] {
     // workers start without the TypeScript loader: register tsx (resolved from here) first
     const tsxApi = require.resolve('tsx/cjs/api');
     const workerModule = path.join(__dirname, 'gamma_worker.ts');
-    const w = new Worker(`require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runGammaWorker();`, { eval: true });
+    const w = new Worker(
+      `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runGammaWorker();`,
+      { eval: true },
+    );
     w.unref();
     pool.push(w);
   }
@@ -235,7 +257,17 @@ export async function gammaIndex(
   cellMax.set(range.cellMax);
   const gamma = new Float64Array(new SharedArrayBuffer(ref.length * 8)).fill(NaN);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const job: GammaJob = { params: p.params, ref: p.ref, ev: p.ev, cellMin, cellMax, points: p.points, gamma, counter, chunk: CHUNK };
+  const job: GammaJob = {
+    params: p.params,
+    ref: p.ref,
+    ev: p.ev,
+    cellMin,
+    cellMax,
+    points: p.points,
+    gamma,
+    counter,
+    chunk: CHUNK,
+  };
   const workers = getWorkers(threads - 1);
   const done = workers.map((w) => runOnWorker(w, job));
   runGammaChunks(job);
@@ -269,7 +301,15 @@ export function gammaStats(gamma: Float64Array | Float32Array, mask?: Uint8Array
     if (Number.isFinite(gamma[i])) vals.push(gamma[i]);
   }
   const n = vals.length;
-  if (n === 0) return { pass_rate: null, pass_rate_le: null, mean_gamma: null, median_gamma: null, max_gamma: null, n_evaluated: 0 };
+  if (n === 0)
+    return {
+      pass_rate: null,
+      pass_rate_le: null,
+      mean_gamma: null,
+      median_gamma: null,
+      max_gamma: null,
+      n_evaluated: 0,
+    };
   let lt = 0;
   let le = 0;
   let sum = 0;

@@ -77,7 +77,10 @@ export function shellCacheFor(p: GammaKernelParams): ShellCache {
 }
 
 /** Corner-range arrays for the cell pruning: separable min/max over {i, min(i+1, n-1)} per axis. */
-export function cellRange(ev: Float64Array, shape: readonly [number, number, number]): { cellMin: Float64Array; cellMax: Float64Array } {
+export function cellRange(
+  ev: Float64Array,
+  shape: readonly [number, number, number],
+): { cellMin: Float64Array; cellMax: Float64Array } {
   const [n0, n1, n2] = shape;
   const s0 = n1 * n2;
   const s1 = n2;
@@ -116,7 +119,14 @@ function flatCells(t: ShellTable, s0: number, s1: number): FlatCells {
   const hit = flatCache.get(t);
   if (hit && hit.s0 === s0 && hit.s1 === s1) return hit;
   const n = t.off0.length;
-  const f: FlatCells = { s0, s1, base: new Int32Array(n), d0: new Int32Array(n), d1: new Int32Array(n), d2: new Int32Array(n) };
+  const f: FlatCells = {
+    s0,
+    s1,
+    base: new Int32Array(n),
+    d0: new Int32Array(n),
+    d1: new Int32Array(n),
+    d2: new Int32Array(n),
+  };
   for (let c = 0; c < n; c++) {
     f.base[c] = t.off0[c] * s0 + t.off1[c] * s1 + t.off2[c];
     f.d0[c] = t.up0[c] * s0;
@@ -129,7 +139,12 @@ function flatCells(t: ShellTable, s0: number, s1: number): FlatCells {
 
 function isInterior(t: ShellTable, i0: number, i1: number, i2: number, shape: readonly number[]): boolean {
   return (
-    i0 >= t.reachLo[0] && i0 + t.reachHi[0] <= shape[0] - 1 && i1 >= t.reachLo[1] && i1 + t.reachHi[1] <= shape[1] - 1 && i2 >= t.reachLo[2] && i2 + t.reachHi[2] <= shape[2] - 1
+    i0 >= t.reachLo[0] &&
+    i0 + t.reachHi[0] <= shape[0] - 1 &&
+    i1 >= t.reachLo[1] &&
+    i1 + t.reachHi[1] <= shape[1] - 1 &&
+    i2 >= t.reachLo[2] &&
+    i2 + t.reachHi[2] <= shape[2] - 1
   );
 }
 
@@ -210,7 +225,9 @@ export function gammaAtPoints(
           const mg = t.marginal[c];
           edge =
             mg !== 0 &&
-            (((mg & 1) !== 0 && (a0 === 0 || a0 === n0 - 1)) || ((mg & 2) !== 0 && (a1 === 0 || a1 === n1 - 1)) || ((mg & 4) !== 0 && (a2 === 0 || a2 === n2 - 1)));
+            (((mg & 1) !== 0 && (a0 === 0 || a0 === n0 - 1)) ||
+              ((mg & 2) !== 0 && (a1 === 0 || a1 === n1 - 1)) ||
+              ((mg & 4) !== 0 && (a2 === 0 || a2 === n2 - 1)));
         }
         const lo = cellMin[base] - R;
         const hi = R - cellMax[base];
@@ -232,19 +249,36 @@ export function gammaAtPoints(
           if (multi) {
             // range of the trilinear function over the sub-group's fraction box = range at its 8 corners
             const b = 6 * g;
-            const f0a = box[b], f0b = box[b + 1], f1a = box[b + 2], f1b = box[b + 3], f2a = box[b + 4], f2b = box[b + 5];
-            const e00a = c000 + f2a * (c001 - c000), e00b = c000 + f2b * (c001 - c000);
-            const e01a = c010 + f2a * (c011 - c010), e01b = c010 + f2b * (c011 - c010);
-            const e10a = c100 + f2a * (c101 - c100), e10b = c100 + f2b * (c101 - c100);
-            const e11a = c110 + f2a * (c111 - c110), e11b = c110 + f2b * (c111 - c110);
-            const y0aa = e00a + f1a * (e01a - e00a), y0ab = e00b + f1a * (e01b - e00b);
-            const y0ba = e00a + f1b * (e01a - e00a), y0bb = e00b + f1b * (e01b - e00b);
-            const y1aa = e10a + f1a * (e11a - e10a), y1ab = e10b + f1a * (e11b - e10b);
-            const y1ba = e10a + f1b * (e11a - e10a), y1bb = e10b + f1b * (e11b - e10b);
-            const v1 = y0aa + f0a * (y1aa - y0aa), v2 = y0ab + f0a * (y1ab - y0ab);
-            const v3 = y0ba + f0a * (y1ba - y0ba), v4 = y0bb + f0a * (y1bb - y0bb);
-            const v5 = y0aa + f0b * (y1aa - y0aa), v6 = y0ab + f0b * (y1ab - y0ab);
-            const v7 = y0ba + f0b * (y1ba - y0ba), v8 = y0bb + f0b * (y1bb - y0bb);
+            const f0a = box[b],
+              f0b = box[b + 1],
+              f1a = box[b + 2],
+              f1b = box[b + 3],
+              f2a = box[b + 4],
+              f2b = box[b + 5];
+            const e00a = c000 + f2a * (c001 - c000),
+              e00b = c000 + f2b * (c001 - c000);
+            const e01a = c010 + f2a * (c011 - c010),
+              e01b = c010 + f2b * (c011 - c010);
+            const e10a = c100 + f2a * (c101 - c100),
+              e10b = c100 + f2b * (c101 - c100);
+            const e11a = c110 + f2a * (c111 - c110),
+              e11b = c110 + f2b * (c111 - c110);
+            const y0aa = e00a + f1a * (e01a - e00a),
+              y0ab = e00b + f1a * (e01b - e00b);
+            const y0ba = e00a + f1b * (e01a - e00a),
+              y0bb = e00b + f1b * (e01b - e00b);
+            const y1aa = e10a + f1a * (e11a - e10a),
+              y1ab = e10b + f1a * (e11b - e10b);
+            const y1ba = e10a + f1b * (e11a - e10a),
+              y1bb = e10b + f1b * (e11b - e10b);
+            const v1 = y0aa + f0a * (y1aa - y0aa),
+              v2 = y0ab + f0a * (y1ab - y0ab);
+            const v3 = y0ba + f0a * (y1ba - y0ba),
+              v4 = y0bb + f0a * (y1bb - y0bb);
+            const v5 = y0aa + f0b * (y1aa - y0aa),
+              v6 = y0ab + f0b * (y1ab - y0ab);
+            const v7 = y0ba + f0b * (y1ba - y0ba),
+              v8 = y0bb + f0b * (y1bb - y0bb);
             const vmin = Math.min(v1, v2, v3, v4, v5, v6, v7, v8);
             const vmax = Math.max(v1, v2, v3, v4, v5, v6, v7, v8);
             // small slack: the corner values and the point values are rounded differently

@@ -211,7 +211,12 @@ export function buildShellTable(
       marginal.push(g.marginal);
       subStart.push(ptStart.length);
       const subgroups: number[][] = [];
-      kdSplit(Array.from({ length: g.f.length / 3 }, (_, i) => i), g.f, SUBGROUP_POINTS, subgroups);
+      kdSplit(
+        Array.from({ length: g.f.length / 3 }, (_, i) => i),
+        g.f,
+        SUBGROUP_POINTS,
+        subgroups,
+      );
       for (const ids of subgroups) {
         ptStart.push(frac.length / 3);
         const lo = [Infinity, Infinity, Infinity];

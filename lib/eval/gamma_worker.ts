@@ -25,7 +25,15 @@ export function runGammaChunks(job: GammaJob): void {
   for (;;) {
     const from = Atomics.add(job.counter, 0, job.chunk);
     if (from >= job.points.length) break;
-    gammaAtPoints(job.params, arrays, cache, job.points, from, Math.min(from + job.chunk, job.points.length), job.gamma);
+    gammaAtPoints(
+      job.params,
+      arrays,
+      cache,
+      job.points,
+      from,
+      Math.min(from + job.chunk, job.points.length),
+      job.gamma,
+    );
   }
 }
 
@@ -37,7 +45,7 @@ export function runGammaWorker(): void {
       runGammaChunks(job);
       port.postMessage({ ok: true });
     } catch (e) {
-      port.postMessage({ ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+      port.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     }
   });
 }

@@ -17,7 +17,8 @@ export async function readDoseCsv64(file: string, nVoxels: number): Promise<Floa
     throw new DataError(file, null, 'a readable OpenKBP dose CSV', (e as NodeJS.ErrnoException).code ?? String(e));
   }
   const lines = text.split('\n');
-  if (lines[0].replace(/\r$/, '') !== ',data') throw new DataError(file, null, "header ',data'", JSON.stringify(lines[0].slice(0, 40)));
+  if (lines[0].replace(/\r$/, '') !== ',data')
+    throw new DataError(file, null, "header ',data'", JSON.stringify(lines[0].slice(0, 40)));
   const out = new Float64Array(nVoxels);
   for (let li = 1; li < lines.length; li++) {
     const line = lines[li].replace(/\r$/, '');
@@ -25,8 +26,20 @@ export async function readDoseCsv64(file: string, nVoxels: number): Promise<Floa
     const comma = line.indexOf(',');
     const idx = comma > 0 ? Number(line.slice(0, comma)) : NaN;
     const v = comma > 0 ? Number(line.slice(comma + 1)) : NaN;
-    if (!Number.isInteger(idx) || idx < 0 || idx >= nVoxels) throw new DataError(file, `line ${li + 1}`, `'<index>,<value>' with index in [0, ${nVoxels})`, JSON.stringify(line.slice(0, 40)));
-    if (comma === line.length - 1 || !Number.isFinite(v)) throw new DataError(file, `line ${li + 1}`, 'a finite dose value', JSON.stringify(line.slice(comma + 1, comma + 41)));
+    if (!Number.isInteger(idx) || idx < 0 || idx >= nVoxels)
+      throw new DataError(
+        file,
+        `line ${li + 1}`,
+        `'<index>,<value>' with index in [0, ${nVoxels})`,
+        JSON.stringify(line.slice(0, 40)),
+      );
+    if (comma === line.length - 1 || !Number.isFinite(v))
+      throw new DataError(
+        file,
+        `line ${li + 1}`,
+        'a finite dose value',
+        JSON.stringify(line.slice(comma + 1, comma + 41)),
+      );
     out[idx] = v;
   }
   return out;

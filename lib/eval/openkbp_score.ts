@@ -19,7 +19,11 @@ import { roundHalfEven } from './dvh';
 export type OpenKbpDvhMetrics = Record<string, number>;
 
 /** the official DVH metrics of one dose on one patient's ROIs, keyed `<metric>|<ROI>` like the evaluator's DataFrame */
-export function openKbpDvhMetrics(dose: ArrayLike<number>, masks: Map<string, Uint8Array>, voxelDimsMm: readonly number[]): OpenKbpDvhMetrics {
+export function openKbpDvhMetrics(
+  dose: ArrayLike<number>,
+  masks: Map<string, Uint8Array>,
+  voxelDimsMm: readonly number[],
+): OpenKbpDvhMetrics {
   const voxelVolume = voxelDimsMm[0] * voxelDimsMm[1] * voxelDimsMm[2];
   const nv = Math.max(1, roundHalfEven(100 / voxelVolume));
   const out: OpenKbpDvhMetrics = {};
@@ -75,11 +79,15 @@ export interface OpenKbpReference {
 export function scoreOpenKbpPatient(ref: OpenKbpReference, pred: ArrayLike<number>): OpenKbpPatientScore {
   if (!ref.dose) throw new VmatError(`openkbp score: reference ${ref.id} has no dose`);
   if (!ref.possibleDoseMask) throw new VmatError(`openkbp score: reference ${ref.id} has no possible_dose_mask`);
-  if (pred.length !== ref.dose.length) throw new VmatError(`openkbp score: prediction for ${ref.id} has ${pred.length} voxels, reference has ${ref.dose.length}`);
+  if (pred.length !== ref.dose.length)
+    throw new VmatError(
+      `openkbp score: prediction for ${ref.id} has ${pred.length} voxels, reference has ${ref.dose.length}`,
+    );
   const ad = new Float64Array(pred.length);
   const refDose = ref.dose;
   for (let i = 0; i < ad.length; i++) {
-    if (!Number.isFinite(pred[i])) throw new VmatError(`openkbp score: prediction for ${ref.id} has a non-finite value at flat index ${i}`);
+    if (!Number.isFinite(pred[i]))
+      throw new VmatError(`openkbp score: prediction for ${ref.id} has a non-finite value at flat index ${i}`);
     ad[i] = Math.abs(refDose[i] - pred[i]);
   }
   let nMask = 0;

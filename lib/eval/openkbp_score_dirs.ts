@@ -10,7 +10,12 @@ import * as path from 'node:path';
 import { DataError } from '../cli/errors';
 import { createProgress } from '../cli/progress';
 import { listCasePaths, loadCase } from '../data/load';
-import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore, type OpenKbpScore } from './openkbp_score';
+import {
+  combineOpenKbpScores,
+  scoreOpenKbpPatient,
+  type OpenKbpPatientScore,
+  type OpenKbpScore,
+} from './openkbp_score';
 import { readDoseCsv64 } from './openkbp_csv';
 
 export interface ScoreDirsOptions {
@@ -18,21 +23,39 @@ export interface ScoreDirsOptions {
   quiet?: boolean;
 }
 
-export async function scoreOpenKbpDirs(refDir: string, predDir: string, opts: ScoreDirsOptions = {}): Promise<OpenKbpScore> {
+export async function scoreOpenKbpDirs(
+  refDir: string,
+  predDir: string,
+  opts: ScoreDirsOptions = {},
+): Promise<OpenKbpScore> {
   const refs = await listCasePaths(refDir);
   if (!refs.length) throw new DataError(refDir, null, 'OpenKBP patient folders (pt_N/) or openkbp npz files', 'none');
-  if (!fs.existsSync(predDir) || !fs.statSync(predDir).isDirectory()) throw new DataError(predDir, null, 'a folder of pt_N.csv predictions', 'no such folder');
+  if (!fs.existsSync(predDir) || !fs.statSync(predDir).isDirectory())
+    throw new DataError(predDir, null, 'a folder of pt_N.csv predictions', 'no such folder');
   const idOf = (p: string) => path.basename(p).replace(/\.npz$/, '');
   const missing = refs.map(idOf).filter((id) => !fs.existsSync(path.join(predDir, `${id}.csv`)));
-  if (missing.length) throw new DataError(predDir, null, `a prediction <id>.csv for every reference patient`, `missing ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`);
-  const progress = createProgress({ label: 'openkbp score', total: refs.length, onUpdate: opts.onProgress, quiet: opts.quiet });
+  if (missing.length)
+    throw new DataError(
+      predDir,
+      null,
+      `a prediction <id>.csv for every reference patient`,
+      `missing ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`,
+    );
+  const progress = createProgress({
+    label: 'openkbp score',
+    total: refs.length,
+    onUpdate: opts.onProgress,
+    quiet: opts.quiet,
+  });
   const per: Record<string, OpenKbpPatientScore> = {};
   for (const p of refs) {
     const id = idOf(p);
     const ref = await loadCase(p);
     if (!ref.dose) throw new DataError(p, 'dose', 'a reference dose', 'none');
     const n = ref.dose.length;
-    const refDose = fs.statSync(p).isDirectory() ? await readDoseCsv64(path.join(p, 'dose.csv'), n) : Float64Array.from(ref.dose, (v) => Math.round(v * 1000) / 1000);
+    const refDose = fs.statSync(p).isDirectory()
+      ? await readDoseCsv64(path.join(p, 'dose.csv'), n)
+      : Float64Array.from(ref.dose, (v) => Math.round(v * 1000) / 1000);
     const pred = await readDoseCsv64(path.join(predDir, `${id}.csv`), n);
     per[id] = scoreOpenKbpPatient({ ...ref, dose: refDose }, pred);
     progress.tick(1, id);

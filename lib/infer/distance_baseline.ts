@@ -35,7 +35,10 @@ export function targetDistanceMm(pc: PreparedCase, maxAbsMm: number): Float32Arr
   return sdf;
 }
 
-export function fitDistanceBaseline(cases: PreparedCase[], o: { binMm?: number; minMm?: number; maxMm?: number } = {}): DistanceBaselineModel {
+export function fitDistanceBaseline(
+  cases: PreparedCase[],
+  o: { binMm?: number; minMm?: number; maxMm?: number } = {},
+): DistanceBaselineModel {
   const binMm = o.binMm ?? 2;
   const minMm = o.minMm ?? -60;
   const maxMm = o.maxMm ?? 200;
@@ -60,7 +63,16 @@ export function fitDistanceBaseline(cases: PreparedCase[], o: { binMm?: number; 
     }
   }
   const table = Array.from(sums, (s, b) => (counts[b] ? s / counts[b] : null));
-  return { kind: 'distance-baseline', binMm, minMm, maxMm, table, counts, noTargetMean: ntN ? ntSum / ntN : 0, fittedOn: cases.map((c) => c.id) };
+  return {
+    kind: 'distance-baseline',
+    binMm,
+    minMm,
+    maxMm,
+    table,
+    counts,
+    noTargetMean: ntN ? ntSum / ntN : 0,
+    fittedOn: cases.map((c) => c.id),
+  };
 }
 
 /** table with empty bins filled from the nearest filled bin */

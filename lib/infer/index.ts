@@ -7,4 +7,9 @@
 export { predictVolume, windowStarts, gaussianWeights1d, type SlidingWindowOptions } from './sliding_window';
 export { runInference, readCaseList, type Predictor, type InferOptions, type InferResult } from './run_inference';
 export { checkpointPredictor, distanceBaselinePredictor, readDistanceBaseline } from './predictors';
-export { fitDistanceBaseline, predictDistanceBaseline, targetDistanceMm, type DistanceBaselineModel } from './distance_baseline';
+export {
+  fitDistanceBaseline,
+  predictDistanceBaseline,
+  targetDistanceMm,
+  type DistanceBaselineModel,
+} from './distance_baseline';

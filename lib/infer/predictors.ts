@@ -19,7 +19,10 @@ export interface CheckpointPredictorOptions {
   tta?: boolean;
 }
 
-export function checkpointPredictor(dir: string, o: CheckpointPredictorOptions = {}): Predictor & { checkpoint: LoadedCheckpoint; patchSize: number; overlap: number } {
+export function checkpointPredictor(
+  dir: string,
+  o: CheckpointPredictorOptions = {},
+): Predictor & { checkpoint: LoadedCheckpoint; patchSize: number; overlap: number } {
   const ck = loadCheckpoint(dir);
   const recipe = ck.config.input;
   if (!recipe) throw new DataError(dir, 'config.json input', 'the input recipe the model was trained with', 'none');
@@ -34,7 +37,8 @@ export function checkpointPredictor(dir: string, o: CheckpointPredictorOptions =
     checkpoint: ck,
     patchSize,
     overlap,
-    predict: (pc, onProgress) => predictVolume(ck.model, pc, { patchSize, overlap, batchSize: o.batchSize, tta: o.tta, lrPairs, onProgress }),
+    predict: (pc, onProgress) =>
+      predictVolume(ck.model, pc, { patchSize, overlap, batchSize: o.batchSize, tta: o.tta, lrPairs, onProgress }),
   };
 }
 

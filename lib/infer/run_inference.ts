@@ -47,7 +47,8 @@ export function readCaseList(file: string): string[] {
   if (!fs.existsSync(file)) throw new DataError(file, null, 'a test_cases.json or split.json file', 'no such file');
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   const ids = (j.test_cases ?? j.test) as unknown;
-  if (!Array.isArray(ids) || !ids.every((v) => typeof v === 'string')) throw new DataError(file, 'test_cases', 'an array of case ids', JSON.stringify(ids)?.slice(0, 80) ?? 'nothing');
+  if (!Array.isArray(ids) || !ids.every((v) => typeof v === 'string'))
+    throw new DataError(file, 'test_cases', 'an array of case ids', JSON.stringify(ids)?.slice(0, 80) ?? 'nothing');
   return ids as string[];
 }
 
@@ -57,7 +58,13 @@ export async function runInference(predictor: Predictor, o: InferOptions): Promi
   let ids = [...byId.keys()];
   if (o.caseIds) {
     const missing = o.caseIds.filter((id) => !byId.has(id));
-    if (missing.length) throw new DataError(o.inputDir, null, `case files for ${o.caseIds.length} listed cases`, `no file for ${missing.slice(0, 5).join(', ')}`);
+    if (missing.length)
+      throw new DataError(
+        o.inputDir,
+        null,
+        `case files for ${o.caseIds.length} listed cases`,
+        `no file for ${missing.slice(0, 5).join(', ')}`,
+      );
     ids = o.caseIds;
   }
   if (!ids.length) throw new UsageError(`infer: no cases in ${o.inputDir}`);
@@ -93,6 +100,18 @@ export async function runInference(predictor: Predictor, o: InferOptions): Promi
 }
 
 /** the evaluation module's JSON for the prediction folder (cases paired by file stem) */
-async function evaluateFolder(predDir: string, dataDir: string, gammaSubsample: number, predictor: Predictor): Promise<unknown> {
-  return evaluatePredictions({ predDir, dataDir, gammaSubsample, modelType: predictor.modelType, architecture: predictor.architecture, quiet: true });
+async function evaluateFolder(
+  predDir: string,
+  dataDir: string,
+  gammaSubsample: number,
+  predictor: Predictor,
+): Promise<unknown> {
+  return evaluatePredictions({
+    predDir,
+    dataDir,
+    gammaSubsample,
+    modelType: predictor.modelType,
+    architecture: predictor.architecture,
+    quiet: true,
+  });
 }

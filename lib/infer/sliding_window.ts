@@ -57,7 +57,8 @@ export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWind
   const batchSize = o.batchSize ?? 1;
   const clampMax = o.clampMax ?? 1.5;
   const mult = spatialMultiple(model.config);
-  if (P % mult !== 0) throw new Error(`patch size ${P} must be divisible by ${mult} for a ${model.config.levels}-level model`);
+  if (P % mult !== 0)
+    throw new Error(`patch size ${P} must be divisible by ${mult} for a ${model.config.levels}-level model`);
   const shape = pc.shape;
   const [Y, X, Z] = shape;
   const ps = paddedShape(shape, P);
@@ -74,7 +75,9 @@ export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWind
   let done = 0;
   for (let w0 = 0; w0 < windows.length; w0 += batchSize) {
     const group = windows.slice(w0, w0 + batchSize);
-    const patches: Patch[] = group.map((s) => extractPatch({ ...pc, dose: null }, [s[0] + half, s[1] + half, s[2] + half], P));
+    const patches: Patch[] = group.map((s) =>
+      extractPatch({ ...pc, dose: null }, [s[0] + half, s[1] + half, s[2] + half], P),
+    );
     const preds = runPatches(model, patches, constraints, nc, P);
     if (o.tta) {
       const flipped = patches.map((p) => {
@@ -123,7 +126,13 @@ export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWind
   return out;
 }
 
-function runPatches(model: DoseModel, patches: Patch[], constraints: Float32Array, nc: number, P: number): Float32Array[] {
+function runPatches(
+  model: DoseModel,
+  patches: Patch[],
+  constraints: Float32Array,
+  nc: number,
+  P: number,
+): Float32Array[] {
   const n = P * P * P;
   const buf = new Float32Array(patches.length * n * nc);
   patches.forEach((p, k) => writeChannelsLast(p.channels, buf, k * n * nc));

@@ -22,7 +22,8 @@ export function targetUnionMask(batch: LossBatch): tf.Tensor5D {
   return tf.tidy(() => {
     const [B, Y, X, Z] = batch.sdf.shape;
     let m: tf.Tensor = tf.zeros([B, Y, X, Z, 1]);
-    for (const name of batch.structures.filter(isTarget)) m = tf.maximum(m, insideMask(batch.sdf, batch.structures.indexOf(name)));
+    for (const name of batch.structures.filter(isTarget))
+      m = tf.maximum(m, insideMask(batch.sdf, batch.structures.indexOf(name)));
     return m as tf.Tensor5D;
   });
 }
@@ -32,7 +33,11 @@ export function asymmetricPtvLoss(batch: LossBatch, options: Partial<AsymmetricP
   return tf.tidy(() => {
     const M = targetUnionMask(batch);
     const n = tf.sum(M).dataSync()[0];
-    if (n === 0) return { loss: tf.mul(tf.sum(batch.pred), 0) as tf.Scalar, metrics: { 'asym_ptv/loss': 0, 'asym_ptv/n_ptv_voxels': 0 } };
+    if (n === 0)
+      return {
+        loss: tf.mul(tf.sum(batch.pred), 0) as tf.Scalar,
+        metrics: { 'asym_ptv/loss': 0, 'asym_ptv/n_ptv_voxels': 0 },
+      };
     const e = tf.sub(batch.pred, batch.target);
     // the weight depends only on the sign of e: build it from a copy of the values so the tape
     // never differentiates through the comparison (tfjs has no gradient for Less)

@@ -43,7 +43,10 @@ function cropCentre(pc: PreparedCase): [number, number, number] {
   const m = pc.source.masks.get('PTV70');
   const [Y, X, Z] = pc.shape;
   if (!m) return [Math.floor(Y / 2), Math.floor(X / 2), Math.floor(Z / 2)];
-  let sy = 0, sx = 0, sz = 0, n = 0;
+  let sy = 0,
+    sx = 0,
+    sz = 0,
+    n = 0;
   for (let y = 0; y < Y; y++)
     for (let x = 0; x < X; x++)
       for (let z = 0; z < Z; z++)
@@ -74,7 +77,10 @@ export function logSigmaFor(avg: number): number {
   return avg > 0 ? Math.log(Math.sqrt(Math.min(Math.max(avg, 1e-4), 1e4))) : 0;
 }
 
-export async function calibrateLossNormalization(dataDir: string, o: CalibrationOptions = {}): Promise<CalibrationResult> {
+export async function calibrateLossNormalization(
+  dataDir: string,
+  o: CalibrationOptions = {},
+): Promise<CalibrationResult> {
   const numSamples = o.numSamples ?? 12;
   const noiseStdGy = o.noiseStdGy ?? 5;
   const crop = o.cropSize ?? 128;
@@ -100,7 +106,10 @@ export async function calibrateLossNormalization(dataDir: string, o: Calibration
     const nc = pc.channels.length;
     const n = size[0] * size[1] * size[2];
     const xBuf = new Float32Array(n * nc);
-    writeChannelsLast(pc.channels.map((ch) => cropBox(ch, pc.shape, start, size)), xBuf);
+    writeChannelsLast(
+      pc.channels.map((ch) => cropBox(ch, pc.shape, start, size)),
+      xBuf,
+    );
     const target = cropBox(pc.dose!, pc.shape, start, size);
     const sigma = noiseStdGy / pc.rxGy;
     const pred = new Float32Array(n);
@@ -137,5 +146,15 @@ export async function calibrateLossNormalization(dataDir: string, o: Calibration
     avg[nme] = sums[nme] / files.length;
     rec[nme] = logSigmaFor(avg[nme]);
   }
-  return { avg_raw_losses: avg, recommended_initial_log_sigma: rec, samples_used: files.length, case_ids: ids, noise_std_gy: noiseStdGy, noise_std_normalized: noiseNorm, rx_dose_gy: rxs, crop_size: crop, seed };
+  return {
+    avg_raw_losses: avg,
+    recommended_initial_log_sigma: rec,
+    samples_used: files.length,
+    case_ids: ids,
+    noise_std_gy: noiseStdGy,
+    noise_std_normalized: noiseNorm,
+    rx_dose_gy: rxs,
+    crop_size: crop,
+    seed,
+  };
 }

@@ -52,7 +52,12 @@ export interface LossResult {
 }
 
 /** per-sample masked voxel values of a [B, Y, X, Z, 1] volume's data */
-function maskedValues(data: Float32Array, mask: Uint8Array, b: number, vox: number): { idx: Int32Array; vals: Float64Array } {
+function maskedValues(
+  data: Float32Array,
+  mask: Uint8Array,
+  b: number,
+  vox: number,
+): { idx: Int32Array; vals: Float64Array } {
   let n = 0;
   for (let i = 0; i < vox; i++) if (mask[b * vox + i]) n++;
   const idx = new Int32Array(n);
@@ -140,7 +145,8 @@ export function dvhAwareLoss(batch: LossBatch, options: Partial<DvhLossOptions> 
         const n = tf.sum(mb).dataSync()[0];
         if (n < o.minVoxels) continue;
         const thr = o.vxThresholdGy / batch.rxGy[b];
-        const soft = (v: tf.Tensor) => tf.div(tf.sum(tf.mul(tf.sigmoid(tf.div(tf.sub(v, thr), o.vxTemperature)), mb)), n) as tf.Scalar;
+        const soft = (v: tf.Tensor) =>
+          tf.div(tf.sum(tf.mul(tf.sigmoid(tf.div(tf.sub(v, thr), o.vxTemperature)), mb)), n) as tf.Scalar;
         const p = soft(sampleOf(batch.pred, b));
         const t = soft(sampleOf(batch.target, b));
         pv.push(p.dataSync()[0]);
@@ -201,4 +207,3 @@ function sampleOf(t: tf.Tensor5D, b: number): tf.Tensor5D {
   const [, y, x, z, c] = t.shape;
   return tf.slice(t, [b, 0, 0, 0, 0], [1, y, x, z, c]);
 }
-

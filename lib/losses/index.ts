@@ -5,7 +5,11 @@
 import { tf } from '../engine';
 import { mseLoss, negativeDosePenalty, gradientLoss, NEGATIVE_PENALTY_WEIGHT } from './basic';
 import { dvhAwareLoss, type DvhLossOptions, DVH_LOSS_DEFAULTS } from './dvh_loss';
-import { structureWeightedLoss, type StructureWeightedOptions, STRUCTURE_WEIGHTED_DEFAULTS } from './structure_weighted';
+import {
+  structureWeightedLoss,
+  type StructureWeightedOptions,
+  STRUCTURE_WEIGHTED_DEFAULTS,
+} from './structure_weighted';
 import { asymmetricPtvLoss, type AsymmetricPtvOptions, ASYMMETRIC_PTV_DEFAULTS } from './asymmetric_ptv';
 import { UncertaintyWeighting, type LossComponent, UW_COMPONENT_ORDER } from './uncertainty';
 import type { LossBatch } from './batch';
@@ -72,7 +76,10 @@ export interface LossOutput {
 }
 
 /** raw component losses (differentiable) keyed by component name, plus the logged metrics */
-export function componentLosses(batch: LossBatch, cfg: LossConfig): { parts: Partial<Record<LossComponent, tf.Scalar>>; metrics: Record<string, number> } {
+export function componentLosses(
+  batch: LossBatch,
+  cfg: LossConfig,
+): { parts: Partial<Record<LossComponent, tf.Scalar>>; metrics: Record<string, number> } {
   const parts: Partial<Record<LossComponent, tf.Scalar>> = { base: mseLoss(batch.pred, batch.target) };
   let metrics: Record<string, number> = {};
   if (cfg.useGradientLoss) parts.gradient = gradientLoss(batch.pred, batch.target);
@@ -94,7 +101,13 @@ export function componentLosses(batch: LossBatch, cfg: LossConfig): { parts: Par
   return { parts, metrics };
 }
 
-const LOG_NAMES: Record<LossComponent, string> = { base: 'mse', gradient: 'grad', dvh: 'dvh', structure: 'struct', asymmetric: 'asym' };
+const LOG_NAMES: Record<LossComponent, string> = {
+  base: 'mse',
+  gradient: 'grad',
+  dvh: 'dvh',
+  structure: 'struct',
+  asymmetric: 'asym',
+};
 
 /** total training loss; call inside a gradient tape (tf.variableGrads) */
 export function totalLoss(batch: LossBatch, cfg: LossConfig, uw?: UncertaintyWeighting): LossOutput {

@@ -95,7 +95,12 @@ export function softVx(values: ArrayLike<number>, threshold: number, tau = 0.01)
  * 100 bins on [0, 1.5], Gaussian soft assignment σ = width/2, reverse-cumulative histogram,
  * weights exp(−(cdf_rev − 0.95)²/2T²) normalised, value Σ w·centre.
  */
-export function referenceHistogramD95(values: ArrayLike<number>, temperature = 0.1, nBins = 100, maxDose = 1.5): number {
+export function referenceHistogramD95(
+  values: ArrayLike<number>,
+  temperature = 0.1,
+  nBins = 100,
+  maxDose = 1.5,
+): number {
   const n = values.length;
   const width = maxDose / nBins;
   const centres = Array.from({ length: nBins }, (_, i) => (i + 0.5) * width);

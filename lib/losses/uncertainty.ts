@@ -20,7 +20,11 @@ export class UncertaintyWeighting {
     readonly names: LossComponent[],
     initial: Partial<Record<string, number>> = {},
   ) {
-    for (const n of names) this.logSigmas.set(`${LOG_SIGMA_PREFIX}${n}`, makeVariable(`${LOG_SIGMA_PREFIX}${n}`, Float32Array.of(initial[n] ?? 0), []));
+    for (const n of names)
+      this.logSigmas.set(
+        `${LOG_SIGMA_PREFIX}${n}`,
+        makeVariable(`${LOG_SIGMA_PREFIX}${n}`, Float32Array.of(initial[n] ?? 0), []),
+      );
   }
 
   /** Σ L_i/(2σ_i²) + s_i over the components given (all must be active names) */
@@ -40,7 +44,8 @@ export class UncertaintyWeighting {
 
   sigmas(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const n of this.names) out[n] = Math.max(Math.exp(this.logSigmas.get(`${LOG_SIGMA_PREFIX}${n}`)!.dataSync()[0]), 1e-4);
+    for (const n of this.names)
+      out[n] = Math.max(Math.exp(this.logSigmas.get(`${LOG_SIGMA_PREFIX}${n}`)!.dataSync()[0]), 1e-4);
     return out;
   }
 

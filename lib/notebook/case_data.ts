@@ -35,7 +35,9 @@ export interface CaseWithPrediction {
 
 function crop(a: ArrayLike<number>, from: Shape3, to: Shape3): Float32Array {
   const out = new Float32Array(to[0] * to[1] * to[2]);
-  for (let y = 0; y < to[0]; y++) for (let x = 0; x < to[1]; x++) for (let z = 0; z < to[2]; z++) out[(y * to[1] + x) * to[2] + z] = a[(y * from[1] + x) * from[2] + z];
+  for (let y = 0; y < to[0]; y++)
+    for (let x = 0; x < to[1]; x++)
+      for (let z = 0; z < to[2]; z++) out[(y * to[1] + x) * to[2] + z] = a[(y * from[1] + x) * from[2] + z];
   return out;
 }
 
@@ -43,14 +45,18 @@ function cropMask(a: Uint8Array, from: Shape3, to: Shape3): Uint8Array {
   return Uint8Array.from(crop(a, from, to));
 }
 
-export async function loadCaseWithPrediction(dataDir: string, predDir: string, caseId: string): Promise<CaseWithPrediction> {
+export async function loadCaseWithPrediction(
+  dataDir: string,
+  predDir: string,
+  caseId: string,
+): Promise<CaseWithPrediction> {
   const gt = await loadCase(await findCasePath(dataDir, caseId));
   if (!gt.dose) throw new Error(`case ${caseId} has no ground-truth dose`);
   const predFile = path.join(predDir, `${caseId}_pred.npz`);
   if (!fs.existsSync(predFile)) throw new Error(`prediction not found: ${predFile}`);
   const p = await readPredictionNpz(predFile);
   const same = p.shape.every((n, i) => n === gt.shape[i]);
-  const shape: Shape3 = same ? gt.shape : [0, 1, 2].map((i) => Math.min(p.shape[i], gt.shape[i])) as Shape3;
+  const shape: Shape3 = same ? gt.shape : ([0, 1, 2].map((i) => Math.min(p.shape[i], gt.shape[i])) as Shape3);
   const predGy = crop(p.dose, p.shape, shape).map((v) => v * gt.rxGy);
   if (!same) {
     gt.ct = crop(gt.ct, gt.shape, shape);
@@ -63,7 +69,13 @@ export async function loadCaseWithPrediction(dataDir: string, predDir: string, c
 
 export function doseViewInput(c: CaseWithPrediction): DoseViewInput {
   return {
-    caseId: c.gt.id, shape: c.shape, spacingMm: c.gt.spacingMm, ct: c.gt.ct, gt: c.gtGy, pred: c.predGy, rxGy: c.gt.rxGy,
+    caseId: c.gt.id,
+    shape: c.shape,
+    spacingMm: c.gt.spacingMm,
+    ct: c.gt.ct,
+    gt: c.gtGy,
+    pred: c.predGy,
+    rxGy: c.gt.rxGy,
     ptvMask: c.gt.masks.get('PTV70') ?? c.gt.masks.get(c.gt.prescriptions[0]?.structure ?? ''),
     zDirection: zDirectionOf(c.gt.source),
   };
@@ -72,8 +84,10 @@ export function doseViewInput(c: CaseWithPrediction): DoseViewInput {
 /** DVH curves (500 bins, 0 .. 1.15·Rx) for the structures present, in the reference order */
 export function dvhPairs(c: CaseWithPrediction, structures: string[] = DVH_STRUCTURES): DvhPair[] {
   const maxDose = 1.15 * c.gt.rxGy;
-  return structures.filter((s) => c.gt.masks.has(s)).map((s) => {
-    const m = c.gt.masks.get(s)!;
-    return { structure: s, gt: cumulativeDvh(c.gtGy, m, maxDose), pred: cumulativeDvh(c.predGy, m, maxDose) };
-  });
+  return structures
+    .filter((s) => c.gt.masks.has(s))
+    .map((s) => {
+      const m = c.gt.masks.get(s)!;
+      return { structure: s, gt: cumulativeDvh(c.gtGy, m, maxDose), pred: cumulativeDvh(c.predGy, m, maxDose) };
+    });
 }

@@ -67,8 +67,18 @@ export async function show(fig: FigureSpec, saveDir?: string | null, opts: Expor
 /** Markdown table from a header and rows (numbers formatted with `digits`). */
 export function table(header: string[], rows: Array<Array<string | number | null | undefined>>, digits = 2): string {
   const fmt = (v: string | number | null | undefined) =>
-    v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '—' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : v;
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`)].join('\n');
+    v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))
+      ? '—'
+      : typeof v === 'number'
+        ? Number.isInteger(v)
+          ? String(v)
+          : v.toFixed(digits)
+        : v;
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function showTable(header: string[], rows: Array<Array<string | number | null | undefined>>, digits = 2): void {

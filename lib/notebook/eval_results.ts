@@ -6,7 +6,10 @@
 import * as fs from 'node:fs';
 import type { ConstraintRow, BoxPanel } from '../plot/metric_figures';
 
-export interface GammaResult { gamma_pass_rate: number | null; [k: string]: unknown }
+export interface GammaResult {
+  gamma_pass_rate: number | null;
+  [k: string]: unknown;
+}
 
 export interface ConstraintCheck {
   metric: string;
@@ -43,7 +46,10 @@ export interface EvaluationResults {
 }
 
 export function readEvaluation(file: string): EvaluationResults {
-  if (!fs.existsSync(file)) throw new Error(`evaluation results not found: ${file} (run \`vmat evaluate\` or \`vmat infer --compute-metrics\` first)`);
+  if (!fs.existsSync(file))
+    throw new Error(
+      `evaluation results not found: ${file} (run \`vmat evaluate\` or \`vmat infer --compute-metrics\` first)`,
+    );
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as EvaluationResults;
   if (!Array.isArray(j.per_case_results)) throw new Error(`${file}: key 'per_case_results' missing or not a list`);
   return j;
@@ -87,7 +93,9 @@ export function headlineSeries(ev: EvaluationResults): HeadlineSeries {
     globalGamma: cs.map((c) => metricAt(c, HEADLINE_METRICS.globalGamma)),
     ptvGamma: cs.map((c) => metricAt(c, HEADLINE_METRICS.ptvGamma)),
     d95Error: cs.map((c) => metricAt(c, HEADLINE_METRICS.d95Error)),
-    quantecPass: cs.map((c) => (typeof c.clinical_constraints?.overall_pass === 'boolean' ? c.clinical_constraints.overall_pass : null)),
+    quantecPass: cs.map((c) =>
+      typeof c.clinical_constraints?.overall_pass === 'boolean' ? c.clinical_constraints.overall_pass : null,
+    ),
   };
 }
 
@@ -106,7 +114,9 @@ export function boxPanels(s: HeadlineSeries): BoxPanel[] {
  * max(0, n//2 − 1), i.e. just below the median.
  */
 export function representativeCase(ev: EvaluationResults): CaseResult {
-  const sorted = [...ev.per_case_results].filter((c) => num(c.dose_metrics?.mae_gy) !== null).sort((a, b) => a.dose_metrics.mae_gy - b.dose_metrics.mae_gy);
+  const sorted = [...ev.per_case_results]
+    .filter((c) => num(c.dose_metrics?.mae_gy) !== null)
+    .sort((a, b) => a.dose_metrics.mae_gy - b.dose_metrics.mae_gy);
   if (sorted.length === 0) throw new Error('no case with dose_metrics.mae_gy in the evaluation results');
   return sorted[Math.max(0, Math.floor(sorted.length / 2) - 1)];
 }
@@ -126,12 +136,16 @@ export function constraintRows(ev: EvaluationResults): ConstraintRow[] {
       for (const k of s.constraints_checked ?? []) {
         const unit = k.unit ?? '';
         cells.push({
-          column: `${struct} ${metricLabel(k.metric)}`, passed: k.passed, value: num(k.predicted), unit,
+          column: `${struct} ${metricLabel(k.metric)}`,
+          passed: k.passed,
+          value: num(k.predicted),
+          unit,
           limitText: `${k.constraint_type === 'min' ? '≥' : '≤'} ${k.limit}${unit ? ` ${unit}` : ''}`,
         });
       }
     }
-    for (const m of cc?.missing ?? []) cells.push({ column: `${m.structure} ${metricLabel(m.metric)}`, passed: null, value: null });
+    for (const m of cc?.missing ?? [])
+      cells.push({ column: `${m.structure} ${metricLabel(m.metric)}`, passed: null, value: null });
     return { caseId: c.case_id, cells };
   });
 }

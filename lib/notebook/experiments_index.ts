@@ -29,7 +29,11 @@ export interface RunRow {
   complete: boolean;
 }
 
-export interface Stat { mean: number; sd: number; n: number }
+export interface Stat {
+  mean: number;
+  sd: number;
+  n: number;
+}
 
 function readJson(file: string): Record<string, unknown> | null {
   try {
@@ -70,9 +74,16 @@ export function experimentOf(run: string): { experiment: string; seed: number | 
 }
 
 function findEvaluation(root: string, run: string): string | null {
-  for (const dir of [path.join(root, 'predictions', run), path.join(root, 'predictions', `${run}_test`), path.join(root, 'runs', run)]) {
+  for (const dir of [
+    path.join(root, 'predictions', run),
+    path.join(root, 'predictions', `${run}_test`),
+    path.join(root, 'runs', run),
+  ]) {
     if (!fs.existsSync(dir)) continue;
-    const f = fs.readdirSync(dir).filter((n) => n.endsWith('evaluation_results.json')).sort()[0];
+    const f = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('evaluation_results.json'))
+      .sort()[0];
     if (f) return path.join(dir, f);
   }
   return null;
@@ -82,7 +93,10 @@ function findEvaluation(root: string, run: string): string | null {
 function findNotebook(root: string, experiment: string): string | null {
   const nbDir = path.join(root, 'notebooks');
   if (!fs.existsSync(nbDir)) return null;
-  const files = fs.readdirSync(nbDir).filter((n) => n.endsWith('.ipynb')).sort();
+  const files = fs
+    .readdirSync(nbDir)
+    .filter((n) => n.endsWith('.ipynb'))
+    .sort();
   for (const n of files) {
     const meta = readJson(path.join(nbDir, n))?.metadata as { vmat?: { experiment?: string } } | undefined;
     if (meta?.vmat?.experiment === experiment) return `notebooks/${n}`;
@@ -103,15 +117,24 @@ export function collectRuns(root: string): RunRow[] {
     const { experiment, seed: seedFromName } = experimentOf(run);
     const evalFile = findEvaluation(root, run);
     let ev: EvaluationResults | null = null;
-    try { ev = evalFile ? readEvaluation(evalFile) : null; } catch { ev = null; }
+    try {
+      ev = evalFile ? readEvaluation(evalFile) : null;
+    } catch {
+      ev = null;
+    }
     const s = ev ? headlineSeries(ev) : null;
     const seedCfg = get(cfg, 'seed') ?? get(cfg, 'training.seed') ?? get(cfg, 'hparams.seed');
     const ts = firstString(cfg, ['timestamp', 'date', 'created']) ?? firstString(summary, ['timestamp', 'finished']);
     rows.push({
-      run, experiment,
+      run,
+      experiment,
       seed: typeof seedCfg === 'number' ? seedCfg : seedFromName,
       date: ts ? ts.slice(0, 10) : null,
-      gitHash: (firstString(cfg, ['git_commit', 'git.commit', 'env.git.commit', 'environment.git.commit']) ?? '').slice(0, 8) || null,
+      gitHash:
+        (firstString(cfg, ['git_commit', 'git.commit', 'env.git.commit', 'environment.git.commit']) ?? '').slice(
+          0,
+          8,
+        ) || null,
       model: firstString(cfg, ['model', 'architecture', 'hparams.architecture']),
       notebook: findNotebook(root, experiment),
       evaluation: evalFile ? path.relative(root, evalFile) : null,
@@ -126,19 +149,40 @@ export function collectRuns(root: string): RunRow[] {
   return rows;
 }
 
-const pm = (s: Stat | null, digits = 2, unit = '') => (s ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}${unit}` : '—');
+const pm = (s: Stat | null, digits = 2, unit = '') =>
+  s ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}${unit}` : '—';
 
 function rowCells(r: RunRow, status: string): string[] {
-  const gamma = r.globalGamma || r.ptvGamma ? `${pm(r.globalGamma, 1, '%')} (global), ${pm(r.ptvGamma, 1, '%')} (PTV)` : '—';
-  return [r.date ?? '—', `\`${r.run}\``, r.gitHash ? `\`${r.gitHash}\`` : '—', r.notebook ? `[${path.basename(r.notebook)}](${path.basename(r.notebook)})` : '—',
-    r.model ?? '—', pm(r.mae), gamma, pm(r.d95Gap, 2, ' Gy'), status];
+  const gamma =
+    r.globalGamma || r.ptvGamma ? `${pm(r.globalGamma, 1, '%')} (global), ${pm(r.ptvGamma, 1, '%')} (PTV)` : '—';
+  return [
+    r.date ?? '—',
+    `\`${r.run}\``,
+    r.gitHash ? `\`${r.gitHash}\`` : '—',
+    r.notebook ? `[${path.basename(r.notebook)}](${path.basename(r.notebook)})` : '—',
+    r.model ?? '—',
+    pm(r.mae),
+    gamma,
+    pm(r.d95Gap, 2, ' Gy'),
+    status,
+  ];
 }
 
 /** aggregate over seeds: mean ± SD (ddof 0) of the per-seed means, as the reference index rows (spec 8.3) */
 function aggregateRow(exp: string, rs: RunRow[]): string[] {
   const over = (k: 'mae' | 'globalGamma' | 'ptvGamma' | 'd95Gap') => popStat(rs.map((r) => r[k]?.mean ?? null));
   const g = `${pm(over('globalGamma'), 1, '%')} (global), ${pm(over('ptvGamma'), 1, '%')} (PTV)`;
-  return ['', `**${exp} (${rs.length} seeds)**`, '', '', '', `**${pm(over('mae'))}**`, `**${g}**`, `**${pm(over('d95Gap'), 2, ' Gy')}**`, rs.length >= 3 ? '**Complete**' : '**Preliminary**'];
+  return [
+    '',
+    `**${exp} (${rs.length} seeds)**`,
+    '',
+    '',
+    '',
+    `**${pm(over('mae'))}**`,
+    `**${g}**`,
+    `**${pm(over('d95Gap'), 2, ' Gy')}**`,
+    rs.length >= 3 ? '**Complete**' : '**Preliminary**',
+  ];
 }
 
 const HEADER = '| Date | ID | Git Hash | Notebook | Model | MAE (Gy) | Gamma 3%/3mm | PTV70 D95 Gap | Status |';
@@ -150,38 +194,60 @@ export function renderIndex(rows: RunRow[], opts: { generated?: string } = {}): 
   const byExp = new Map<string, RunRow[]>();
   for (const r of done) byExp.set(r.experiment, [...(byExp.get(r.experiment) ?? []), r]);
   const lines: string[] = [
-    '# Experiments Index', '',
+    '# Experiments Index',
+    '',
     '> **MASTER LIST** of every run in `runs/`. Regenerated by `bash scripts/notebooks/run.sh` (or',
     '> `node --import tsx scripts/notebooks/update-index.ts`) from the run folders and their evaluation JSON —',
-    '> do not edit by hand; edit the notebooks instead.', '',
-    `*Generated: ${opts.generated ?? new Date().toISOString()}*`, '',
-    '## Experiments (current — valid metrics)', '',
+    '> do not edit by hand; edit the notebooks instead.',
+    '',
+    `*Generated: ${opts.generated ?? new Date().toISOString()}*`,
+    '',
+    '## Experiments (current — valid metrics)',
+    '',
     'MAE, gamma and D95 gap are mean ± SD over the test cases of a run (population SD, as the reference index);',
-    'a bold row aggregates an experiment\'s seeds (mean ± SD of the per-seed means). Gap = prediction − ground truth.', '',
-    HEADER, RULE,
+    "a bold row aggregates an experiment's seeds (mean ± SD of the per-seed means). Gap = prediction − ground truth.",
+    '',
+    HEADER,
+    RULE,
   ];
   for (const [exp, rs] of byExp) {
     for (const r of rs) lines.push(`| ${rowCells(r, rs.length >= 3 ? 'Complete' : 'Preliminary').join(' | ')} |`);
     if (rs.length > 1) lines.push(`| ${aggregateRow(exp, rs).join(' | ')} |`);
   }
   if (!done.length) lines.push('| — | *no evaluated runs yet* | | | | | | | |');
-  lines.push('', '## Experiments — In Progress', '', 'Runs with a training configuration but no training summary or no evaluation yet.', '', HEADER, RULE);
+  lines.push(
+    '',
+    '## Experiments — In Progress',
+    '',
+    'Runs with a training configuration but no training summary or no evaluation yet.',
+    '',
+    HEADER,
+    RULE,
+  );
   for (const r of pending) lines.push(`| ${rowCells(r, 'In progress').join(' | ')} |`);
   if (!pending.length) lines.push('| — | *none* | | | | | | | |');
   lines.push(
-    '', '## Pilot Experiments (reference v2.2.0 — metrics invalid)', '',
-    '> ⚠️ The reference project\'s pilot results (v2.2.0 data, D95 preprocessing artefact) are not reproduced here',
-    '> and must not be compared with the runs above.', '',
-    '## Naming Conventions', '',
+    '',
+    '## Pilot Experiments (reference v2.2.0 — metrics invalid)',
+    '',
+    "> ⚠️ The reference project's pilot results (v2.2.0 data, D95 preprocessing artefact) are not reproduced here",
+    '> and must not be compared with the runs above.',
+    '',
+    '## Naming Conventions',
+    '',
     '- Notebooks: `notebooks/YYYY-MM-DD_<experiment>.ipynb` (executed copies: `figures/<experiment>/<notebook>.executed.ipynb` + `.html`)',
     '- Runs: `runs/<experiment>[_seed<N>]/` (training_config.json, metrics.csv, training_summary.json, test_cases.json, checkpoints/)',
     '- Predictions and evaluation: `predictions/<run>/` (`<case>_pred.npz`, `*evaluation_results.json`)',
-    '- Figures: `figures/<experiment>/fig<N>_<name>.png|pdf`, written by the notebooks through `lib/plot`', '',
-    '## Data Versions', '',
-    '| Data | Where | Notes |', '|---|---|---|',
+    '- Figures: `figures/<experiment>/fig<N>_<name>.png|pdf`, written by the notebooks through `lib/plot`',
+    '',
+    '## Data Versions',
+    '',
+    '| Data | Where | Notes |',
+    '|---|---|---|',
     '| Synthetic prostate cohort | `vmat synth` (embedded default) | deterministic from `--seed`; for pipeline checks, not clinical conclusions |',
     '| Reference npz v2.3 / v2.4 | user-provided directory (`VMAT_DATA_DIR`) | read by `lib/data/reference_npz.ts` |',
-    '| OpenKBP | user-provided directory | read by `lib/data/openkbp.ts` |', '',
+    '| OpenKBP | user-provided directory | read by `lib/data/openkbp.ts` |',
+    '',
   );
   return lines.join('\n');
 }

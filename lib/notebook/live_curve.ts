@@ -16,7 +16,10 @@ export interface EpochPoint {
   valGamma?: number | null;
 }
 
-export function liveTrainingCurve(title = 'Training (live)'): { onEpoch(p: EpochPoint): void; history: TrainingHistory } {
+export function liveTrainingCurve(title = 'Training (live)'): {
+  onEpoch(p: EpochPoint): void;
+  history: TrainingHistory;
+} {
   const h: TrainingHistory = { epoch: [], trainLoss: [], valLoss: [], valMae: [], valGamma: [], columns: {} };
   let disp: { html(s: string): void } | null = null;
   if (process.env.VMAT_IN_NOTEBOOK === '1') {
@@ -24,7 +27,9 @@ export function liveTrainingCurve(title = 'Training (live)'): { onEpoch(p: Epoch
       setupPlotly();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       disp = (require('tslab') as { newDisplay(): { html(s: string): void } }).newDisplay();
-    } catch { disp = null; }
+    } catch {
+      disp = null;
+    }
   }
   return {
     history: h,
@@ -35,7 +40,10 @@ export function liveTrainingCurve(title = 'Training (live)'): { onEpoch(p: Epoch
       h.valMae.push(p.valMae ?? null);
       h.valGamma.push(p.valGamma ?? null);
       if (disp) disp.html(figureHtml(trainingCurvesFigure(h, { title })));
-      else process.stdout.write(`epoch ${p.epoch}: train ${p.trainLoss ?? '—'} val ${p.valLoss ?? '—'} MAE ${p.valMae ?? '—'}\n`);
+      else
+        process.stdout.write(
+          `epoch ${p.epoch}: train ${p.trainLoss ?? '—'} val ${p.valLoss ?? '—'} MAE ${p.valMae ?? '—'}\n`,
+        );
     },
   };
 }

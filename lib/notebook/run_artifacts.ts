@@ -34,18 +34,28 @@ export function findMetricsCsv(dir: string): string | null {
 
 export function findEvaluationFile(predDir: string): string | null {
   if (!fs.existsSync(predDir)) return null;
-  const f = fs.readdirSync(predDir).filter((n) => n.endsWith('evaluation_results.json') || n === 'evaluation.json').sort()[0];
+  const f = fs
+    .readdirSync(predDir)
+    .filter((n) => n.endsWith('evaluation_results.json') || n === 'evaluation.json')
+    .sort()[0];
   return f ? path.join(predDir, f) : null;
 }
 
 export function readRun(runsDir: string, name: string, predictionsDir = 'predictions'): RunArtifacts {
   const dir = path.join(runsDir, name);
   const config = readJsonIf(path.join(dir, 'training_config.json'));
-  if (!config) throw new Error(`run not found: ${path.join(dir, 'training_config.json')} is missing (train it with \`vmat train --exp-name ${name}\`, or set the run name variable)`);
+  if (!config)
+    throw new Error(
+      `run not found: ${path.join(dir, 'training_config.json')} is missing (train it with \`vmat train --exp-name ${name}\`, or set the run name variable)`,
+    );
   const metricsCsv = findMetricsCsv(dir);
-  const predDir = [path.join(predictionsDir, name), path.join(predictionsDir, `${name}_test`)].find((p) => fs.existsSync(p)) ?? path.join(predictionsDir, name);
+  const predDir =
+    [path.join(predictionsDir, name), path.join(predictionsDir, `${name}_test`)].find((p) => fs.existsSync(p)) ??
+    path.join(predictionsDir, name);
   return {
-    name, dir, config,
+    name,
+    dir,
+    config,
     summary: readJsonIf(path.join(dir, 'training_summary.json')),
     testCases: readJsonIf(path.join(dir, 'test_cases.json')) as RunArtifacts['testCases'],
     metricsCsv,
@@ -56,14 +66,25 @@ export function readRun(runsDir: string, name: string, predictionsDir = 'predict
 }
 
 export function runEvaluation(run: RunArtifacts): EvaluationResults {
-  if (!run.evaluationFile) throw new Error(`no evaluation JSON in ${run.predictionsDir} (run \`vmat infer --compute-metrics\` or \`vmat evaluate\`)`);
+  if (!run.evaluationFile)
+    throw new Error(
+      `no evaluation JSON in ${run.predictionsDir} (run \`vmat infer --compute-metrics\` or \`vmat evaluate\`)`,
+    );
   return readEvaluation(run.evaluationFile);
 }
 
 /** a value from training_config.json by dot path, looking in hparams/args too */
 export function configValue(run: RunArtifacts, key: string): unknown {
-  for (const root of [run.config, run.config.training, run.config.hparams, run.config.data, run.config.args, run.config.options]) {
-    if (root && typeof root === 'object' && key in (root as Record<string, unknown>)) return (root as Record<string, unknown>)[key];
+  for (const root of [
+    run.config,
+    run.config.training,
+    run.config.hparams,
+    run.config.data,
+    run.config.args,
+    run.config.options,
+  ]) {
+    if (root && typeof root === 'object' && key in (root as Record<string, unknown>))
+      return (root as Record<string, unknown>)[key];
   }
   return undefined;
 }

@@ -11,14 +11,26 @@ import { listCasePaths, loadCase } from '../data/load';
 import { writeOpenKbpDoseCsv } from '../data/openkbp';
 import { createProgress } from '../cli/progress';
 import { DataError } from '../cli/errors';
-import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore, type OpenKbpReference, type OpenKbpScore } from '../eval/openkbp_score';
+import {
+  combineOpenKbpScores,
+  scoreOpenKbpPatient,
+  type OpenKbpPatientScore,
+  type OpenKbpReference,
+  type OpenKbpScore,
+} from '../eval/openkbp_score';
 import { OPENKBP_FULL_SHAPE, OPENKBP_TRAIN_SHAPE, binaryWeight } from './profile';
 import { maskedMeanPool2x, maskNormalisedUpsample } from './resample';
 
 /** dose (Gy, 128³) → mask-aware 64³ mean → mask-normalised trilinear 128³ × mask */
 export function downUpDose(doseGy: Float32Array, possibleDoseMask: Uint8Array): Float32Array {
   const small = maskedMeanPool2x(doseGy, possibleDoseMask, OPENKBP_FULL_SHAPE);
-  return maskNormalisedUpsample(small.data, binaryWeight(small.weight), OPENKBP_TRAIN_SHAPE, OPENKBP_FULL_SHAPE, possibleDoseMask);
+  return maskNormalisedUpsample(
+    small.data,
+    binaryWeight(small.weight),
+    OPENKBP_TRAIN_SHAPE,
+    OPENKBP_FULL_SHAPE,
+    possibleDoseMask,
+  );
 }
 
 /**
@@ -29,7 +41,13 @@ export function downUpDose(doseGy: Float32Array, possibleDoseMask: Uint8Array): 
 export function scoringReference(c: Case): OpenKbpReference & { dose: Float64Array } {
   if (!c.dose) throw new DataError(c.id, 'dose', 'a reference dose', 'none');
   if (!c.possibleDoseMask) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask', 'none');
-  return { id: c.id, dose: Float64Array.from(c.dose, (v) => Math.round(v * 1000) / 1000), masks: c.masks, possibleDoseMask: c.possibleDoseMask, spacingMm: c.spacingMm };
+  return {
+    id: c.id,
+    dose: Float64Array.from(c.dose, (v) => Math.round(v * 1000) / 1000),
+    masks: c.masks,
+    possibleDoseMask: c.possibleDoseMask,
+    spacingMm: c.spacingMm,
+  };
 }
 
 /** official per-patient score of the down-then-up-sampled ground truth */
@@ -43,15 +61,25 @@ export function resolutionFloorPatient(c: Case): { score: OpenKbpPatientScore; d
  * Writes the down-then-up-sampled ground truth of every patient in `refDir` as official pt_N.csv
  * predictions into `outDir`, so `openkbp score` (the official metrics) scores the floor itself.
  */
-export async function writeFloorPredictions(refDir: string, outDir: string, o: { quiet?: boolean; onProgress?: (done: number, total: number, info: string) => void } = {}): Promise<string[]> {
+export async function writeFloorPredictions(
+  refDir: string,
+  outDir: string,
+  o: { quiet?: boolean; onProgress?: (done: number, total: number, info: string) => void } = {},
+): Promise<string[]> {
   const refs = await listCasePaths(refDir);
   if (!refs.length) throw new DataError(refDir, null, 'OpenKBP patient folders (pt_N/) or openkbp npz files', 'none');
   fs.mkdirSync(outDir, { recursive: true });
-  const progress = createProgress({ label: 'openkbp floor', total: refs.length, quiet: o.quiet, onUpdate: o.onProgress });
+  const progress = createProgress({
+    label: 'openkbp floor',
+    total: refs.length,
+    quiet: o.quiet,
+    onUpdate: o.onProgress,
+  });
   const out: string[] = [];
   for (const p of refs) {
     const c = await loadCase(p);
-    if (!c.dose || !c.possibleDoseMask) throw new DataError(p, 'dose/possible_dose_mask', 'an OpenKBP reference patient with dose and mask', 'missing');
+    if (!c.dose || !c.possibleDoseMask)
+      throw new DataError(p, 'dose/possible_dose_mask', 'an OpenKBP reference patient with dose and mask', 'missing');
     const file = path.join(outDir, `${c.id}.csv`);
     await writeOpenKbpDoseCsv(file, downUpDose(c.dose, c.possibleDoseMask), c.possibleDoseMask);
     out.push(file);
@@ -65,7 +93,10 @@ export async function writeFloorPredictions(refDir: string, outDir: string, o: {
  * The resolution floor over the reference patients of `refDir` (only `ids` when given, e.g. the
  * patients a prediction folder covers): the official scores of their down-then-up-sampled doses.
  */
-export async function resolutionFloorOfDir(refDir: string, o: { ids?: string[]; quiet?: boolean } = {}): Promise<OpenKbpScore> {
+export async function resolutionFloorOfDir(
+  refDir: string,
+  o: { ids?: string[]; quiet?: boolean } = {},
+): Promise<OpenKbpScore> {
   const refs = await listCasePaths(refDir);
   if (!refs.length) throw new DataError(refDir, null, 'OpenKBP patient folders (pt_N/) or openkbp npz files', 'none');
   const want = o.ids ? new Set(o.ids) : null;
@@ -74,7 +105,8 @@ export async function resolutionFloorOfDir(refDir: string, o: { ids?: string[]; 
   for (const p of refs) {
     const c = await loadCase(p);
     if (want && !want.has(c.id)) continue;
-    if (!c.dose || !c.possibleDoseMask) throw new DataError(p, 'dose/possible_dose_mask', 'an OpenKBP reference patient with dose and mask', 'missing');
+    if (!c.dose || !c.possibleDoseMask)
+      throw new DataError(p, 'dose/possible_dose_mask', 'an OpenKBP reference patient with dose and mask', 'missing');
     per[c.id] = resolutionFloorPatient(c).score;
     progress.tick(1, c.id);
   }

@@ -12,7 +12,9 @@ import { OPENKBP_FULL_SHAPE, prepareOpenKbp64, type OpenKbpSample } from './prof
 import { shiftVolume } from './volume_ops';
 
 /** the 8 offsets (voxels at 128³, axes 0..2) of the 2×2×2 block grid; [0, 0, 0] first */
-export const BLOCK_PHASES: readonly Shape3[] = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => [(k >> 2) & 1, (k >> 1) & 1, k & 1] as Shape3);
+export const BLOCK_PHASES: readonly Shape3[] = [0, 1, 2, 3, 4, 5, 6, 7].map(
+  (k) => [(k >> 2) & 1, (k >> 1) & 1, k & 1] as Shape3,
+);
 
 /** air in HU: what enters the volume at the edge a shift opens */
 const AIR_HU = -1024;
@@ -27,7 +29,13 @@ export function shiftOpenKbpCase(c: Case, s: Shape3): Case {
   const masks = new Map<string, Uint8Array>();
   for (const [k, m] of c.masks) masks.set(k, shiftVolume(m, S, s, 0));
   if (!c.possibleDoseMask) throw new Error(`shiftOpenKbpCase: ${c.id} has no possible-dose mask`);
-  return { ...c, ct: shiftVolume(c.ct, S, s, AIR_HU), masks, possibleDoseMask: shiftVolume(c.possibleDoseMask, S, s, 0), dose: null };
+  return {
+    ...c,
+    ct: shiftVolume(c.ct, S, s, AIR_HU),
+    masks,
+    possibleDoseMask: shiftVolume(c.possibleDoseMask, S, s, 0),
+    dose: null,
+  };
 }
 
 /**
@@ -35,7 +43,11 @@ export function shiftOpenKbpCase(c: Case, s: Shape3): Case {
  * outside `c`'s possible-dose mask. `s0` is `c`'s own sample (phase [0, 0, 0]), reused. At the
  * volume edge, where a shifted prediction has no value, the mean is over the phases that do.
  */
-export function blockPhaseMeanGy(c: Case, s0: OpenKbpSample, coarseGy: (s: OpenKbpSample) => Float32Array): Float32Array {
+export function blockPhaseMeanGy(
+  c: Case,
+  s0: OpenKbpSample,
+  coarseGy: (s: OpenKbpSample) => Float32Array,
+): Float32Array {
   const S = OPENKBP_FULL_SHAPE;
   const sum = new Float32Array(S[0] * S[1] * S[2]);
   const count = new Uint8Array(sum.length);
@@ -45,7 +57,10 @@ export function blockPhaseMeanGy(c: Case, s0: OpenKbpSample, coarseGy: (s: OpenK
     const back = shifted ? shiftVolume(gy, S, [-p[0], -p[1], -p[2]], NaN) : gy;
     for (let i = 0; i < sum.length; i++) {
       const v = back[i];
-      if (v === v) (sum[i] += v), count[i]++;
+      if (v === v) {
+        sum[i] += v;
+        count[i]++;
+      }
     }
   }
   const pdm = s0.possibleDoseMask;

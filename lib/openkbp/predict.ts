@@ -40,14 +40,23 @@ export interface OpenKbpModel {
 }
 
 /** a 64³ OpenKBP checkpoint folder (config.json meta.openkbp), checked; extra parameters dropped */
-function loadOpenKbpCheckpoint(dir: string): { model: DoseModel; recipe: OpenKbpRecipe; meta: Record<string, unknown> } {
+function loadOpenKbpCheckpoint(dir: string): {
+  model: DoseModel;
+  recipe: OpenKbpRecipe;
+  meta: Record<string, unknown>;
+} {
   const ck = loadCheckpoint(dir);
   for (const v of ck.extraParams.values()) v.dispose();
   const meta = (ck.config.meta ?? {}) as Record<string, unknown>;
   const recipe = meta.openkbp as OpenKbpRecipe | undefined;
   if (!recipe || recipe.profile !== 'openkbp-64') {
     ck.model.dispose();
-    throw new DataError(dir, 'config.json meta.openkbp', "an OpenKBP model (recipe profile 'openkbp-64', from `vmat openkbp train`)", recipe ? String(recipe.profile) : 'no OpenKBP recipe');
+    throw new DataError(
+      dir,
+      'config.json meta.openkbp',
+      "an OpenKBP model (recipe profile 'openkbp-64', from `vmat openkbp train`)",
+      recipe ? String(recipe.profile) : 'no OpenKBP recipe',
+    );
   }
   if (ck.model.config.inChannels !== OPENKBP_IN_CHANNELS) {
     ck.model.dispose();
@@ -69,20 +78,39 @@ export function loadOpenKbpModel(dir: string): OpenKbpModel {
   const m: OpenKbpModel = { model: main.model, refiner: null, members: [], recipe: main.recipe, meta: main.meta, dir };
   try {
     const mdir = path.join(dir, 'members');
-    const names = fs.existsSync(mdir) ? fs.readdirSync(mdir).filter((n) => fs.existsSync(path.join(mdir, n, 'config.json'))).sort() : [];
+    const names = fs.existsSync(mdir)
+      ? fs
+          .readdirSync(mdir)
+          .filter((n) => fs.existsSync(path.join(mdir, n, 'config.json')))
+          .sort()
+      : [];
     for (const n of names) {
       const member = loadOpenKbpCheckpoint(path.join(mdir, n));
       m.members.push(member.model);
       // averaging only makes sense between models that see the same inputs at the same scale
-      if (JSON.stringify(member.recipe) !== JSON.stringify(main.recipe)) throw new DataError(path.join(mdir, n), 'config.json meta.openkbp', JSON.stringify(main.recipe), JSON.stringify(member.recipe));
+      if (JSON.stringify(member.recipe) !== JSON.stringify(main.recipe))
+        throw new DataError(
+          path.join(mdir, n),
+          'config.json meta.openkbp',
+          JSON.stringify(main.recipe),
+          JSON.stringify(member.recipe),
+        );
     }
     const rdir = path.join(dir, 'refiner');
     if (fs.existsSync(path.join(rdir, 'config.json'))) {
       const rk = loadCheckpoint(rdir);
       for (const v of rk.extraParams.values()) v.dispose();
       m.refiner = rk.model;
-      if (!(rk.config.meta as Record<string, unknown> | undefined)?.openkbp_refiner || rk.model.config.inChannels !== REFINER_IN_CHANNELS) {
-        throw new DataError(rdir, 'config.json meta.openkbp_refiner', `an OpenKBP refiner (${REFINER_IN_CHANNELS} input channels, from \`vmat openkbp refine-train\`)`, `${rk.model.config.inChannels} input channels`);
+      if (
+        !(rk.config.meta as Record<string, unknown> | undefined)?.openkbp_refiner ||
+        rk.model.config.inChannels !== REFINER_IN_CHANNELS
+      ) {
+        throw new DataError(
+          rdir,
+          'config.json meta.openkbp_refiner',
+          `an OpenKBP refiner (${REFINER_IN_CHANNELS} input channels, from \`vmat openkbp refine-train\`)`,
+          `${rk.model.config.inChannels} input channels`,
+        );
       }
     }
   } catch (e) {
@@ -117,8 +145,18 @@ export function predictSmall(model: DoseModel, s: OpenKbpSample, o: { tta?: bool
 }
 
 /** a 64³ dose / 70 → 128³ Gy, mask-normalised trilinear, zero outside the possible-dose mask */
-export function upsampleToGy(small: Float32Array, s: Pick<OpenKbpSample, 'upWeight' | 'possibleDoseMask'>, doseScaleGy = 70): Float32Array {
-  const up = maskNormalisedUpsample(small, s.upWeight, OPENKBP_TRAIN_SHAPE as Shape3, OPENKBP_FULL_SHAPE as Shape3, s.possibleDoseMask);
+export function upsampleToGy(
+  small: Float32Array,
+  s: Pick<OpenKbpSample, 'upWeight' | 'possibleDoseMask'>,
+  doseScaleGy = 70,
+): Float32Array {
+  const up = maskNormalisedUpsample(
+    small,
+    s.upWeight,
+    OPENKBP_TRAIN_SHAPE as Shape3,
+    OPENKBP_FULL_SHAPE as Shape3,
+    s.possibleDoseMask,
+  );
   for (let i = 0; i < up.length; i++) up[i] *= doseScaleGy;
   return up;
 }
@@ -129,7 +167,11 @@ export function upsampleToGy(small: Float32Array, s: Pick<OpenKbpSample, 'upWeig
  * (`refine: false` skips the stage). `tta` mirrors both stages; `phases` (needs `case` too) averages
  * the 64³ stage over the 8 block-grid placements.
  */
-export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, o: { tta?: boolean; phases?: boolean; case?: Case; refine?: boolean } = {}): Float32Array {
+export function predictOpenKbpGy(
+  m: OpenKbpModel | DoseModel,
+  s: OpenKbpSample,
+  o: { tta?: boolean; phases?: boolean; case?: Case; refine?: boolean } = {},
+): Float32Array {
   const models = 'model' in m ? [m.model, ...m.members] : [m];
   const scale = 'recipe' in m ? m.recipe.doseScaleGy : 70;
   const coarseGy = (x: OpenKbpSample): Float32Array => {
@@ -141,10 +183,14 @@ export function predictOpenKbpGy(m: OpenKbpModel | DoseModel, s: OpenKbpSample, 
     if (models.length > 1) for (let i = 0; i < small.length; i++) small[i] /= models.length;
     return upsampleToGy(small, x, scale);
   };
-  if (o.phases && !o.case) throw new Error(`predictOpenKbpGy: block-phase TTA re-samples the patient; pass its case (${s.id})`);
+  if (o.phases && !o.case)
+    throw new Error(`predictOpenKbpGy: block-phase TTA re-samples the patient; pass its case (${s.id})`);
   const coarse = o.phases && o.case ? blockPhaseMeanGy(o.case, s, coarseGy) : coarseGy(s);
   const refiner = 'refiner' in m ? m.refiner : null;
   if (!refiner || o.refine === false) return coarse;
-  if (!o.case) throw new Error(`predictOpenKbpGy: the model has a 128³ refiner; pass the patient's case (${s.id}) or refine: false`);
+  if (!o.case)
+    throw new Error(
+      `predictOpenKbpGy: the model has a 128³ refiner; pass the patient's case (${s.id}) or refine: false`,
+    );
   return refineGy(refiner, refinerCase(o.case, coarse), { tta: o.tta });
 }

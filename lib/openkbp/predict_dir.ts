@@ -42,18 +42,25 @@ export async function predictOpenKbpDir(o: PredictDirOptions): Promise<PredictDi
     const want = new Set(o.ids);
     paths = paths.filter((p) => want.has(caseIdOfPath(p)));
   }
-  if (!paths.length) throw new DataError(o.inputDir, null, 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files', 'none');
+  if (!paths.length)
+    throw new DataError(o.inputDir, null, 'OpenKBP patient folders (pt_N/ with CSVs) or openkbp npz files', 'none');
   const m = typeof o.model === 'string' ? loadOpenKbpModel(o.model) : o.model;
   const tta = o.tta ?? m.meta.predict_tta === true;
   const phases = o.phases ?? m.meta.predict_phase_tta === true;
   fs.mkdirSync(o.outDir, { recursive: true });
-  const progress = createProgress({ label: 'openkbp predict', total: paths.length, onUpdate: o.onProgress, quiet: o.quiet });
+  const progress = createProgress({
+    label: 'openkbp predict',
+    total: paths.length,
+    onUpdate: o.onProgress,
+    quiet: o.quiet,
+  });
   const files: PredictDirResult['files'] = [];
   try {
     for (const p of paths) {
       const tc = Date.now();
       const c = await loadCase(p);
-      if (c.source !== 'openkbp-csv' && c.source !== 'openkbp-npz') throw new DataError(p, null, 'an OpenKBP patient (CSV folder or openkbp npz)', c.source);
+      if (c.source !== 'openkbp-csv' && c.source !== 'openkbp-npz')
+        throw new DataError(p, null, 'an OpenKBP patient (CSV folder or openkbp npz)', c.source);
       const s = prepareOpenKbp64(c);
       const gy = predictOpenKbpGy(m, s, { tta, phases, case: c });
       const csv = path.join(o.outDir, `${c.id}.csv`);

@@ -102,10 +102,17 @@ export function openKbpConstraints(c: Pick<Case, 'masks'>): Float32Array {
 
 function checkOpenKbpCase(c: Case): Uint8Array {
   const [a, b, d] = c.shape;
-  if (a !== 128 || b !== 128 || d !== 128) throw new DataError(c.id, 'shape', '128x128x128 (OpenKBP grid)', c.shape.join('x'));
+  if (a !== 128 || b !== 128 || d !== 128)
+    throw new DataError(c.id, 'shape', '128x128x128 (OpenKBP grid)', c.shape.join('x'));
   if (!c.possibleDoseMask) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask', 'none');
   const unknown = [...c.masks.keys()].filter((k) => !(OPENKBP_STRUCTURES as readonly string[]).includes(k));
-  if (unknown.length) throw new DataError(c.id, 'structures', `OpenKBP structures (${OPENKBP_STRUCTURES.join(', ')})`, unknown.join(', '));
+  if (unknown.length)
+    throw new DataError(
+      c.id,
+      'structures',
+      `OpenKBP structures (${OPENKBP_STRUCTURES.join(', ')})`,
+      unknown.join(', '),
+    );
   return c.possibleDoseMask;
 }
 
@@ -140,7 +147,11 @@ export function prepareOpenKbp64(c: Case): OpenKbpSample {
   }
   const rx = new Float32Array(n);
   const ptvUnion = new Uint8Array(n);
-  for (const [name, level] of [['PTV56', 0.8], ['PTV63', 0.9], ['PTV70', 1]] as const) {
+  for (const [name, level] of [
+    ['PTV56', 0.8],
+    ['PTV63', 0.9],
+    ['PTV70', 1],
+  ] as const) {
     const m = c.masks.get(name);
     if (!m) continue;
     for (let i = 0; i < n; i++)
@@ -157,10 +168,23 @@ export function prepareOpenKbp64(c: Case): OpenKbpSample {
   const ptvFrac = meanPool2x(asFloat(ptvUnion), S).data;
   const ptv64 = new Uint8Array(small);
   let any = false;
-  for (let i = 0; i < small; i++) if (ptvFrac[i] >= 0.5) (ptv64[i] = 1), (any = true);
-  if (!any) for (let i = 0; i < small; i++) if (ptvFrac[i] > 0) (ptv64[i] = 1), (any = true);
+  for (let i = 0; i < small; i++)
+    if (ptvFrac[i] >= 0.5) {
+      ptv64[i] = 1;
+      any = true;
+    }
+  if (!any)
+    for (let i = 0; i < small; i++)
+      if (ptvFrac[i] > 0) {
+        ptv64[i] = 1;
+        any = true;
+      }
   const spacing64 = c.spacingMm.map((s) => 2 * s) as Shape3;
-  channels.push(any ? signedDistanceField(ptv64, OPENKBP_TRAIN_SHAPE, spacing64, OPENKBP_SDF_CLIP_MM) : new Float32Array(small).fill(1));
+  channels.push(
+    any
+      ? signedDistanceField(ptv64, OPENKBP_TRAIN_SHAPE, spacing64, OPENKBP_SDF_CLIP_MM)
+      : new Float32Array(small).fill(1),
+  );
   let target: Float32Array | null = null;
   if (c.dose) {
     const d = new Float32Array(n);

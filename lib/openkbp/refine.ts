@@ -25,7 +25,10 @@ import { flipAxis1 } from './volume_ops';
 
 export const REFINER_CHANNELS = ['coarse', 'CT', ...OPENKBP_STRUCTURES, 'PossibleDoseMask'] as const;
 export const REFINER_IN_CHANNELS = REFINER_CHANNELS.length;
-const PAROTIDS: [number, number] = [2 + OPENKBP_STRUCTURES.indexOf('RightParotid'), 2 + OPENKBP_STRUCTURES.indexOf('LeftParotid')];
+const PAROTIDS: [number, number] = [
+  2 + OPENKBP_STRUCTURES.indexOf('RightParotid'),
+  2 + OPENKBP_STRUCTURES.indexOf('LeftParotid'),
+];
 
 export interface RefinerRecipe {
   profile: 'openkbp-refine-128';
@@ -50,7 +53,8 @@ export interface RefinerCase {
 export function refinerCase(c: Case, coarseGy: Float32Array): RefinerCase {
   if (!c.possibleDoseMask) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask', 'none');
   const n = OPENKBP_FULL_SHAPE[0] * OPENKBP_FULL_SHAPE[1] * OPENKBP_FULL_SHAPE[2];
-  if (coarseGy.length !== n || c.ct.length !== n) throw new DataError(c.id, 'shape', '128x128x128', `${c.ct.length} voxels, coarse ${coarseGy.length}`);
+  if (coarseGy.length !== n || c.ct.length !== n)
+    throw new DataError(c.id, 'shape', '128x128x128', `${c.ct.length} voxels, coarse ${coarseGy.length}`);
   const coarse = new Float32Array(n);
   for (let i = 0; i < n; i++) coarse[i] = coarseGy[i] / OPENKBP_DOSE_SCALE_GY;
   let target: Float32Array | null = null;
@@ -58,7 +62,14 @@ export function refinerCase(c: Case, coarseGy: Float32Array): RefinerCase {
     target = new Float32Array(n);
     for (let i = 0; i < n; i++) target[i] = c.dose[i] / OPENKBP_DOSE_SCALE_GY;
   }
-  return { id: c.id, ct: c.ct, structures: OPENKBP_STRUCTURES.map((s) => c.masks.get(s) ?? null), pdm: c.possibleDoseMask, coarse, target };
+  return {
+    id: c.id,
+    ct: c.ct,
+    structures: OPENKBP_STRUCTURES.map((s) => c.masks.get(s) ?? null),
+    pdm: c.possibleDoseMask,
+    coarse,
+    target,
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ import { resumeFrom, initWeightsFrom } from '../train/resume';
 import { optimisationStep } from '../train/step';
 import { Rng, type RngState } from '../train/rng';
 import { listCasePaths, loadCase } from '../data/load';
-import type { Case, Shape3 } from '../data/case';
+import type { Case } from '../data/case';
 import { writeJsonAtomic } from '../io/atomic';
 import { envSnapshot } from '../env/snapshot';
 import { createProgress } from '../cli/progress';
@@ -27,7 +27,16 @@ import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore } f
 import { OPENKBP_FULL_SHAPE, prepareOpenKbp64 } from './profile';
 import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
 import { downUpDose, scoringReference } from './floor';
-import { REFINER_CHANNELS, REFINER_IN_CHANNELS, refineGy, refinerCase, refinerForward, writeRefinerBox, type RefinerCase, type RefinerRecipe } from './refine';
+import {
+  REFINER_CHANNELS,
+  REFINER_IN_CHANNELS,
+  refineGy,
+  refinerCase,
+  refinerForward,
+  writeRefinerBox,
+  type RefinerCase,
+  type RefinerRecipe,
+} from './refine';
 import { openKbpLr } from './train';
 
 export interface RefinerTrainOptions {
@@ -58,8 +67,30 @@ export interface RefinerTrainOptions {
   quiet: boolean;
 }
 
-export function refinerTrainOptions(p: Partial<RefinerTrainOptions> & Pick<RefinerTrainOptions, 'dataDir' | 'valDir' | 'runDir'>): RefinerTrainOptions {
-  return { coarseModel: null, steps: 1500, lr: 1e-3, weightDecay: 1e-4, warmupSteps: 50, etaMin: 1e-6, gradClip: 1, patch: 64, baseChannels: 8, levels: 2, seed: 42, trainLimit: 100, valLimit: null, resume: false, initFrom: null, maxMinutes: null, checkpointEveryMinutes: 5, quiet: false, ...p };
+export function refinerTrainOptions(
+  p: Partial<RefinerTrainOptions> & Pick<RefinerTrainOptions, 'dataDir' | 'valDir' | 'runDir'>,
+): RefinerTrainOptions {
+  return {
+    coarseModel: null,
+    steps: 1500,
+    lr: 1e-3,
+    weightDecay: 1e-4,
+    warmupSteps: 50,
+    etaMin: 1e-6,
+    gradClip: 1,
+    patch: 64,
+    baseChannels: 8,
+    levels: 2,
+    seed: 42,
+    trainLimit: 100,
+    valLimit: null,
+    resume: false,
+    initFrom: null,
+    maxMinutes: null,
+    checkpointEveryMinutes: 5,
+    quiet: false,
+    ...p,
+  };
 }
 
 interface RefinerState {
@@ -73,12 +104,20 @@ interface RefinerState {
 /** the coarse 128³ dose (Gy) the refiner sees for a case: the coarse model's, else the floor's */
 function coarseOf(c: Case, coarse: OpenKbpModel | null): Float32Array {
   // a shipped model folder may carry its own refiner: the coarse input is its 64³ stage alone
-  if (coarse) return predictOpenKbpGy(coarse, prepareOpenKbp64(c), { tta: coarse.meta.predict_tta === true, refine: false });
-  if (!c.dose || !c.possibleDoseMask) throw new DataError(c.id, 'dose', 'a reference dose (the coarse input without --coarse-model)', 'none');
+  if (coarse)
+    return predictOpenKbpGy(coarse, prepareOpenKbp64(c), { tta: coarse.meta.predict_tta === true, refine: false });
+  if (!c.dose || !c.possibleDoseMask)
+    throw new DataError(c.id, 'dose', 'a reference dose (the coarse input without --coarse-model)', 'none');
   return downUpDose(c.dose, c.possibleDoseMask);
 }
 
-async function loadRefinerCases(dir: string, limit: number | null, coarse: OpenKbpModel | null, label: string, quiet: boolean): Promise<Array<{ rc: RefinerCase; c: Case }>> {
+async function loadRefinerCases(
+  dir: string,
+  limit: number | null,
+  coarse: OpenKbpModel | null,
+  label: string,
+  quiet: boolean,
+): Promise<Array<{ rc: RefinerCase; c: Case }>> {
   let files = await listCasePaths(dir);
   if (!files.length) throw new DataError(dir, null, 'OpenKBP patient folders (pt_N/) or openkbp npz files', 'none');
   if (limit !== null) files = files.slice(0, limit);
@@ -125,7 +164,12 @@ export function validateRefiner(model: DoseModel, val: Array<{ rc: RefinerCase; 
     n_patients: b.n_patients,
     coarse: { dose_score: b.dose_score, dvh_score: b.dvh_score },
     refined: { dose_score: a.dose_score, dvh_score: a.dvh_score },
-    per_patient: Object.fromEntries(Object.keys(before).map((id) => [id, { coarse_dose_error: before[id].dose_error, refined_dose_error: after[id].dose_error }])),
+    per_patient: Object.fromEntries(
+      Object.keys(before).map((id) => [
+        id,
+        { coarse_dose_error: before[id].dose_error, refined_dose_error: after[id].dose_error },
+      ]),
+    ),
   };
 }
 
@@ -142,23 +186,34 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
   const engine = await initEngine({ quiet: true });
   const S = OPENKBP_FULL_SHAPE;
   const P = o.patch;
-  if (P > S[0] || P % 2 ** (o.levels - 1)) throw new UsageError(`refiner patch ${P} must be ≤ 128 and divisible by ${2 ** (o.levels - 1)}`);
+  if (P > S[0] || P % 2 ** (o.levels - 1))
+    throw new UsageError(`refiner patch ${P} must be ≤ 128 and divisible by ${2 ** (o.levels - 1)}`);
   const lastDir = path.join(o.runDir, 'checkpoints', 'last');
   const refinerDir = path.join(o.runDir, 'checkpoints', 'refiner');
-  if (!o.resume && fs.existsSync(lastDir)) throw new UsageError(`run folder ${o.runDir} already has checkpoints; use --resume or another folder`);
+  if (!o.resume && fs.existsSync(lastDir))
+    throw new UsageError(`run folder ${o.runDir} already has checkpoints; use --resume or another folder`);
   if (o.resume && !fs.existsSync(lastDir)) throw new UsageError(`--resume: no checkpoint at ${lastDir}`);
   fs.mkdirSync(o.runDir, { recursive: true });
   const say = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   const coarse = o.coarseModel ? loadOpenKbpModel(o.coarseModel) : null;
-  const recipe: RefinerRecipe = { profile: 'openkbp-refine-128', channels: [...REFINER_CHANNELS], patch: P, coarseSource: o.coarseModel ? `model ${path.resolve(o.coarseModel)}` : 'ground truth down to 64³ and up', doseScaleGy: 70 };
+  const recipe: RefinerRecipe = {
+    profile: 'openkbp-refine-128',
+    channels: [...REFINER_CHANNELS],
+    patch: P,
+    coarseSource: o.coarseModel ? `model ${path.resolve(o.coarseModel)}` : 'ground truth down to 64³ and up',
+    doseScaleGy: 70,
+  };
   const train = await loadRefinerCases(o.dataDir, o.trainLimit, coarse, 'refiner: load train', o.quiet);
   const val = await loadRefinerCases(o.valDir, o.valLimit, coarse, 'refiner: load validation', o.quiet);
   if (coarse) disposeOpenKbpModel(coarse);
   const targets = train.map((t) => targetVoxels(t.rc));
 
-  const model = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels }, { seed: o.seed });
+  const model = createModel(
+    { inChannels: REFINER_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels },
+    { seed: o.seed },
+  );
   // zero output convolution: the untrained refiner is the identity on the coarse dose
   for (const k of ['out_conv.weight', 'out_conv.bias']) {
     const v = model.params.get(k);
@@ -169,7 +224,12 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
   let state: RefinerState;
   if (o.resume) state = resumeFrom(lastDir, model.params, optimizer) as unknown as RefinerState;
   else {
-    if (o.initFrom) initWeightsFrom(o.initFrom, model.params, { inChannels: REFINER_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels });
+    if (o.initFrom)
+      initWeightsFrom(o.initFrom, model.params, {
+        inChannels: REFINER_IN_CHANNELS,
+        baseChannels: o.baseChannels,
+        levels: o.levels,
+      });
     state = { step: 0, rng: Rng.fromSeed(`openkbp-refine:${o.seed}`).state(), lossSum: 0, lossN: 0, elapsedSeconds: 0 };
   }
   const rng = Rng.fromState(state.rng);
@@ -178,19 +238,47 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
     timestamp: new Date().toISOString(),
     model: model.className,
     model_params: model.numParameters(),
-    hparams: { steps: o.steps, lr: o.lr, weight_decay: o.weightDecay, warmup_steps: o.warmupSteps, eta_min: o.etaMin, grad_clip: o.gradClip, patch: P, base_channels: o.baseChannels, levels: o.levels, seed: o.seed, init_from: o.initFrom ? path.resolve(o.initFrom) : null, loss: 'L1 masked to the possible-dose mask (128³ patches)', sampling: 'patch centred on a target voxel (p 0.5) or a possible-dose-mask voxel; L/R flip p 0.5' },
-    data: { train_dir: path.resolve(o.dataDir), val_dir: path.resolve(o.valDir), n_train: train.length, n_val: val.length, train_ids: train.map((t) => t.c.id) },
+    hparams: {
+      steps: o.steps,
+      lr: o.lr,
+      weight_decay: o.weightDecay,
+      warmup_steps: o.warmupSteps,
+      eta_min: o.etaMin,
+      grad_clip: o.gradClip,
+      patch: P,
+      base_channels: o.baseChannels,
+      levels: o.levels,
+      seed: o.seed,
+      init_from: o.initFrom ? path.resolve(o.initFrom) : null,
+      loss: 'L1 masked to the possible-dose mask (128³ patches)',
+      sampling: 'patch centred on a target voxel (p 0.5) or a possible-dose-mask voxel; L/R flip p 0.5',
+    },
+    data: {
+      train_dir: path.resolve(o.dataDir),
+      val_dir: path.resolve(o.valDir),
+      n_train: train.length,
+      n_val: val.length,
+      train_ids: train.map((t) => t.c.id),
+    },
     refiner: recipe,
     environment: envSnapshot(engineInfo() ?? engine),
     resumed_at_step: o.resume ? state.step : null,
   });
-  say(`refiner: ${model.className} ${model.numParameters().toLocaleString('en-US')} params, ${train.length} train / ${val.length} val patients, ${P}³ patches at 128³, ${o.steps} steps`);
+  say(
+    `refiner: ${model.className} ${model.numParameters().toLocaleString('en-US')} params, ${train.length} train / ${val.length} val patients, ${P}³ patches at 128³, ${o.steps} steps`,
+  );
 
   const sessionStart = Date.now();
   const elapsed = () => state.elapsedSeconds + (Date.now() - sessionStart) / 1000;
   const saveLast = async () => {
     state.rng = rng.state();
-    await saveCheckpoint(lastDir, { model, input: null, optimizer: optimizer.getState(), state: { ...state, elapsedSeconds: elapsed() } as unknown as Record<string, unknown>, meta: { openkbp_refiner: recipe, step: state.step } });
+    await saveCheckpoint(lastDir, {
+      model,
+      input: null,
+      optimizer: optimizer.getState(),
+      state: { ...state, elapsedSeconds: elapsed() } as unknown as Record<string, unknown>,
+      meta: { openkbp_refiner: recipe, step: state.step },
+    });
   };
   const n = P * P * P;
   const x = new Float32Array(n * REFINER_IN_CHANNELS);
@@ -255,11 +343,25 @@ export async function trainRefiner(o: RefinerTrainOptions): Promise<RefinerTrain
   }
   progress.stop();
   await saveLast();
-  await saveCheckpoint(refinerDir, { model, input: null, meta: { openkbp_refiner: recipe, steps: state.step, train_l1_gy_mean: state.lossN ? (state.lossSum / state.lossN) * 70 : null } });
+  await saveCheckpoint(refinerDir, {
+    model,
+    input: null,
+    meta: {
+      openkbp_refiner: recipe,
+      steps: state.step,
+      train_l1_gy_mean: state.lossN ? (state.lossSum / state.lossN) * 70 : null,
+    },
+  });
   const tv = Date.now();
   const validation = validateRefiner(model, val);
-  await writeJsonAtomic(path.join(o.runDir, 'validation.json'), { ...validation, seconds: (Date.now() - tv) / 1000, training_seconds: elapsed() });
-  say(`refiner validation (${validation.n_patients} patients): coarse dose ${validation.coarse.dose_score.toFixed(4)} / DVH ${validation.coarse.dvh_score.toFixed(4)} → refined dose ${validation.refined.dose_score.toFixed(4)} / DVH ${validation.refined.dvh_score.toFixed(4)}`);
+  await writeJsonAtomic(path.join(o.runDir, 'validation.json'), {
+    ...validation,
+    seconds: (Date.now() - tv) / 1000,
+    training_seconds: elapsed(),
+  });
+  say(
+    `refiner validation (${validation.n_patients} patients): coarse dose ${validation.coarse.dose_score.toFixed(4)} / DVH ${validation.coarse.dvh_score.toFixed(4)} → refined dose ${validation.refined.dose_score.toFixed(4)} / DVH ${validation.refined.dvh_score.toFixed(4)}`,
+  );
   model.dispose();
   optimizer.dispose();
   return { stoppedBy: 'steps', refinerDir, lastDir, validation, elapsedSeconds: elapsed() };

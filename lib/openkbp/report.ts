@@ -21,7 +21,11 @@ export const LEADERBOARD = {
   source: 'OpenKBP final test-phase leaderboard (100 test patients), openkbp.md 4.1',
 } as const;
 
-export function openKbpScoreCis(s: Pick<OpenKbpScore, 'per_patient'>, resamples = 9999, seed = 42): { dose: Ci; dvh: Ci } {
+export function openKbpScoreCis(
+  s: Pick<OpenKbpScore, 'per_patient'>,
+  resamples = 9999,
+  seed = 42,
+): { dose: Ci; dvh: Ci } {
   const ids = Object.keys(s.per_patient);
   const doseErr = ids.map((id) => s.per_patient[id].dose_error);
   const d = bootstrapCi(doseErr, { resamples, seed });
@@ -30,7 +34,10 @@ export function openKbpScoreCis(s: Pick<OpenKbpScore, 'per_patient'>, resamples 
   const pooled = (idx: ArrayLike<number>) => {
     let a = 0;
     let n = 0;
-    for (let i = 0; i < idx.length; i++) (a += sums[idx[i]]), (n += counts[idx[i]]);
+    for (let i = 0; i < idx.length; i++) {
+      a += sums[idx[i]];
+      n += counts[idx[i]];
+    }
     return a / n;
   };
   const all = Array.from({ length: ids.length }, (_, i) => i);
@@ -45,7 +52,10 @@ export function openKbpScoreCis(s: Pick<OpenKbpScore, 'per_patient'>, resamples 
 }
 
 /** mean |error| per DVH metric kind (D_99, D_95, D_1, D_0.1_cc, mean) and per structure */
-export function dvhErrorBreakdown(s: Pick<OpenKbpScore, 'per_patient'>): { byMetric: Record<string, { mean: number; n: number }>; byStructure: Record<string, Record<string, number>> } {
+export function dvhErrorBreakdown(s: Pick<OpenKbpScore, 'per_patient'>): {
+  byMetric: Record<string, { mean: number; n: number }>;
+  byStructure: Record<string, Record<string, number>>;
+} {
   const acc = new Map<string, number[]>();
   const byRoi = new Map<string, Map<string, number[]>>();
   for (const p of Object.values(s.per_patient))
@@ -60,6 +70,8 @@ export function dvhErrorBreakdown(s: Pick<OpenKbpScore, 'per_patient'>): { byMet
     }
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const byMetric = Object.fromEntries([...acc].map(([k, v]) => [k, { mean: mean(v), n: v.length }]));
-  const byStructure = Object.fromEntries([...byRoi].map(([roi, m]) => [roi, Object.fromEntries([...m].map(([k, v]) => [k, mean(v)]))]));
+  const byStructure = Object.fromEntries(
+    [...byRoi].map(([roi, m]) => [roi, Object.fromEntries([...m].map(([k, v]) => [k, mean(v)]))]),
+  );
   return { byMetric, byStructure };
 }

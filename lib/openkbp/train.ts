@@ -29,9 +29,22 @@ import { writeJsonAtomic, writeFileAtomic } from '../io/atomic';
 import { envSnapshot } from '../env/snapshot';
 import { createProgress } from '../cli/progress';
 import { DataError, UsageError } from '../cli/errors';
-import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore, type OpenKbpReference } from '../eval/openkbp_score';
+import {
+  combineOpenKbpScores,
+  scoreOpenKbpPatient,
+  type OpenKbpPatientScore,
+  type OpenKbpReference,
+} from '../eval/openkbp_score';
 import type { Shape3 } from '../data/case';
-import { OPENKBP_IN_CHANNELS, OPENKBP_LR_CHANNEL_PAIRS, OPENKBP_PAD_VALUES, OPENKBP_TRAIN_SHAPE, openKbpRecipe, prepareOpenKbp64, type OpenKbpSample } from './profile';
+import {
+  OPENKBP_IN_CHANNELS,
+  OPENKBP_LR_CHANNEL_PAIRS,
+  OPENKBP_PAD_VALUES,
+  OPENKBP_TRAIN_SHAPE,
+  openKbpRecipe,
+  prepareOpenKbp64,
+  type OpenKbpSample,
+} from './profile';
 import { predictOpenKbpGy } from './predict';
 import { scoringReference } from './floor';
 import { flipAxis1, interleave, shiftVolume } from './volume_ops';
@@ -75,7 +88,9 @@ export interface OpenKbpTrainOptions {
   onValidation?: (row: OpenKbpMetricsRow) => void;
 }
 
-export function openKbpTrainOptions(p: Partial<OpenKbpTrainOptions> & Pick<OpenKbpTrainOptions, 'dataDir' | 'valDir' | 'expName'>): OpenKbpTrainOptions {
+export function openKbpTrainOptions(
+  p: Partial<OpenKbpTrainOptions> & Pick<OpenKbpTrainOptions, 'dataDir' | 'valDir' | 'expName'>,
+): OpenKbpTrainOptions {
   return {
     runsDir: 'runs',
     epochs: 12,
@@ -137,7 +152,13 @@ export interface OpenKbpTrainResult {
   elapsedSeconds: number;
 }
 
-async function loadSamples(dir: string, limit: number | null, label: string, quiet: boolean, keepReference: boolean): Promise<Array<{ sample: OpenKbpSample; ref: OpenKbpReference | null }>> {
+async function loadSamples(
+  dir: string,
+  limit: number | null,
+  label: string,
+  quiet: boolean,
+  keepReference: boolean,
+): Promise<Array<{ sample: OpenKbpSample; ref: OpenKbpReference | null }>> {
   let files = await listCasePaths(dir);
   if (!files.length) throw new DataError(dir, null, 'OpenKBP patients (npz files or pt_N/ folders)', 'none');
   if (limit !== null) files = files.slice(0, limit);
@@ -154,7 +175,11 @@ async function loadSamples(dir: string, limit: number | null, label: string, qui
 }
 
 /** a randomly flipped / shifted copy of a sample's channels, target and weight */
-function augmentSample(s: OpenKbpSample, rng: Rng, shiftMax: number): { channels: Float32Array[]; target: Float32Array; weight: Float32Array } {
+function augmentSample(
+  s: OpenKbpSample,
+  rng: Rng,
+  shiftMax: number,
+): { channels: Float32Array[]; target: Float32Array; weight: Float32Array } {
   const shape = OPENKBP_TRAIN_SHAPE;
   let channels = s.channels;
   let target = s.target as Float32Array;
@@ -166,7 +191,11 @@ function augmentSample(s: OpenKbpSample, rng: Rng, shiftMax: number): { channels
     weight = flipAxis1(weight, shape);
   }
   if (shiftMax > 0 && rng.next() < 0.8) {
-    const sh = [rng.int(-shiftMax, shiftMax + 1), rng.int(-shiftMax, shiftMax + 1), rng.int(-shiftMax, shiftMax + 1)] as Shape3;
+    const sh = [
+      rng.int(-shiftMax, shiftMax + 1),
+      rng.int(-shiftMax, shiftMax + 1),
+      rng.int(-shiftMax, shiftMax + 1),
+    ] as Shape3;
     channels = channels.map((ch, k) => shiftVolume(ch, shape, sh, OPENKBP_PAD_VALUES[k]));
     target = shiftVolume(target, shape, sh, 0);
     weight = shiftVolume(weight, shape, sh, 0);
@@ -175,27 +204,48 @@ function augmentSample(s: OpenKbpSample, rng: Rng, shiftMax: number): { channels
 }
 
 /** official dose/DVH scores of the model on prepared validation patients */
-export function validateOpenKbp(model: DoseModel, val: Array<{ sample: OpenKbpSample; ref: OpenKbpReference | null }>, o: { tta?: boolean } = {}): { dose_score: number; dvh_score: number; per_patient: Record<string, OpenKbpPatientScore> } {
+export function validateOpenKbp(
+  model: DoseModel,
+  val: Array<{ sample: OpenKbpSample; ref: OpenKbpReference | null }>,
+  o: { tta?: boolean } = {},
+): { dose_score: number; dvh_score: number; per_patient: Record<string, OpenKbpPatientScore> } {
   const per: Record<string, OpenKbpPatientScore> = {};
-  for (const v of val) per[v.sample.id] = scoreOpenKbpPatient(v.ref as OpenKbpReference, predictOpenKbpGy(model, v.sample, o));
+  for (const v of val)
+    per[v.sample.id] = scoreOpenKbpPatient(v.ref as OpenKbpReference, predictOpenKbpGy(model, v.sample, o));
   const r = combineOpenKbpScores(per);
   return { dose_score: r.dose_score, dvh_score: r.dvh_score, per_patient: per };
 }
 
 /** cosine over all steps after a linear warm-up */
-export function openKbpLr(step: number, o: Pick<OpenKbpTrainOptions, 'lr' | 'etaMin' | 'warmupSteps'>, totalSteps: number): number {
+export function openKbpLr(
+  step: number,
+  o: Pick<OpenKbpTrainOptions, 'lr' | 'etaMin' | 'warmupSteps'>,
+  totalSteps: number,
+): number {
   const warm = o.warmupSteps > 0 ? Math.min(1, (step + 1) / o.warmupSteps) : 1;
   return warm * cosineLr(step, o.lr, totalSteps, o.etaMin);
 }
 
-const CSV_COLS: Array<keyof OpenKbpMetricsRow> = ['epoch', 'global_step', 'lr', 'elapsed_minutes', 'train_l1_gy', 'val_dose_score', 'val_dvh_score', 'val_seconds'];
+const CSV_COLS: Array<keyof OpenKbpMetricsRow> = [
+  'epoch',
+  'global_step',
+  'lr',
+  'elapsed_minutes',
+  'train_l1_gy',
+  'val_dose_score',
+  'val_dvh_score',
+  'val_seconds',
+];
 
 export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrainResult> {
   const engine = await initEngine({ quiet: true });
   const runDir = path.resolve(o.runsDir, o.expName);
   const lastDir = path.join(runDir, 'checkpoints', 'last');
   const bestDir = path.join(runDir, 'checkpoints', 'best');
-  if (!o.resume && fs.existsSync(lastDir)) throw new UsageError(`run folder ${runDir} already has checkpoints; use --resume to continue it or choose another --exp-name`);
+  if (!o.resume && fs.existsSync(lastDir))
+    throw new UsageError(
+      `run folder ${runDir} already has checkpoints; use --resume to continue it or choose another --exp-name`,
+    );
   if (o.resume && !fs.existsSync(lastDir)) throw new UsageError(`--resume: no checkpoint at ${lastDir}`);
   fs.mkdirSync(runDir, { recursive: true });
   const say = (s: string) => {
@@ -209,16 +259,54 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
   const trainIds = [...byId.keys()];
   const totalSteps = o.epochs * trainIds.length;
 
-  const model = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels }, { seed: o.seed });
+  const model = createModel(
+    { inChannels: OPENKBP_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels },
+    { seed: o.seed },
+  );
   const optimizer = new AdamW([{ params: model.params, weightDecay: o.weightDecay }]);
   let state: RunState;
   if (o.resume) state = resumeFrom(lastDir, model.params, optimizer) as unknown as RunState;
   else {
-    if (o.initFrom) initWeightsFrom(o.initFrom, model.params, { inChannels: OPENKBP_IN_CHANNELS, baseChannels: o.baseChannels, levels: o.levels });
-    state = { epoch: 0, stepInEpoch: 0, order: [], globalStep: 0, rng: Rng.fromSeed(`openkbp-train:${o.seed}`).state(), lossSum: 0, lossN: 0, best: null, history: [], elapsedSeconds: 0, finished: false };
+    if (o.initFrom)
+      initWeightsFrom(o.initFrom, model.params, {
+        inChannels: OPENKBP_IN_CHANNELS,
+        baseChannels: o.baseChannels,
+        levels: o.levels,
+      });
+    state = {
+      epoch: 0,
+      stepInEpoch: 0,
+      order: [],
+      globalStep: 0,
+      rng: Rng.fromSeed(`openkbp-train:${o.seed}`).state(),
+      lossSum: 0,
+      lossN: 0,
+      best: null,
+      history: [],
+      elapsedSeconds: 0,
+      finished: false,
+    };
   }
   const rng = Rng.fromState(state.rng);
-  const hparams = { epochs: o.epochs, lr: o.lr, weight_decay: o.weightDecay, eta_min: o.etaMin, grad_clip: o.gradClip, warmup_steps: o.warmupSteps, base_channels: o.baseChannels, levels: o.levels, seed: o.seed, batch_size: 1, val_every: o.valEvery, augment: o.augment, shift_max: o.shiftMax, init_from: o.initFrom ? path.resolve(o.initFrom) : null, loss: 'L1 weighted by possible-dose-mask fraction (64³)', schedule: 'cosine per step over epochs × n_train', max_minutes: o.maxMinutes };
+  const hparams = {
+    epochs: o.epochs,
+    lr: o.lr,
+    weight_decay: o.weightDecay,
+    eta_min: o.etaMin,
+    grad_clip: o.gradClip,
+    warmup_steps: o.warmupSteps,
+    base_channels: o.baseChannels,
+    levels: o.levels,
+    seed: o.seed,
+    batch_size: 1,
+    val_every: o.valEvery,
+    augment: o.augment,
+    shift_max: o.shiftMax,
+    init_from: o.initFrom ? path.resolve(o.initFrom) : null,
+    loss: 'L1 weighted by possible-dose-mask fraction (64³)',
+    schedule: 'cosine per step over epochs × n_train',
+    max_minutes: o.maxMinutes,
+  };
   const cfgFile = path.join(runDir, 'training_config.json');
   const config = {
     script: 'vmat-lab openkbp train',
@@ -226,7 +314,14 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
     model: model.className,
     model_params: model.numParameters(),
     hparams,
-    data: { train_dir: path.resolve(o.dataDir), val_dir: path.resolve(o.valDir), n_train: trainIds.length, n_val: val.length, train_ids: trainIds, val_ids: val.map((v) => v.sample.id) },
+    data: {
+      train_dir: path.resolve(o.dataDir),
+      val_dir: path.resolve(o.valDir),
+      n_train: trainIds.length,
+      n_val: val.length,
+      train_ids: trainIds,
+      val_ids: val.map((v) => v.sample.id),
+    },
     openkbp: recipe,
     environment: envSnapshot(engineInfo() ?? engine),
   };
@@ -234,12 +329,28 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
     const prev = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
     const prevH = prev.hparams as Record<string, unknown>;
     for (const k of ['epochs', 'base_channels', 'levels', 'lr', 'seed'] as const) {
-      if (prevH[k] !== hparams[k]) throw new UsageError(`--resume: ${k} is ${String(hparams[k])} but the run was started with ${String(prevH[k])}`);
+      if (prevH[k] !== hparams[k])
+        throw new UsageError(
+          `--resume: ${k} is ${String(hparams[k])} but the run was started with ${String(prevH[k])}`,
+        );
     }
     const resumes = (prev.resumes as unknown[] | undefined) ?? [];
-    await writeJsonAtomic(cfgFile, { ...prev, resumes: [...resumes, { timestamp: config.timestamp, at_step: state.globalStep, max_minutes: o.maxMinutes, environment: config.environment }] });
+    await writeJsonAtomic(cfgFile, {
+      ...prev,
+      resumes: [
+        ...resumes,
+        {
+          timestamp: config.timestamp,
+          at_step: state.globalStep,
+          max_minutes: o.maxMinutes,
+          environment: config.environment,
+        },
+      ],
+    });
   } else await writeJsonAtomic(cfgFile, config);
-  say(`openkbp train ${o.expName}: ${model.className} ${model.numParameters().toLocaleString('en-US')} params, ${trainIds.length} train / ${val.length} val patients, 64³, ${o.epochs} epochs${o.resume ? `, resuming at step ${state.globalStep}` : ''}`);
+  say(
+    `openkbp train ${o.expName}: ${model.className} ${model.numParameters().toLocaleString('en-US')} params, ${trainIds.length} train / ${val.length} val patients, 64³, ${o.epochs} epochs${o.resume ? `, resuming at step ${state.globalStep}` : ''}`,
+  );
 
   const sessionStart = Date.now();
   const elapsed = () => state.elapsedSeconds + (Date.now() - sessionStart) / 1000;
@@ -247,7 +358,13 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
   const saveLast = async () => {
     state.rng = rng.state();
     const total = elapsed();
-    await saveCheckpoint(lastDir, { model, input: null, optimizer: optimizer.getState(), state: { ...state, elapsedSeconds: total } as unknown as Record<string, unknown>, meta: { openkbp: recipe, exp_name: o.expName, epoch: state.epoch, global_step: state.globalStep } });
+    await saveCheckpoint(lastDir, {
+      model,
+      input: null,
+      optimizer: optimizer.getState(),
+      state: { ...state, elapsedSeconds: total } as unknown as Record<string, unknown>,
+      meta: { openkbp: recipe, exp_name: o.expName, epoch: state.epoch, global_step: state.globalStep },
+    });
     savedElapsed = total;
   };
   let lastSave = Date.now();
@@ -267,13 +384,40 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
     state.history.push(row);
     const improved = state.best === null || v.dose_score < state.best.dose_score;
     if (improved) {
-      state.best = { dose_score: v.dose_score, dvh_score: v.dvh_score, epoch: state.epoch, global_step: state.globalStep };
-      await saveCheckpoint(bestDir, { model, input: null, meta: { openkbp: recipe, exp_name: o.expName, epoch: state.epoch, global_step: state.globalStep, val_dose_score: v.dose_score, val_dvh_score: v.dvh_score, n_val: val.length } });
-      await writeJsonAtomic(path.join(runDir, 'best_validation.json'), { ...state.best, per_patient: Object.fromEntries(Object.entries(v.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])) });
+      state.best = {
+        dose_score: v.dose_score,
+        dvh_score: v.dvh_score,
+        epoch: state.epoch,
+        global_step: state.globalStep,
+      };
+      await saveCheckpoint(bestDir, {
+        model,
+        input: null,
+        meta: {
+          openkbp: recipe,
+          exp_name: o.expName,
+          epoch: state.epoch,
+          global_step: state.globalStep,
+          val_dose_score: v.dose_score,
+          val_dvh_score: v.dvh_score,
+          n_val: val.length,
+        },
+      });
+      await writeJsonAtomic(path.join(runDir, 'best_validation.json'), {
+        ...state.best,
+        per_patient: Object.fromEntries(
+          Object.entries(v.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }]),
+        ),
+      });
     }
     const fmt = (x: number) => (Number.isFinite(x) ? String(x) : '');
-    await writeFileAtomic(path.join(runDir, 'metrics.csv'), [CSV_COLS.join(','), ...state.history.map((r) => CSV_COLS.map((c) => fmt(r[c])).join(','))].join('\n') + '\n');
-    say(`epoch ${state.epoch} step ${state.globalStep}: train L1 ${row.train_l1_gy.toFixed(3)} Gy, val dose score ${v.dose_score.toFixed(4)}, DVH score ${v.dvh_score.toFixed(4)} (${row.val_seconds.toFixed(0)} s)${improved ? ' *' : ''}`);
+    await writeFileAtomic(
+      path.join(runDir, 'metrics.csv'),
+      [CSV_COLS.join(','), ...state.history.map((r) => CSV_COLS.map((c) => fmt(r[c])).join(','))].join('\n') + '\n',
+    );
+    say(
+      `epoch ${state.epoch} step ${state.globalStep}: train L1 ${row.train_l1_gy.toFixed(3)} Gy, val dose score ${v.dose_score.toFixed(4)}, DVH score ${v.dvh_score.toFixed(4)} (${row.val_seconds.toFixed(0)} s)${improved ? ' *' : ''}`,
+    );
     o.onValidation?.(row);
   };
 
@@ -289,19 +433,34 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
       state.lossSum = 0;
       state.lossN = 0;
     }
-    const progress = createProgress({ label: `epoch ${state.epoch + 1}/${o.epochs}`, total: state.order.length, quiet: o.quiet || !!o.onStep });
+    const progress = createProgress({
+      label: `epoch ${state.epoch + 1}/${o.epochs}`,
+      total: state.order.length,
+      quiet: o.quiet || !!o.onStep,
+    });
     progress.tick(state.stepInEpoch);
     while (state.stepInEpoch < state.order.length) {
       const s = byId.get(state.order[state.stepInEpoch]);
-      if (!s) throw new DataError(o.dataDir, state.order[state.stepInEpoch], 'the training patient of the resumed run', 'not in --data-dir');
-      const a = o.augment ? augmentSample(s, rng, o.shiftMax) : { channels: s.channels, target: s.target as Float32Array, weight: s.weight };
+      if (!s)
+        throw new DataError(
+          o.dataDir,
+          state.order[state.stepInEpoch],
+          'the training patient of the resumed run',
+          'not in --data-dir',
+        );
+      const a = o.augment
+        ? augmentSample(s, rng, o.shiftMax)
+        : { channels: s.channels, target: s.target as Float32Array, weight: s.weight };
       const lr = openKbpLr(state.globalStep, o, totalSteps);
       interleave(a.channels, xBuf);
       const x = tf.tensor(xBuf, [1, ...S, OPENKBP_IN_CHANNELS]) as tf.Tensor5D;
       const y = tf.tensor(a.target, [1, ...S, 1]) as tf.Tensor5D;
       const w = tf.tensor(a.weight, [1, ...S, 1]) as tf.Tensor5D;
       const c = tf.tensor(s.constraints, [1, 13]) as tf.Tensor2D;
-      const wsum = Math.max(1e-6, a.weight.reduce((acc, v) => acc + v, 0));
+      const wsum = Math.max(
+        1e-6,
+        a.weight.reduce((acc, v) => acc + v, 0),
+      );
       let loss: number;
       try {
         loss = optimisationStep({
@@ -320,7 +479,12 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
       state.stepInEpoch++;
       state.globalStep++;
       progress.tick(1, `L1 ${(loss * recipe.doseScaleGy).toFixed(2)} Gy`);
-      o.onStep?.({ epoch: state.epoch, step: state.stepInEpoch, stepsPerEpoch: state.order.length, lossGy: loss * recipe.doseScaleGy });
+      o.onStep?.({
+        epoch: state.epoch,
+        step: state.stepInEpoch,
+        stepsPerEpoch: state.order.length,
+        lossGy: loss * recipe.doseScaleGy,
+      });
       if (timeUp()) {
         progress.stop();
         stoppedBy = 'time_limit';
@@ -344,7 +508,9 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
     // a run stopped by the time limit validates now so it always ends with a best checkpoint
     await runValidation();
     await saveLast();
-    say(`time limit (${o.maxMinutes} min) reached at epoch ${state.epoch} step ${state.stepInEpoch}/${state.order.length}; continue with --resume (and a larger --max-minutes)`);
+    say(
+      `time limit (${o.maxMinutes} min) reached at epoch ${state.epoch} step ${state.stepInEpoch}/${state.order.length}; continue with --resume (and a larger --max-minutes)`,
+    );
   }
   optimizer.dispose();
   model.dispose();
@@ -362,5 +528,12 @@ export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<OpenKbpTrain
     history: state.history,
   };
   await writeJsonAtomic(path.join(runDir, 'training_summary.json'), summary);
-  return { runDir, bestDir: state.best ? bestDir : null, lastDir, stoppedBy, history: state.history, elapsedSeconds: total };
+  return {
+    runDir,
+    bestDir: state.best ? bestDir : null,
+    lastDir,
+    stoppedBy,
+    history: state.history,
+    elapsedSeconds: total,
+  };
 }

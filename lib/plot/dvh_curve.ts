@@ -6,7 +6,12 @@
  */
 import type { DvhCurve } from './dvh_figure';
 
-export function cumulativeDvh(dose: ArrayLike<number>, mask: ArrayLike<number>, maxDoseGy: number, bins = 500): DvhCurve {
+export function cumulativeDvh(
+  dose: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  maxDoseGy: number,
+  bins = 500,
+): DvhCurve {
   const hist = new Float64Array(bins + 1);
   let n = 0;
   const step = maxDoseGy / bins;

@@ -23,9 +23,16 @@ export interface DvhPair {
 function thin(c: DvhCurve, max = 250): { x: number[]; y: number[] } {
   const n = c.doseGy.length;
   const step = Math.max(1, Math.ceil(n / max));
-  const x: number[] = [], y: number[] = [];
-  for (let i = 0; i < n; i += step) { x.push(Math.round(c.doseGy[i] * 100) / 100); y.push(Math.round(c.volumePct[i] * 100) / 100); }
-  if ((n - 1) % step !== 0) { x.push(c.doseGy[n - 1]); y.push(c.volumePct[n - 1]); }
+  const x: number[] = [],
+    y: number[] = [];
+  for (let i = 0; i < n; i += step) {
+    x.push(Math.round(c.doseGy[i] * 100) / 100);
+    y.push(Math.round(c.volumePct[i] * 100) / 100);
+  }
+  if ((n - 1) % step !== 0) {
+    x.push(c.doseGy[n - 1]);
+    y.push(c.volumePct[n - 1]);
+  }
   return { x, y };
 }
 
@@ -33,18 +40,38 @@ export function dvhComparisonFigure(caseId: string, curves: DvhPair[], opts: { m
   const data: Trace[] = [];
   curves.forEach((c, i) => {
     const st = structureStyle(c.structure, i);
-    const g = thin(c.gt), p = thin(c.pred);
+    const g = thin(c.gt),
+      p = thin(c.pred);
     const every = Math.max(1, Math.floor(g.x.length / 10));
-    data.push({ type: 'scatter', mode: 'lines+markers', name: `${c.structure} (GT)`, legendgroup: c.structure, x: g.x, y: g.y,
+    data.push({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: `${c.structure} (GT)`,
+      legendgroup: c.structure,
+      x: g.x,
+      y: g.y,
       line: { color: st.color, width: 2.2, dash: 'solid' },
-      marker: { symbol: st.marker, size: 7, color: st.color, maxdisplayed: every > 0 ? 10 : 0 } });
-    data.push({ type: 'scatter', mode: 'lines+markers', name: `${c.structure} (Pred)`, legendgroup: c.structure, x: p.x, y: p.y,
+      marker: { symbol: st.marker, size: 7, color: st.color, maxdisplayed: every > 0 ? 10 : 0 },
+    });
+    data.push({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: `${c.structure} (Pred)`,
+      legendgroup: c.structure,
+      x: p.x,
+      y: p.y,
       line: { color: st.color, width: 2.2, dash: 'dash' },
-      marker: { symbol: `${st.marker}-open`, size: 7, color: st.color, maxdisplayed: 10 } });
+      marker: { symbol: `${st.marker}-open`, size: 7, color: st.color, maxdisplayed: 10 },
+    });
   });
-  const width = inches(10), height = inches(7);
+  const width = inches(10),
+    height = inches(7);
   const layout = baseLayout(`DVH comparison: ${caseId} (solid = ground truth, dashed = prediction)`, width, height, {
-    xaxis: axisStyle({ title: { text: 'Dose (Gy)' }, range: opts.maxDoseGy ? [0, opts.maxDoseGy] : undefined, rangemode: 'tozero' }),
+    xaxis: axisStyle({
+      title: { text: 'Dose (Gy)' },
+      range: opts.maxDoseGy ? [0, opts.maxDoseGy] : undefined,
+      rangemode: 'tozero',
+    }),
     yaxis: axisStyle({ title: { text: 'Volume (%)' }, range: [0, 105] }),
     legend: { font: { size: 10 }, x: 1.01, y: 1, xanchor: 'left', traceorder: 'grouped' },
     margin: { l: 70, r: 170, t: 70, b: 60 },

@@ -23,7 +23,12 @@ export interface ExportOptions {
   scale?: number;
 }
 
-export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+export const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 export function findChromium(): string | null {
   const env = process.env.VMAT_CHROMIUM;
@@ -32,56 +37,100 @@ export function findChromium(): string | null {
 }
 
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage', '--font-render-hinting=none',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  '--font-render-hinting=none',
 ];
 
-interface Session { browser: Browser; page: Page; userDataDir: string }
+interface Session {
+  browser: Browser;
+  page: Page;
+  userDataDir: string;
+}
 let session: Promise<Session> | null = null;
 let idleTimer: NodeJS.Timeout | null = null;
 const IDLE_MS = 15_000;
 
 async function openSession(): Promise<Session> {
   const executablePath = findChromium();
-  if (!executablePath) throw new Error(`figure export needs Chromium: none of ${CHROMIUM_CANDIDATES.join(', ')} exists (set VMAT_CHROMIUM, or run bash scripts/setup.sh)`);
+  if (!executablePath)
+    throw new Error(
+      `figure export needs Chromium: none of ${CHROMIUM_CANDIDATES.join(', ')} exists (set VMAT_CHROMIUM, or run bash scripts/setup.sh)`,
+    );
   const puppeteer = await import('puppeteer-core');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-chromium-'));
   const browser = await puppeteer.launch({
-    executablePath, headless: true, userDataDir, args: CHROMIUM_ARGS,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, pipe: true,
+    executablePath,
+    headless: true,
+    userDataDir,
+    args: CHROMIUM_ARGS,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+    pipe: true,
   });
   const page = await browser.newPage();
-  await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0"></body></html>');
+  await page.setContent(
+    '<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:0"></body></html>',
+  );
   await page.addScriptTag({ content: plotlySource() });
   return { browser, page, userDataDir };
 }
 
 function killOnExit(): void {
   if (!session) return;
-  session.then((s) => { try { s.browser.process()?.kill('SIGKILL'); } catch { /* already gone */ } fs.rmSync(s.userDataDir, { recursive: true, force: true }); }).catch(() => {});
+  session
+    .then((s) => {
+      try {
+        s.browser.process()?.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      fs.rmSync(s.userDataDir, { recursive: true, force: true });
+    })
+    .catch(() => {});
 }
 let exitHookInstalled = false;
 
 async function getSession(): Promise<Session> {
-  if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
-  if (!exitHookInstalled) { process.once('exit', killOnExit); exitHookInstalled = true; }
+  if (idleTimer) {
+    clearTimeout(idleTimer);
+    idleTimer = null;
+  }
+  if (!exitHookInstalled) {
+    process.once('exit', killOnExit);
+    exitHookInstalled = true;
+  }
   if (!session) {
     session = openSession();
-    session.catch(() => { session = null; });
+    session.catch(() => {
+      session = null;
+    });
   }
   return session;
 }
 
 function scheduleIdleClose(): void {
   if (idleTimer) clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => { void closeExporter(); }, IDLE_MS);
+  idleTimer = setTimeout(() => {
+    void closeExporter();
+  }, IDLE_MS);
   idleTimer.unref();
 }
 
 /** Close the shared browser now (tests and scripts call this to exit promptly). */
 export async function closeExporter(): Promise<void> {
-  if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
+  if (idleTimer) {
+    clearTimeout(idleTimer);
+    idleTimer = null;
+  }
   const s = session;
   session = null;
   if (!s) return;
@@ -89,15 +138,26 @@ export async function closeExporter(): Promise<void> {
     const { browser, userDataDir } = await s;
     await browser.close().catch(() => browser.process()?.kill('SIGKILL'));
     fs.rmSync(userDataDir, { recursive: true, force: true });
-  } catch { /* launch had failed: nothing to close */ }
+  } catch {
+    /* launch had failed: nothing to close */
+  }
 }
 
 async function toImage(page: Page, fig: FigureSpec, format: 'png' | 'svg', scale: number): Promise<string> {
-  const spec = { data: fig.data, layout: { ...fig.layout, width: fig.width, height: fig.height }, config: { staticPlot: true } };
-  return page.evaluate(async (s: typeof spec, fmt: string, sc: number) => {
-    const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
-    return P.toImage(s, { format: fmt, width: s.layout.width, height: s.layout.height, scale: sc });
-  }, spec, format, scale);
+  const spec = {
+    data: fig.data,
+    layout: { ...fig.layout, width: fig.width, height: fig.height },
+    config: { staticPlot: true },
+  };
+  return page.evaluate(
+    async (s: typeof spec, fmt: string, sc: number) => {
+      const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
+      return P.toImage(s, { format: fmt, width: s.layout.width, height: s.layout.height, scale: sc });
+    },
+    spec,
+    format,
+    scale,
+  );
 }
 
 function dataUrlBytes(url: string): Buffer {
@@ -110,8 +170,16 @@ function dataUrlBytes(url: string): Buffer {
 async function svgToPdf(browser: Browser, svg: string, width: number, height: number): Promise<Buffer> {
   const page = await browser.newPage();
   try {
-    await page.setContent(`<!doctype html><html><head><meta charset="utf-8"><style>@page{size:${width}px ${height}px;margin:0}html,body{margin:0;padding:0}svg{display:block}</style></head><body>${svg}</body></html>`);
-    const pdf = await page.pdf({ width: `${width}px`, height: `${height}px`, printBackground: true, pageRanges: '1', margin: { top: 0, right: 0, bottom: 0, left: 0 } });
+    await page.setContent(
+      `<!doctype html><html><head><meta charset="utf-8"><style>@page{size:${width}px ${height}px;margin:0}html,body{margin:0;padding:0}svg{display:block}</style></head><body>${svg}</body></html>`,
+    );
+    const pdf = await page.pdf({
+      width: `${width}px`,
+      height: `${height}px`,
+      printBackground: true,
+      pageRanges: '1',
+      margin: { top: 0, right: 0, bottom: 0, left: 0 },
+    });
     return Buffer.from(pdf);
   } finally {
     await page.close();

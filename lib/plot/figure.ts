@@ -39,8 +39,15 @@ export function panelDomains(n: number, gap = 0.06): Array<[number, number]> {
 /** A panel label such as "(A) Title" placed above a panel's x domain. */
 export function panelTitle(text: string, domain: [number, number], y = 1.0): Record<string, unknown> {
   return {
-    text: `<b>${text}</b>`, xref: 'paper', yref: 'paper', x: (domain[0] + domain[1]) / 2, y,
-    xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 14 },
+    text: `<b>${text}</b>`,
+    xref: 'paper',
+    yref: 'paper',
+    x: (domain[0] + domain[1]) / 2,
+    y,
+    xanchor: 'center',
+    yanchor: 'bottom',
+    showarrow: false,
+    font: { size: 14 },
   };
 }
 

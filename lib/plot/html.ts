@@ -10,7 +10,9 @@ let counter = 0;
 
 /** escape `</script` so JSON embedded in a <script> cannot close it */
 export function scriptSafeJson(v: unknown): string {
-  return JSON.stringify(v).replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+  return JSON.stringify(v)
+    .replace(/<\/(script)/gi, '<\\/$1')
+    .replace(/<!--/g, '<\\!--');
 }
 
 export function plotlyLoaderHtml(): string {
@@ -21,7 +23,12 @@ export function plotlyLoaderHtml(): string {
 export function figureHtml(fig: FigureSpec, opts: { responsive?: boolean; id?: string } = {}): string {
   const id = opts.id ?? `vmat-fig-${Date.now().toString(36)}-${(counter++).toString(36)}`;
   const layout = { ...fig.layout, width: fig.width, height: fig.height };
-  const config = { displaylogo: false, responsive: opts.responsive ?? false, toImageButtonOptions: { format: 'png', filename: fig.name, scale: 3 }, ...(fig.config ?? {}) };
+  const config = {
+    displaylogo: false,
+    responsive: opts.responsive ?? false,
+    toImageButtonOptions: { format: 'png', filename: fig.name, scale: 3 },
+    ...(fig.config ?? {}),
+  };
   return `<div id="${id}" style="width:${fig.width}px;height:${fig.height}px;max-width:100%"></div>
 <script type="text/javascript">(function(){var spec=${scriptSafeJson({ data: fig.data, layout, config })};
 function draw(n){var el=document.getElementById(${JSON.stringify(id)});

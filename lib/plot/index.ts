@@ -8,6 +8,13 @@ export * from './dose_maps';
 export * from './dvh_figure';
 export * from './metric_figures';
 export * from './html';
-export { exportFigure, exportFigures, closeExporter, findChromium, type ExportFormat, type ExportOptions } from './export';
+export {
+  exportFigure,
+  exportFigures,
+  closeExporter,
+  findChromium,
+  type ExportFormat,
+  type ExportOptions,
+} from './export';
 export * from './dvh_curve';
 export * from './slice_viewer';

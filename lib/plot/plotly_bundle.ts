@@ -11,7 +11,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 let cached: string | null = null;
 
 export function plotlyVersion(): string {
-  return (JSON.parse(fs.readFileSync(require.resolve('plotly.js-dist/package.json', { paths: [ROOT] }), 'utf8')) as { version: string }).version;
+  return (
+    JSON.parse(fs.readFileSync(require.resolve('plotly.js-dist/package.json', { paths: [ROOT] }), 'utf8')) as {
+      version: string;
+    }
+  ).version;
 }
 
 export function plotlySource(): string {

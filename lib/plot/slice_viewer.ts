@@ -31,14 +31,16 @@ function b64(a: ArrayBufferView): string {
 /** stride per axis so the strided volume has at most maxVoxels */
 export function viewerStride(shape: Shape3, maxVoxels: number): number {
   let s = 1;
-  while ((Math.ceil(shape[0] / s) * Math.ceil(shape[1] / s) * Math.ceil(shape[2] / s)) > maxVoxels) s++;
+  while (Math.ceil(shape[0] / s) * Math.ceil(shape[1] / s) * Math.ceil(shape[2] / s) > maxVoxels) s++;
   return s;
 }
 
 export function sliceViewerHtml(v: SliceViewerInput, opts: { maxVoxels?: number; thresholdGy?: number } = {}): string {
   const s = viewerStride(v.shape, opts.maxVoxels ?? 1_500_000);
   const [ny, nx, nz] = v.shape;
-  const dy = Math.ceil(ny / s), dx = Math.ceil(nx / s), dz = Math.ceil(nz / s);
+  const dy = Math.ceil(ny / s),
+    dx = Math.ceil(nx / s),
+    dz = Math.ceil(nz / s);
   const n = dy * dx * dz;
   const ct = new Int16Array(n);
   const gt = v.gt ? new Uint16Array(n) : null;
@@ -48,26 +50,47 @@ export function sliceViewerHtml(v: SliceViewerInput, opts: { maxVoxels?: number;
   const bits = new Uint16Array(n);
   const cgy = (x: number) => Math.max(0, Math.min(65535, Math.round(x * 100)));
   let o = 0;
-  for (let y = 0; y < ny; y += s) for (let x = 0; x < nx; x += s) for (let z = 0; z < nz; z += s, o++) {
-    const i = (y * nx + x) * nz + z;
-    ct[o] = Math.max(-32768, Math.min(32767, Math.round(v.ct[i])));
-    if (gt) gt[o] = cgy(v.gt![i]);
-    if (pred) pred[o] = cgy(v.pred![i]);
-    if (extra) extra[o] = cgy(v.extra!.values[i]);
-    let b = 0;
-    names.forEach((nm, k) => { if (v.masks!.get(nm)![i]) b |= 1 << k; });
-    bits[o] = b;
-  }
+  for (let y = 0; y < ny; y += s)
+    for (let x = 0; x < nx; x += s)
+      for (let z = 0; z < nz; z += s, o++) {
+        const i = (y * nx + x) * nz + z;
+        ct[o] = Math.max(-32768, Math.min(32767, Math.round(v.ct[i])));
+        if (gt) gt[o] = cgy(v.gt![i]);
+        if (pred) pred[o] = cgy(v.pred![i]);
+        if (extra) extra[o] = cgy(v.extra!.values[i]);
+        let b = 0;
+        names.forEach((nm, k) => {
+          if (v.masks!.get(nm)![i]) b |= 1 << k;
+        });
+        bits[o] = b;
+      }
   const id = `vmat-viewer-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const payload = {
-    id, caseId: v.caseId, shape: [dy, dx, dz], spacing: v.spacingMm.map((x) => x * s), stride: s,
+    id,
+    caseId: v.caseId,
+    shape: [dy, dx, dz],
+    spacing: v.spacingMm.map((x) => x * s),
+    stride: s,
     supUp: (v.zDirection ?? 'inferior-to-superior') === 'inferior-to-superior',
-    rx: v.rxGy, threshold: opts.thresholdGy ?? 5, ctWindow: CT_WINDOW, doseScale: DOSE_COLORSCALE, diffScale: DIFF_COLORSCALE,
-    font: FONT_FAMILY, ct: b64(ct), gt: gt && b64(gt), pred: pred && b64(pred),
+    rx: v.rxGy,
+    threshold: opts.thresholdGy ?? 5,
+    ctWindow: CT_WINDOW,
+    doseScale: DOSE_COLORSCALE,
+    diffScale: DIFF_COLORSCALE,
+    font: FONT_FAMILY,
+    ct: b64(ct),
+    gt: gt && b64(gt),
+    pred: pred && b64(pred),
     extra: extra && { name: v.extra!.name, max: v.extra!.max, data: b64(extra) },
     structures: names.map((nm, k) => ({ name: nm, bit: k, color: structureStyle(nm, k).color })),
   };
-  const layers = ['CT only', ...(gt ? ['Ground truth dose'] : []), ...(pred ? ['Predicted dose'] : []), ...(gt && pred ? ['Difference (pred − GT)'] : []), ...(extra ? [v.extra!.name] : [])];
+  const layers = [
+    'CT only',
+    ...(gt ? ['Ground truth dose'] : []),
+    ...(pred ? ['Predicted dose'] : []),
+    ...(gt && pred ? ['Difference (pred − GT)'] : []),
+    ...(extra ? [v.extra!.name] : []),
+  ];
   return `<div id="${id}" style="font-family:${FONT_FAMILY};font-size:13px">
 <div style="display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin-bottom:6px">
 <b>${v.caseId}</b>

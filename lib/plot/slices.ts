@@ -50,7 +50,11 @@ export function viewAxis(view: ViewName): 0 | 1 | 2 {
 }
 
 export function extractSlice(
-  vol: ArrayLike<number>, shape: Shape3, spacingMm: Shape3, view: ViewName, index: number,
+  vol: ArrayLike<number>,
+  shape: Shape3,
+  spacingMm: Shape3,
+  view: ViewName,
+  index: number,
   zDirection: ZDirection = 'inferior-to-superior',
 ): Slice2D {
   const [ny, nx, nz] = shape;
@@ -62,8 +66,16 @@ export function extractSlice(
     const v = new Float32Array(ny * nx);
     for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) v[y * nx + x] = at(y, x, k);
     return {
-      view, index: k, width: nx, height: ny, values: v, xMm: coords(nx, spacingMm[1]), yMm: coords(ny, spacingMm[0]),
-      xLabel: 'Patient right → left (mm)', yLabel: 'Anterior → Posterior (mm)', yReversed: true,
+      view,
+      index: k,
+      width: nx,
+      height: ny,
+      values: v,
+      xMm: coords(nx, spacingMm[1]),
+      yMm: coords(ny, spacingMm[0]),
+      xLabel: 'Patient right → left (mm)',
+      yLabel: 'Anterior → Posterior (mm)',
+      yReversed: true,
     };
   }
   if (view === 'coronal') {
@@ -71,16 +83,32 @@ export function extractSlice(
     const v = new Float32Array(nz * nx);
     for (let z = 0; z < nz; z++) for (let x = 0; x < nx; x++) v[z * nx + x] = at(k, x, z);
     return {
-      view, index: k, width: nx, height: nz, values: v, xMm: coords(nx, spacingMm[1]), yMm: coords(nz, spacingMm[2]),
-      xLabel: 'Patient right → left (mm)', yLabel: zLabel, yReversed: !supUp,
+      view,
+      index: k,
+      width: nx,
+      height: nz,
+      values: v,
+      xMm: coords(nx, spacingMm[1]),
+      yMm: coords(nz, spacingMm[2]),
+      xLabel: 'Patient right → left (mm)',
+      yLabel: zLabel,
+      yReversed: !supUp,
     };
   }
   const k = clampIndex(index, nx);
   const v = new Float32Array(nz * ny);
   for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) v[z * ny + y] = at(y, k, z);
   return {
-    view, index: k, width: ny, height: nz, values: v, xMm: coords(ny, spacingMm[0]), yMm: coords(nz, spacingMm[2]),
-    xLabel: 'Anterior → Posterior (mm)', yLabel: zLabel, yReversed: !supUp,
+    view,
+    index: k,
+    width: ny,
+    height: nz,
+    values: v,
+    xMm: coords(ny, spacingMm[0]),
+    yMm: coords(nz, spacingMm[2]),
+    xLabel: 'Anterior → Posterior (mm)',
+    yLabel: zLabel,
+    yReversed: !supUp,
   };
 }
 
@@ -95,11 +123,21 @@ function clampIndex(i: number, n: number): number {
 export function maskCentroid(mask: ArrayLike<number> | undefined, shape: Shape3): [number, number, number] {
   const [ny, nx, nz] = shape;
   if (mask) {
-    let sy = 0, sx = 0, sz = 0, n = 0;
-    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-      const row = (y * nx + x) * nz;
-      for (let z = 0; z < nz; z++) if (mask[row + z]) { sy += y; sx += x; sz += z; n++; }
-    }
+    let sy = 0,
+      sx = 0,
+      sz = 0,
+      n = 0;
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++) {
+        const row = (y * nx + x) * nz;
+        for (let z = 0; z < nz; z++)
+          if (mask[row + z]) {
+            sy += y;
+            sx += x;
+            sz += z;
+            n++;
+          }
+      }
     if (n > 0) return [Math.floor(sy / n), Math.floor(sx / n), Math.floor(sz / n)];
   }
   return [Math.floor(ny / 2), Math.floor(nx / 2), Math.floor(nz / 2)];
@@ -114,7 +152,11 @@ export function indexForView(view: ViewName, point: [number, number, number]): n
  * Rows of a slice as nested arrays for a Plotly heatmap, with values failing `keep` set to null
  * (drawn transparent) and values rounded for compact JSON.
  */
-export function sliceRows(s: Slice2D, keep: (v: number) => boolean = () => true, digits = 2): Array<Array<number | null>> {
+export function sliceRows(
+  s: Slice2D,
+  keep: (v: number) => boolean = () => true,
+  digits = 2,
+): Array<Array<number | null>> {
   const f = 10 ** digits;
   const rows: Array<Array<number | null>> = [];
   for (let r = 0; r < s.height; r++) {

@@ -18,7 +18,16 @@ export const WONG = {
 
 export const COLOR_ORDER: readonly string[] = [WONG.blue, WONG.orange, WONG.green, WONG.red, WONG.purple, WONG.cyan];
 export const DASH_ORDER: readonly string[] = ['solid', 'dash', 'dot', 'dashdot', 'longdash', 'longdashdot'];
-export const MARKER_ORDER: readonly string[] = ['circle', 'square', 'diamond', 'triangle-up', 'triangle-down', 'x', 'cross', 'star'];
+export const MARKER_ORDER: readonly string[] = [
+  'circle',
+  'square',
+  'diamond',
+  'triangle-up',
+  'triangle-down',
+  'x',
+  'cross',
+  'star',
+];
 export const PATTERN_ORDER: readonly string[] = ['', '/', '.', 'x', '\\', '+'];
 
 export const PASS_COLOR = WONG.green;
@@ -44,7 +53,12 @@ export const STRUCTURE_STYLE: Record<string, StructureStyle> = {
 };
 
 export function structureStyle(name: string, index = 0): StructureStyle {
-  return STRUCTURE_STYLE[name] ?? { color: COLOR_ORDER[index % COLOR_ORDER.length], marker: MARKER_ORDER[index % MARKER_ORDER.length] };
+  return (
+    STRUCTURE_STYLE[name] ?? {
+      color: COLOR_ORDER[index % COLOR_ORDER.length],
+      marker: MARKER_ORDER[index % MARKER_ORDER.length],
+    }
+  );
 }
 
 export const FONT_FAMILY = 'Liberation Serif, DejaVu Serif, Times New Roman, serif';
@@ -53,19 +67,38 @@ export const FONT_FAMILY = 'Liberation Serif, DejaVu Serif, Times New Roman, ser
 export const DOSE_COLORSCALE = 'Viridis';
 /** diverging scale for differences, red = prediction higher (RdBu reversed, as RdBu_r in the reference) */
 export const DIFF_COLORSCALE: Array<[number, string]> = [
-  [0, '#053061'], [0.1, '#2166ac'], [0.2, '#4393c3'], [0.3, '#92c5de'], [0.4, '#d1e5f0'], [0.5, '#f7f7f7'],
-  [0.6, '#fddbc7'], [0.7, '#f4a582'], [0.8, '#d6604d'], [0.9, '#b2182b'], [1, '#67001f'],
+  [0, '#053061'],
+  [0.1, '#2166ac'],
+  [0.2, '#4393c3'],
+  [0.3, '#92c5de'],
+  [0.4, '#d1e5f0'],
+  [0.5, '#f7f7f7'],
+  [0.6, '#fddbc7'],
+  [0.7, '#f4a582'],
+  [0.8, '#d6604d'],
+  [0.9, '#b2182b'],
+  [1, '#67001f'],
 ];
-export const CT_COLORSCALE: Array<[number, string]> = [[0, '#000000'], [1, '#ffffff']];
+export const CT_COLORSCALE: Array<[number, string]> = [
+  [0, '#000000'],
+  [1, '#ffffff'],
+];
 /** soft-tissue/bone window for pelvic CT (HU) */
 export const CT_WINDOW: [number, number] = [-200, 300];
 
 /** axis defaults: grid alpha 0.3, no top/right spine (spec 9.1) */
 export function axisStyle(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    showgrid: true, gridcolor: 'rgba(0,0,0,0.15)', zeroline: false,
-    showline: true, linecolor: '#000', linewidth: 1, mirror: false, ticks: 'outside',
-    tickfont: { size: 11 }, title: { font: { size: 14 } },
+    showgrid: true,
+    gridcolor: 'rgba(0,0,0,0.15)',
+    zeroline: false,
+    showline: true,
+    linecolor: '#000',
+    linewidth: 1,
+    mirror: false,
+    ticks: 'outside',
+    tickfont: { size: 11 },
+    title: { font: { size: 14 } },
     ...extra,
   };
 }
@@ -74,8 +107,10 @@ export function baseLayout(title: string, width: number, height: number, extra: 
   return {
     title: { text: title, font: { size: 15 }, x: 0.5, xanchor: 'center' },
     font: { family: FONT_FAMILY, size: 12, color: '#000' },
-    paper_bgcolor: '#fff', plot_bgcolor: '#fff',
-    width, height,
+    paper_bgcolor: '#fff',
+    plot_bgcolor: '#fff',
+    width,
+    height,
     margin: { l: 70, r: 30, t: 70, b: 60 },
     legend: { font: { size: 11 }, bgcolor: 'rgba(255,255,255,0.8)' },
     ...extra,

@@ -12,17 +12,57 @@ export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string 
   const best = argminDefined(h.valMae);
   const bestEpoch = best >= 0 ? h.epoch[best] : null;
   const data: Trace[] = [
-    { type: 'scatter', mode: 'lines+markers', name: 'Train loss', x: h.epoch, y: h.trainLoss, xaxis: 'x', yaxis: 'y',
-      line: { color: WONG.blue, width: 2, dash: 'solid' }, marker: { symbol: 'circle', size: 4 }, connectgaps: true },
-    { type: 'scatter', mode: 'lines+markers', name: 'Val loss', x: h.epoch, y: h.valLoss, xaxis: 'x', yaxis: 'y',
-      line: { color: WONG.orange, width: 2, dash: 'dash' }, marker: { symbol: 'square', size: 4 }, connectgaps: true },
-    { type: 'scatter', mode: 'lines+markers', name: 'Val MAE (Gy)', x: h.epoch, y: h.valMae, xaxis: 'x2', yaxis: 'y2',
-      line: { color: WONG.blue, width: 2, dash: 'solid' }, marker: { symbol: 'circle', size: 4 }, connectgaps: true },
+    {
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: 'Train loss',
+      x: h.epoch,
+      y: h.trainLoss,
+      xaxis: 'x',
+      yaxis: 'y',
+      line: { color: WONG.blue, width: 2, dash: 'solid' },
+      marker: { symbol: 'circle', size: 4 },
+      connectgaps: true,
+    },
+    {
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: 'Val loss',
+      x: h.epoch,
+      y: h.valLoss,
+      xaxis: 'x',
+      yaxis: 'y',
+      line: { color: WONG.orange, width: 2, dash: 'dash' },
+      marker: { symbol: 'square', size: 4 },
+      connectgaps: true,
+    },
+    {
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: 'Val MAE (Gy)',
+      x: h.epoch,
+      y: h.valMae,
+      xaxis: 'x2',
+      yaxis: 'y2',
+      line: { color: WONG.blue, width: 2, dash: 'solid' },
+      marker: { symbol: 'circle', size: 4 },
+      connectgaps: true,
+    },
   ];
   const hasGamma = h.valGamma.some((v) => v !== null);
   if (hasGamma) {
-    data.push({ type: 'scatter', mode: 'lines+markers', name: 'Val gamma 3%/3mm (%)', x: h.epoch, y: h.valGamma, xaxis: 'x2', yaxis: 'y3',
-      line: { color: WONG.green, width: 2, dash: 'dash' }, marker: { symbol: 'diamond', size: 4 }, connectgaps: true });
+    data.push({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: 'Val gamma 3%/3mm (%)',
+      x: h.epoch,
+      y: h.valGamma,
+      xaxis: 'x2',
+      yaxis: 'y3',
+      line: { color: WONG.green, width: 2, dash: 'dash' },
+      marker: { symbol: 'diamond', size: 4 },
+      connectgaps: true,
+    });
   }
   const annotations: Array<Record<string, unknown>> = [
     panelTitle('(A) Training and Validation Loss', dA),
@@ -30,30 +70,77 @@ export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string 
   ];
   const shapes: Array<Record<string, unknown>> = [];
   if (bestEpoch !== null) {
-    shapes.push({ type: 'line', xref: 'x', yref: 'y domain', x0: bestEpoch, x1: bestEpoch, y0: 0, y1: 1,
-      line: { color: '#555', dash: 'dash', width: 1.5 } });
+    shapes.push({
+      type: 'line',
+      xref: 'x',
+      yref: 'y domain',
+      x0: bestEpoch,
+      x1: bestEpoch,
+      y0: 0,
+      y1: 1,
+      line: { color: '#555', dash: 'dash', width: 1.5 },
+    });
     const mae = h.valMae[best] as number;
-    data.push({ type: 'scatter', mode: 'markers', name: `Best epoch ${bestEpoch}`, x: [bestEpoch], y: [mae], xaxis: 'x2', yaxis: 'y2',
-      marker: { symbol: 'star', size: 16, color: WONG.red, line: { color: '#000', width: 1 } } });
-    annotations.push({ xref: 'x2', yref: 'y2', x: bestEpoch, y: mae, text: `best: epoch ${bestEpoch}, ${round(mae, 2)} Gy`,
-      showarrow: true, arrowhead: 2, ax: 40, ay: -35, font: { size: 11 } });
+    data.push({
+      type: 'scatter',
+      mode: 'markers',
+      name: `Best epoch ${bestEpoch}`,
+      x: [bestEpoch],
+      y: [mae],
+      xaxis: 'x2',
+      yaxis: 'y2',
+      marker: { symbol: 'star', size: 16, color: WONG.red, line: { color: '#000', width: 1 } },
+    });
+    annotations.push({
+      xref: 'x2',
+      yref: 'y2',
+      x: bestEpoch,
+      y: mae,
+      text: `best: epoch ${bestEpoch}, ${round(mae, 2)} Gy`,
+      showarrow: true,
+      arrowhead: 2,
+      ax: 40,
+      ay: -35,
+      font: { size: 11 },
+    });
   }
   const finalTrain = lastDefined(h.trainLoss);
   const finalVal = lastDefined(h.valLoss);
   if (finalTrain !== null && finalVal !== null && finalTrain > 0) {
-    annotations.push({ xref: 'x domain', yref: 'y domain', x: 0.98, y: 0.95, xanchor: 'right', showarrow: false,
-      text: `Overfit ratio (final val/train): ${round(finalVal / finalTrain, 2)}`, bgcolor: 'rgba(255,255,255,0.85)',
-      bordercolor: '#999', borderwidth: 1, font: { size: 11 } });
+    annotations.push({
+      xref: 'x domain',
+      yref: 'y domain',
+      x: 0.98,
+      y: 0.95,
+      xanchor: 'right',
+      showarrow: false,
+      text: `Overfit ratio (final val/train): ${round(finalVal / finalTrain, 2)}`,
+      bgcolor: 'rgba(255,255,255,0.85)',
+      bordercolor: '#999',
+      borderwidth: 1,
+      font: { size: 11 },
+    });
   }
-  const width = inches(14), height = inches(5);
+  const width = inches(14),
+    height = inches(5);
   const layout = baseLayout(opts.title ?? 'Training curves', width, height, {
     xaxis: axisStyle({ domain: dA, anchor: 'y', title: { text: 'Epoch' }, dtick: epochTick(h.epoch) }),
     yaxis: axisStyle({ anchor: 'x', title: { text: 'Loss' } }),
     xaxis2: axisStyle({ domain: dB, anchor: 'y2', title: { text: 'Epoch' }, dtick: epochTick(h.epoch) }),
     yaxis2: axisStyle({ anchor: 'x2', title: { text: 'MAE (Gy)', font: { color: WONG.blue } } }),
-    ...(hasGamma ? { yaxis3: axisStyle({ anchor: 'x2', overlaying: 'y2', side: 'right', showgrid: false,
-      title: { text: 'Gamma pass rate (%)', font: { color: WONG.green } } }) } : {}),
-    shapes, annotations,
+    ...(hasGamma
+      ? {
+          yaxis3: axisStyle({
+            anchor: 'x2',
+            overlaying: 'y2',
+            side: 'right',
+            showgrid: false,
+            title: { text: 'Gamma pass rate (%)', font: { color: WONG.green } },
+          }),
+        }
+      : {}),
+    shapes,
+    annotations,
     legend: { orientation: 'h', x: 0.5, xanchor: 'center', y: -0.18, font: { size: 11 } },
     margin: { l: 70, r: 70, t: 80, b: 90 },
   });

@@ -47,7 +47,7 @@ function statFn(kind: BootstrapStatistic): (v: number[]) => number {
 
 export function bootstrapCi(x: ArrayLike<number>, opts: BootstrapOptions = {}): BootstrapResult {
   const statistic = opts.statistic ?? 'mean';
-  const resamples = opts.indices ? opts.indices.length : opts.resamples ?? 9999;
+  const resamples = opts.indices ? opts.indices.length : (opts.resamples ?? 9999);
   const ci = opts.ci ?? 95;
   const method = opts.method ?? 'percentile';
   const seed = opts.seed ?? 42;
@@ -73,7 +73,8 @@ export function bootstrapCi(x: ArrayLike<number>, opts: BootstrapOptions = {}): 
   let a1 = alpha;
   let a2 = 1 - alpha;
   if (method === 'bca') [a1, a2] = bcaLevels(data, f, estimate, boot, alpha);
-  if (!Number.isFinite(a1) || !Number.isFinite(a2)) return { low: NaN, high: NaN, estimate, method, statistic, resamples, ci, seed };
+  if (!Number.isFinite(a1) || !Number.isFinite(a2))
+    return { low: NaN, high: NaN, estimate, method, statistic, resamples, ci, seed };
   return {
     low: percentileSorted(sorted, 100 * a1),
     high: percentileSorted(sorted, 100 * a2),
@@ -87,7 +88,13 @@ export function bootstrapCi(x: ArrayLike<number>, opts: BootstrapOptions = {}): 
 }
 
 /** scipy `_bca_interval`: adjusted quantile levels for the BCa interval */
-export function bcaLevels(data: number[], f: (v: number[]) => number, thetaHat: number, boot: ArrayLike<number>, alpha: number): [number, number] {
+export function bcaLevels(
+  data: number[],
+  f: (v: number[]) => number,
+  thetaHat: number,
+  boot: ArrayLike<number>,
+  alpha: number,
+): [number, number] {
   const B = boot.length;
   let below = 0;
   let atOrBelow = 0;

@@ -35,7 +35,10 @@ export function holmBonferroni(p: readonly number[], alpha = 0.05): HolmResult {
 }
 
 /** The reference project's variant (a known defect, spec 8.1): no running max, no stop. */
-export function holmReferenceVariant(p: readonly number[], alpha = 0.05): HolmResult & { differsFromStandard: boolean[] } {
+export function holmReferenceVariant(
+  p: readonly number[],
+  alpha = 0.05,
+): HolmResult & { differsFromStandard: boolean[] } {
   const m = p.length;
   const order = p.map((_, i) => i).sort((a, b) => p[a] - p[b] || a - b);
   const pAdjusted = new Array<number>(m);
@@ -45,6 +48,8 @@ export function holmReferenceVariant(p: readonly number[], alpha = 0.05): HolmRe
     significant[idx] = p[idx] <= alpha / (m - r);
   });
   const std = holmBonferroni(p, alpha);
-  const differsFromStandard = p.map((_, i) => std.significant[i] !== significant[i] || std.pAdjusted[i] !== pAdjusted[i]);
+  const differsFromStandard = p.map(
+    (_, i) => std.significant[i] !== significant[i] || std.pAdjusted[i] !== pAdjusted[i],
+  );
   return { pAdjusted, significant, differsFromStandard };
 }

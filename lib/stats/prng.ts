@@ -11,7 +11,8 @@ export class RandomState {
   private mti = 625;
 
   constructor(seed: number) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), found ${seed}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError(`seed must be an integer in [0, 2^32), found ${seed}`);
     const mt = this.mt;
     mt[0] = seed >>> 0;
     for (let i = 1; i < 624; i++) {

@@ -22,7 +22,7 @@ export function getPath(obj: unknown, dotPath: string): number | null {
   let cur: unknown = obj;
   // structure names may contain dots (PTV50.4): match the longest existing key first
   const parts = dotPath.split('.');
-  for (let i = 0; i < parts.length; ) {
+  for (let i = 0; i < parts.length;) {
     if (cur === null || typeof cur !== 'object') return null;
     let matched = false;
     for (let j = parts.length; j > i; j--) {
@@ -77,7 +77,11 @@ export function aggregateAcrossSeeds(
     for (const id of caseIds) {
       const vals = seeds.map((s) => (id in s ? getPath(s[id], metric) : null)).filter((v): v is number => v !== null);
       if (!vals.length) continue;
-      perCase[id] = { mean: mean(vals), std: vals.length > 1 ? sampleStandardDeviation(vals) : null, n_seeds: vals.length };
+      perCase[id] = {
+        mean: mean(vals),
+        std: vals.length > 1 ? sampleStandardDeviation(vals) : null,
+        n_seeds: vals.length,
+      };
     }
     const caseMeans = Object.values(perCase).map((c) => c.mean);
     const ci = caseMeans.length ? bootstrapCi(caseMeans, { statistic: 'mean', ...bootstrap }) : null;
@@ -90,7 +94,9 @@ export function aggregateAcrossSeeds(
       n_cases_with_data: caseMeans.length,
       per_case: perCase,
       per_seed_means: seeds.map((s) => {
-        const v = Object.values(s).map((c) => getPath(c, metric)).filter((x): x is number => x !== null);
+        const v = Object.values(s)
+          .map((c) => getPath(c, metric))
+          .filter((x): x is number => x !== null);
         return v.length ? mean(v) : null;
       }),
     };
@@ -118,17 +124,36 @@ export interface PairedComparison {
 }
 
 /** Wilcoxon on the per-case means of A and B over their common cases (>= 6 pairs, as the reference required). */
-export function compareAggregates(a: MetricAggregate, b: MetricAggregate, opts: WilcoxonOptions & { alpha?: number; minPairs?: number } = {}): PairedComparison {
+export function compareAggregates(
+  a: MetricAggregate,
+  b: MetricAggregate,
+  opts: WilcoxonOptions & { alpha?: number; minPairs?: number } = {},
+): PairedComparison {
   const alpha = opts.alpha ?? 0.05;
-  const common = Object.keys(a.per_case).filter((id) => id in b.per_case).sort();
+  const common = Object.keys(a.per_case)
+    .filter((id) => id in b.per_case)
+    .sort();
   const xa = common.map((id) => a.per_case[id].mean);
   const xb = common.map((id) => b.per_case[id].mean);
   const base: PairedComparison = {
-    metric: a.metric, n_pairs: common.length, statistic: null, p_value: null, method: null, p_adjusted: null, significant: null,
-    alpha, rank_biserial: null, cohens_d: null, mean_diff: null, std_diff: null, direction: null,
-    mean_a: xa.length ? mean(xa) : null, mean_b: xb.length ? mean(xb) : null,
+    metric: a.metric,
+    n_pairs: common.length,
+    statistic: null,
+    p_value: null,
+    method: null,
+    p_adjusted: null,
+    significant: null,
+    alpha,
+    rank_biserial: null,
+    cohens_d: null,
+    mean_diff: null,
+    std_diff: null,
+    direction: null,
+    mean_a: xa.length ? mean(xa) : null,
+    mean_b: xb.length ? mean(xb) : null,
   };
-  if (common.length < (opts.minPairs ?? 6)) return { ...base, error: `needs >= ${opts.minPairs ?? 6} paired cases, found ${common.length}` };
+  if (common.length < (opts.minPairs ?? 6))
+    return { ...base, error: `needs >= ${opts.minPairs ?? 6} paired cases, found ${common.length}` };
   const d = xa.map((v, i) => v - xb[i]);
   const w = wilcoxon(xa, xb, opts);
   const md = mean(d);
@@ -154,7 +179,10 @@ export function compareConditions(
 ): PairedComparison[] {
   const res = metrics.map((m) => compareAggregates(a[m], b[m], opts));
   const tested = res.filter((r) => r.p_value !== null);
-  const holm = holmBonferroni(tested.map((r) => r.p_value as number), opts.alpha ?? 0.05);
+  const holm = holmBonferroni(
+    tested.map((r) => r.p_value as number),
+    opts.alpha ?? 0.05,
+  );
   tested.forEach((r, i) => {
     r.p_adjusted = holm.pAdjusted[i];
     r.significant = holm.significant[i];

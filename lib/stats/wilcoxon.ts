@@ -69,7 +69,7 @@ function signedRankStatistic(d: number[], zeroMethod: WilcoxonZeroMethod): Signe
   const order = kept.map((_, i) => i).sort((a, b) => Math.abs(kept[a]) - Math.abs(kept[b]));
   const ranks = new Array<number>(count);
   const tieSizes: number[] = []; // in sorted order, first group first (scipy's t array)
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     let j = i;
     while (j + 1 < count && Math.abs(kept[order[j + 1]]) === Math.abs(kept[order[i]])) j++;
     const avg = (i + 1 + j + 1) / 2;
@@ -176,7 +176,11 @@ function permutationPvalue(s: SignedRankStat, nTotal: number, alternative: Alter
   return clip(2 * Math.min(less, greater));
 }
 
-export function wilcoxon(x: ArrayLike<number>, y: ArrayLike<number> | null, opts: WilcoxonOptions = {}): WilcoxonResult {
+export function wilcoxon(
+  x: ArrayLike<number>,
+  y: ArrayLike<number> | null,
+  opts: WilcoxonOptions = {},
+): WilcoxonResult {
   const zeroMethod = opts.zeroMethod ?? 'wilcox';
   const correction = opts.correction ?? false;
   const alternative = opts.alternative ?? 'two-sided';
@@ -216,5 +220,14 @@ export function wilcoxon(x: ArrayLike<number>, y: ArrayLike<number> | null, opts
     pvalue = permutationPvalue(s, n, alternative);
   }
   const statistic = alternative === 'two-sided' ? Math.min(s.rPlus, s.rMinus) : s.rPlus;
-  return { statistic, pvalue, method: method as 'exact' | 'approx' | 'permutation', z, n, nZero, rPlus: s.rPlus, rMinus: s.rMinus };
+  return {
+    statistic,
+    pvalue,
+    method: method as 'exact' | 'approx' | 'permutation',
+    z,
+    n,
+    nZero,
+    rPlus: s.rPlus,
+    rMinus: s.rMinus,
+  };
 }

@@ -18,8 +18,21 @@
 import type { Shape3 } from '../data/case';
 import { Rng } from './rng';
 import {
-  Grid, type Vec3, count, dilate, forCapsule, forEllipsoid, intersect, paintCapsule, paintEllipsoid,
-  paintTube, rotation, subtract, surfaceVoxels, uniformMargins, union,
+  Grid,
+  type Vec3,
+  count,
+  dilate,
+  forCapsule,
+  forEllipsoid,
+  intersect,
+  paintCapsule,
+  paintEllipsoid,
+  paintTube,
+  rotation,
+  subtract,
+  surfaceVoxels,
+  uniformMargins,
+  union,
 } from './geometry';
 
 export type PlanType = 'sib_2level' | 'sib_3level' | 'nodal_only' | 'single_rx';
@@ -35,13 +48,37 @@ export const PLAN_TARGETS: Record<PlanType, { ptv56: boolean; ptv50: boolean }> 
 /** the sampled numbers that define one case's anatomy (all mm, grid-centre coordinates) */
 export interface AnatomyParams {
   planType: PlanType;
-  body: { centreY: number; semiY: number; semiX: number; fatMm: number; posteriorFlatMm: number; widthSlopePerMm: number };
+  body: {
+    centreY: number;
+    semiY: number;
+    semiX: number;
+    fatMm: number;
+    posteriorFlatMm: number;
+    widthSlopePerMm: number;
+  };
   prostate: { centre: Vec3; semi: Vec3; tiltRad: number; lobe: number; asym: number };
   seminalVesicles: { lateralMm: number; semi: Vec3; angleRad: number; riseMm: number };
-  rectum: { radiusAP: number; radiusLR: number; zMin: number; zMax: number; curvature: number; driftX: number; gas: Array<{ z: number; r: number; dx: number }> };
+  rectum: {
+    radiusAP: number;
+    radiusLR: number;
+    zMin: number;
+    zMax: number;
+    curvature: number;
+    driftX: number;
+    gas: Array<{ z: number; r: number; dx: number }>;
+  };
   bladder: { centre: Vec3; semi: Vec3 };
   /** asymMm shifts both heads along X (patient off-centre); rotY/rotZ move them in opposite Y/Z directions (pelvic rotation/tilt); dRadius = left minus right radius */
-  femur: { lateralMm: number; yMm: number; zMm: number; radius: number; asymMm: number; rotYMm: number; rotZMm: number; dRadiusMm: number };
+  femur: {
+    lateralMm: number;
+    yMm: number;
+    zMm: number;
+    radius: number;
+    asymMm: number;
+    rotYMm: number;
+    rotZMm: number;
+    dRadiusMm: number;
+  };
   bowel: { loops: Array<{ pts: Vec3[]; r: number; gas: boolean }> };
   nodes: { radius: number };
   hu: { fat: number; muscle: number; bladder: number; prostate: number; noiseSd: number };
@@ -68,17 +105,49 @@ export function sampleAnatomy(rng: Rng, planType: PlanType, zCentreMm = -32): An
   const pc: Vec3 = [u(-4, 4), u(-4, 4), zCentreMm + u(-5, 5)];
   const pSemi: Vec3 = [u(15, 21), u(20, 28), u(17, 25)];
   const fatMm = u(14, 34);
-  const femur = { lateralMm: u(84, 97), yMm: pc[0] + u(-8, 4), zMm: pc[2] + u(2, 14), radius: u(22, 26.5), asymMm: u(-2.5, 2.5), rotYMm: u(-3, 3), rotZMm: u(-2, 2), dRadiusMm: u(-1.2, 1.2) };
+  const femur = {
+    lateralMm: u(84, 97),
+    yMm: pc[0] + u(-8, 4),
+    zMm: pc[2] + u(2, 14),
+    radius: u(22, 26.5),
+    asymMm: u(-2.5, 2.5),
+    rotYMm: u(-3, 3),
+    rotZMm: u(-2, 2),
+    dRadiusMm: u(-1.2, 1.2),
+  };
   const semiX = Math.max(u(148, 176), femur.lateralMm + femur.radius + fatMm + 22);
   const semiY = u(100, 124);
-  const body = { centreY: pc[0] - u(4, 16), semiY, semiX, fatMm, posteriorFlatMm: u(6, 14), widthSlopePerMm: u(0.0, 0.0012) };
-  const sv = { lateralMm: u(11, 17), semi: [u(5, 7.5), u(11, 16), u(6, 9)] as Vec3, angleRad: u(0.25, 0.6), riseMm: u(3, 9) };
+  const body = {
+    centreY: pc[0] - u(4, 16),
+    semiY,
+    semiX,
+    fatMm,
+    posteriorFlatMm: u(6, 14),
+    widthSlopePerMm: u(0.0, 0.0012),
+  };
+  const sv = {
+    lateralMm: u(11, 17),
+    semi: [u(5, 7.5), u(11, 16), u(6, 9)] as Vec3,
+    angleRad: u(0.25, 0.6),
+    riseMm: u(3, 9),
+  };
   const rAP = u(11, 16);
   const gasN = rng.bool(0.4) ? 0 : rng.int(1, 3);
   const gas = Array.from({ length: gasN }, () => ({ z: pc[2] + u(-25, 55), r: u(4, 9), dx: u(-5, 5) }));
-  const rectum = { radiusAP: rAP, radiusLR: u(14, 19), zMin: pc[2] - u(38, 48), zMax: pc[2] + u(60, 80), curvature: u(0.006, 0.014), driftX: u(-6, 6), gas };
+  const rectum = {
+    radiusAP: rAP,
+    radiusLR: u(14, 19),
+    zMin: pc[2] - u(38, 48),
+    zMax: pc[2] + u(60, 80),
+    curvature: u(0.006, 0.014),
+    driftX: u(-6, 6),
+    gas,
+  };
   const bSemi: Vec3 = [u(22, 38), u(30, 48), u(22, 38)];
-  const bladder = { centre: [pc[0] - u(10, 20) - bSemi[0] * 0.35, u(-6, 6), pc[2] + pSemi[2] + bSemi[2] - u(6, 12)] as Vec3, semi: bSemi };
+  const bladder = {
+    centre: [pc[0] - u(10, 20) - bSemi[0] * 0.35, u(-6, 6), pc[2] + pSemi[2] + bSemi[2] - u(6, 12)] as Vec3,
+    semi: bSemi,
+  };
   const bladderTop = bladder.centre[2] + bSemi[2];
   const nLoops = rng.int(6, 11);
   const lowDip = rng.bool(0.35) ? u(0, 18) : u(18, 35);
@@ -87,11 +156,7 @@ export function sampleAnatomy(rng: Rng, planType: PlanType, zCentreMm = -32): An
     // loops start above the bladder dome (one of them may dip down behind it, towards the
     // seminal vesicles: the PTV-to-bowel distance varies case to case)
     const dip = k === 0 ? pc[2] + pSemi[2] + lowDip : bladderTop - u(-10, 12);
-    let p: Vec3 = [
-      k === 0 ? pc[0] + u(5, 25) : pc[0] + u(-70, 25),
-      u(-70, 70),
-      dip,
-    ];
+    let p: Vec3 = [k === 0 ? pc[0] + u(5, 25) : pc[0] + u(-70, 25), u(-70, 70), dip];
     const pts: Vec3[] = [p];
     const n = rng.int(3, 6);
     for (let s = 0; s < n; s++) {
@@ -152,14 +217,18 @@ export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams,
   // ---- prostate: tilted ellipsoid with a lobed, slightly asymmetric outline, narrower apex
   const prostate = new Uint8Array(n);
   const pr = p.prostate;
-  forEllipsoid(g, {
-    centre: pc,
-    semi: pr.semi,
-    rot: rotation(0, pr.tiltRad, 0),
-    perturb: (uy, ux, uz) => pr.lobe * (ux * ux - 0.33) + pr.asym * ux - 0.12 * Math.max(0, -uz) * (1 - uy * uy),
-  }, (i) => {
-    prostate[i] = 1;
-  });
+  forEllipsoid(
+    g,
+    {
+      centre: pc,
+      semi: pr.semi,
+      rot: rotation(0, pr.tiltRad, 0),
+      perturb: (uy, ux, uz) => pr.lobe * (ux * ux - 0.33) + pr.asym * ux - 0.12 * Math.max(0, -uz) * (1 - uy * uy),
+    },
+    (i) => {
+      prostate[i] = 1;
+    },
+  );
 
   // ---- seminal vesicles: two lobes running postero-superiorly and laterally from the base
   const sv = new Uint8Array(n);
@@ -199,7 +268,11 @@ export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams,
 
   // ---- femora: head sphere + neck + proximal shaft; Femur_L on the patient's left (+X)
   const femurs = new Map<string, Uint8Array>();
-  const femurHeadCentre = (side: number): Vec3 => [p.femur.yMm + side * p.femur.rotYMm, side * p.femur.lateralMm + p.femur.asymMm, p.femur.zMm + side * p.femur.rotZMm];
+  const femurHeadCentre = (side: number): Vec3 => [
+    p.femur.yMm + side * p.femur.rotYMm,
+    side * p.femur.lateralMm + p.femur.asymMm,
+    p.femur.zMm + side * p.femur.rotZMm,
+  ];
   const femurRadius = (side: number) => p.femur.radius + side * p.femur.dRadiusMm * 0.5;
   const femurParts = (side: number) => {
     const h = femurHeadCentre(side);
@@ -207,7 +280,10 @@ export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams,
     const shaftEnd: Vec3 = [h[0] + 6, h[1] + side * 44, h[2] - 160];
     return { h, neckEnd, shaftEnd };
   };
-  for (const [name, side] of [['Femur_L', 1], ['Femur_R', -1]] as const) {
+  for (const [name, side] of [
+    ['Femur_L', 1],
+    ['Femur_R', -1],
+  ] as const) {
     const m = new Uint8Array(n);
     const f = femurParts(side);
     const rf = femurRadius(side);
@@ -232,7 +308,19 @@ export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams,
   // away or the plan replanned, so such anatomy does not reach a dose-prediction dataset)
   const bowelRaw = new Uint8Array(n);
   for (const loop of p.bowel.loops) paintTube(g, bowelRaw, loop.pts, loop.r);
-  const bowel = intersect(subtract(bowelRaw, prostate, svOnly, rectumOnly, bladderOnly, femurs.get('Femur_L')!, femurs.get('Femur_R')!, ptv70), inner);
+  const bowel = intersect(
+    subtract(
+      bowelRaw,
+      prostate,
+      svOnly,
+      rectumOnly,
+      bladderOnly,
+      femurs.get('Femur_L')!,
+      femurs.get('Femur_R')!,
+      ptv70,
+    ),
+    inner,
+  );
 
   // ---- pelvic bones (CT only): acetabula, pubis, ischia, ilia, sacrum
   const boneMask = new Uint8Array(n);
@@ -248,14 +336,35 @@ export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams,
     paintCapsule(g, boneMask, sym, [h[0] - 12, h[1] - side * rf * 0.6, h[2] - 2], 9); // superior pubic ramus
     paintCapsule(g, boneMask, [pc[0] - 40, side * 9, pc[2] - 18], [pc[0] + 12, side * 48, pc[2] - 32], 9); // inferior ramus
     paintCapsule(g, boneMask, [pc[0] + 12, side * 48, pc[2] - 32], [h[0] + 14, h[1] - side * 8, h[2] - 8], 12); // ischium
-    paintCapsule(g, boneMask, [h[0] + 4, h[1] - side * 6, h[2] + 18], [pc[0] + 35, side * (b.semiX - b.fatMm - 25), pc[2] + 150], 11); // ilium
-    paintCapsule(g, boneMask, [h[0] - 8, h[1] + side * 2, h[2] + 20], [pc[0] - 10, side * (b.semiX - b.fatMm - 20), pc[2] + 140], 9);
+    paintCapsule(
+      g,
+      boneMask,
+      [h[0] + 4, h[1] - side * 6, h[2] + 18],
+      [pc[0] + 35, side * (b.semiX - b.fatMm - 25), pc[2] + 150],
+      11,
+    ); // ilium
+    paintCapsule(
+      g,
+      boneMask,
+      [h[0] - 8, h[1] + side * 2, h[2] + 20],
+      [pc[0] - 10, side * (b.semiX - b.fatMm - 20), pc[2] + 140],
+      9,
+    );
   }
   paintCapsule(g, boneMask, [pc[0] - 40, 0, pc[2] - 18], [pc[0] - 40, 0, pc[2] + 14], 10); // symphysis
   const sacrumY = Math.min(pc[0] + 82, b.centreY + b.semiY - b.posteriorFlatMm - 28);
   paintEllipsoid(g, boneMask, { centre: [sacrumY, 0, pc[2] + 95], semi: [16, 48, 55], rot: rotation(0, 0.35, 0) });
   paintCapsule(g, boneMask, [sacrumY - 14, 0, pc[2] + 22], [sacrumY - 4, 0, pc[2] + 50], 7); // coccyx
-  const pelvis = subtract(intersect(boneMask, inner), femurs.get('Femur_L')!, femurs.get('Femur_R')!, prostate, svOnly, rectumOnly, bladderOnly, bowel);
+  const pelvis = subtract(
+    intersect(boneMask, inner),
+    femurs.get('Femur_L')!,
+    femurs.get('Femur_R')!,
+    prostate,
+    svOnly,
+    rectumOnly,
+    bladderOnly,
+    bowel,
+  );
 
   // ---- targets
   const masks = new Map<string, Uint8Array>();
@@ -275,7 +384,15 @@ export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams,
       paintTube(g, nodal, [bif, split, [pc[0] - 5, side * 62, pc[2] + 25], [pc[0] - 18, side * 58, pc[2] + 2]], rn); // external iliac -> obturator
       paintTube(g, nodal, [split, [pc[0] + 38, side * 45, pc[2] + 30], [pc[0] + 40, side * 35, pc[2] + 12]], rn); // internal iliac
     }
-    paintTube(g, nodal, [[pc[0] + 62, 0, pc[2] + 30], [sacrumY - 18, 0, pc[2] + 90]], rn); // presacral
+    paintTube(
+      g,
+      nodal,
+      [
+        [pc[0] + 62, 0, pc[2] + 30],
+        [sacrumY - 18, 0, pc[2] + 90],
+      ],
+      rn,
+    ); // presacral
     nodal = subtract(nodal, bladderOnly, rectumOnly, bowel, pelvis, femurs.get('Femur_L')!, femurs.get('Femur_R')!);
     const ptv50 = intersect(subtract(dilate(g, nodal, m), ptv70, ptv56 ?? new Uint8Array(n)), inner);
     masks.set('PTV50.4', ptv50);

@@ -36,7 +36,11 @@ export function depthFactor(d: number, ph: BeamPhysics): number {
 export class DepthDoseTable {
   private readonly t: Float32Array;
   private readonly inv: number;
-  constructor(ph: BeamPhysics, readonly maxMm = 800, readonly step = 0.25) {
+  constructor(
+    ph: BeamPhysics,
+    readonly maxMm = 800,
+    readonly step = 0.25,
+  ) {
     const n = Math.ceil(maxMm / step) + 2;
     this.t = new Float32Array(n);
     for (let i = 0; i < n; i++) this.t[i] = depthFactor(i * step, ph);
@@ -72,7 +76,12 @@ export function beamFrame(angleDeg: number): BeamFrame {
  * `inPlane` lists the (iy * nx + ix) columns that need a value (others are left 0).
  */
 export function radiologicalDepth(
-  g: Grid, density: Float32Array, iso: [number, number, number], f: BeamFrame, inPlane: Int32Array, out: Float32Array,
+  g: Grid,
+  density: Float32Array,
+  iso: [number, number, number],
+  f: BeamFrame,
+  inPlane: Int32Array,
+  out: Float32Array,
   scratch?: { acc?: Float32Array },
 ): void {
   const [ny, nx, nz] = g.shape;
@@ -175,7 +184,8 @@ export function radiologicalDepth(
     const c10 = wj * (1 - wi);
     const c11 = wj * wi;
     const ob = col * nz;
-    for (let z = 0; z < nz; z++) out[ob + z] = c00 * acc[b00 + z] + c01 * acc[b01 + z] + c10 * acc[b10 + z] + c11 * acc[b11 + z];
+    for (let z = 0; z < nz; z++)
+      out[ob + z] = c00 * acc[b00 + z] + c01 * acc[b01 + z] + c10 * acc[b10 + z] + c11 * acc[b11 + z];
   }
 }
 

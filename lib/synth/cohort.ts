@@ -20,8 +20,16 @@ import { DEFAULT_SHAPE, DEFAULT_SPACING_MM, SYNTH_GENERATOR, SYNTH_PROCESSED_DAT
 
 /** plan-type mix of the cohort (v2.3 has only two types; v2.4 adds nodal plans) */
 export const PLAN_MIX: Record<ReferenceLayout, Array<[PlanType, number]>> = {
-  'v2.3': [['sib_2level', 0.35], ['single_rx', 0.65]],
-  'v2.4': [['sib_2level', 0.2], ['sib_3level', 0.15], ['nodal_only', 0.25], ['single_rx', 0.4]],
+  'v2.3': [
+    ['sib_2level', 0.35],
+    ['single_rx', 0.65],
+  ],
+  'v2.4': [
+    ['sib_2level', 0.2],
+    ['sib_3level', 0.15],
+    ['nodal_only', 0.25],
+    ['single_rx', 0.4],
+  ],
 };
 
 export interface CohortOptions {
@@ -107,7 +115,10 @@ function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResul
       w.postMessage(jobs[k]);
     };
     for (let t = 0; t < threads; t++) {
-      const w = new Worker(`require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runCohortWorker();`, { eval: true });
+      const w = new Worker(
+        `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runCohortWorker();`,
+        { eval: true },
+      );
       w.on('error', (e) => {
         if (failed) return;
         failed = true;
@@ -124,7 +135,8 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
   const layout = opts.layout ?? 'v2.3';
   const shape = opts.shape ?? DEFAULT_SHAPE;
   const spacingMm = opts.spacingMm ?? DEFAULT_SPACING_MM;
-  if (!(Number.isInteger(opts.cases) && opts.cases >= 1)) throw new Error(`generateCohort: cases must be a positive integer, got ${opts.cases}`);
+  if (!(Number.isInteger(opts.cases) && opts.cases >= 1))
+    throw new Error(`generateCohort: cases must be a positive integer, got ${opts.cases}`);
   const types = assignPlanTypes(opts.cases, opts.seed, layout);
   const jobs: CaseJob[] = types.map((planType, i) => ({
     id: caseId(i),
@@ -154,7 +166,12 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
   const tertiles = tertileLabels(results.map((r) => r.ptv70Cc));
   const split = makeStratifiedSplit(
     results.map((r, i) => ({ id: r.id, strata: [r.planType, tertiles[i]] })),
-    { val: opts.valFraction ?? 0.15, test: opts.testFraction ?? 0.15, seed: opts.seed, strataKeys: ['plan_type', 'ptv70_volume_tertile'] },
+    {
+      val: opts.valFraction ?? 0.15,
+      test: opts.testFraction ?? 0.15,
+      seed: opts.seed,
+      strataKeys: ['plan_type', 'ptv70_volume_tertile'],
+    },
   );
   await writeSplit(path.join(opts.out, 'split.json'), split);
   const typeCounts: Record<string, number> = {};
@@ -169,14 +186,27 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
     failed_cases: [],
     case_type_distribution: typeCounts,
     case_types: Object.fromEntries(results.map((r) => [r.id, r.planType])),
-    settings: { strict_validation: false, compute_sdfs: true, extract_beams: true, extract_mlc: true, sdf_clip_mm: 50.0, inplane_size: shape[0], z_margin_mm: 30.0 },
+    settings: {
+      strict_validation: false,
+      compute_sdfs: true,
+      extract_beams: true,
+      extract_mlc: true,
+      sdf_clip_mm: 50.0,
+      inplane_size: shape[0],
+      z_margin_mm: 30.0,
+    },
     synthetic: {
       generator: SYNTH_GENERATOR,
       seed: opts.seed,
       layout,
       shape,
       spacing_mm: spacingMm,
-      cases: results.map((r) => ({ id: r.id, plan_type: r.planType, ptv70_cc: Math.round(r.ptv70Cc * 100) / 100, dvh: r.dvh })),
+      cases: results.map((r) => ({
+        id: r.id,
+        plan_type: r.planType,
+        ptv70_cc: Math.round(r.ptv70Cc * 100) / 100,
+        dvh: r.dvh,
+      })),
     },
   });
   return { files: results.map((r) => r.file), split, cases: results };

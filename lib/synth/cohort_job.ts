@@ -31,8 +31,22 @@ export interface CaseJobResult {
 }
 
 export async function runCaseJob(job: CaseJob): Promise<CaseJobResult> {
-  const r = synthesizeCase({ id: job.id, seed: job.seed, planType: job.planType, layout: job.layout, shape: job.shape, spacingMm: job.spacingMm, dose: job.dose });
+  const r = synthesizeCase({
+    id: job.id,
+    seed: job.seed,
+    planType: job.planType,
+    layout: job.layout,
+    shape: job.shape,
+    spacingMm: job.spacingMm,
+    dose: job.dose,
+  });
   await writeReferenceNpz(job.file, r.case, { layout: job.layout });
   const vcc = (job.spacingMm[0] * job.spacingMm[1] * job.spacingMm[2]) / 1000;
-  return { id: job.id, file: job.file, planType: job.planType, ptv70Cc: count(r.case.masks.get('PTV70')!) * vcc, dvh: r.dvh };
+  return {
+    id: job.id,
+    file: job.file,
+    planType: job.planType,
+    ptv70Cc: count(r.case.masks.get('PTV70')!) * vcc,
+    dvh: r.dvh,
+  };
 }

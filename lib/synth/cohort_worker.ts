@@ -14,7 +14,12 @@ export function runCohortWorker(): void {
     runCaseJob(job).then(
       (r) => port.postMessage({ ok: true, result: r }),
       // user-facing errors keep their message only; anything else is a bug and keeps its stack
-      (e: unknown) => port.postMessage({ ok: false, userError: e instanceof VmatError, error: e instanceof VmatError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e) }),
+      (e: unknown) =>
+        port.postMessage({
+          ok: false,
+          userError: e instanceof VmatError,
+          error: e instanceof VmatError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e),
+        }),
     );
   });
 }

@@ -21,7 +21,16 @@
  * textbook fluence-map optimisation (e.g. Webb 2001; Romeijn et al. 2006, Phys Med Biol).
  */
 import type { Anatomy } from './anatomy';
-import { type BeamPhysics, type BevGrid, DEFAULT_PHYSICS, DepthDoseTable, beamFrame, makeBevGrid, project, radiologicalDepth } from './beam';
+import {
+  type BeamPhysics,
+  type BevGrid,
+  DEFAULT_PHYSICS,
+  DepthDoseTable,
+  beamFrame,
+  makeBevGrid,
+  project,
+  radiologicalDepth,
+} from './beam';
 import { type SpreadKernel, makeSpreadKernel, spread } from './fluence';
 import { squaredDistanceToFeatures } from '../transforms/edt';
 import { centroidIndex, union } from './geometry';
@@ -93,7 +102,12 @@ function sample(mask: Uint8Array, cap: number, exclude?: Uint8Array): number[] {
   return out;
 }
 
-export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseModelOptions> = {}, onIteration?: (it: number) => void): PlanResult {
+export function planDose(
+  a: Anatomy,
+  targets: TargetLevels,
+  opts: Partial<DoseModelOptions> = {},
+  onIteration?: (it: number) => void,
+): PlanResult {
   const o = { ...DEFAULT_DOSE_OPTIONS, ...opts };
   const g = a.grid;
   const [ny, nx, nz] = g.shape;
@@ -114,10 +128,11 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
   for (let i = 0; i < nz; i++) posZ[i] = g.pos(2, i) - iso[2];
   const cols: number[] = [];
   for (let c = 0; c < ny * nx; c++) {
-    for (let z = 0; z < nz; z++) if (a.body[c * nz + z]) {
-      cols.push(c);
-      break;
-    }
+    for (let z = 0; z < nz; z++)
+      if (a.body[c * nz + z]) {
+        cols.push(c);
+        break;
+      }
   }
   const inPlane = Int32Array.from(cols);
 
@@ -204,7 +219,18 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
     if (!m) continue;
     const lvl = t.gy / rxMax;
     const top = t.gy === rxMax;
-    add(sample(m, 2000), { lo: lvl * 1.0, wLo: top ? 100 : 70, hi1: lvl * (top ? 1.04 : 1.1), wHi1: top ? 20 : 6, hi2: top ? 1.06 : 1.0, wHi2: top ? 300 : 10 }, 1);
+    add(
+      sample(m, 2000),
+      {
+        lo: lvl * 1.0,
+        wLo: top ? 100 : 70,
+        hi1: lvl * (top ? 1.04 : 1.1),
+        wHi1: top ? 20 : 6,
+        hi2: top ? 1.06 : 1.0,
+        wHi2: top ? 300 : 10,
+      },
+      1,
+    );
   }
   const oar = (name: string, hi1: number, w1: number, hi2: number, w2: number, cap = 1000) => {
     const m = a.masks.get(name);
@@ -234,10 +260,12 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
       }
     }
     const nt = sample(cand, 3500);
-    const levels = sortedTargets.filter((t) => a.masks.has(t.name)).map((t) => {
-      const d2 = squaredDistanceToFeatures(a.masks.get(t.name)!, g.shape, g.spacing);
-      return { lvl: t.gy / rxMax, d: nt.map((i) => Math.sqrt(d2[i])) };
-    });
+    const levels = sortedTargets
+      .filter((t) => a.masks.has(t.name))
+      .map((t) => {
+        const d2 = squaredDistanceToFeatures(a.masks.get(t.name)!, g.shape, g.spacing);
+        return { lvl: t.gy / rxMax, d: nt.map((i) => Math.sqrt(d2[i])) };
+      });
     const w = 4 / Math.max(1, nt.length);
     nt.forEach((i, k) => {
       let allowed = 0.05;
@@ -255,10 +283,11 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
   const depthScratch: { acc?: Float32Array } = {};
   const bodyIdx: number[] = [];
   const bodySlot = new Int32Array(n).fill(-1);
-  for (let i = 0; i < n; i++) if (a.body[i]) {
-    bodySlot[i] = bodyIdx.length;
-    bodyIdx.push(i);
-  }
+  for (let i = 0; i < n; i++)
+    if (a.body[i]) {
+      bodySlot[i] = bodyIdx.length;
+      bodyIdx.push(i);
+    }
   const nb = bodyIdx.length;
   const gains = new Float32Array(K * nb);
   const ddt = new DepthDoseTable(o.physics);
@@ -321,7 +350,11 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
         const c = lkIdx[slot];
         if (c < 0) continue;
         const w = 4 * slot;
-        dOut[v] += lkW[w] * blurred[c] + lkW[w + 1] * blurred[c + 1] + lkW[w + 2] * blurred[c + nu] + lkW[w + 3] * blurred[c + nu + 1];
+        dOut[v] +=
+          lkW[w] * blurred[c] +
+          lkW[w + 1] * blurred[c + 1] +
+          lkW[w + 2] * blurred[c + nu] +
+          lkW[w + 3] * blurred[c + nu + 1];
       }
     }
   };
@@ -372,7 +405,7 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
 
   // ---- initial fluence: open apertures, scaled so the top PTV gets its dose on average
   const X = K * nCells;
-  let x = new Float32Array(X);
+  const x = new Float32Array(X);
   for (let k = 0; k < K; k++) for (let c = 0; c < nCells; c++) x[k * nCells + c] = apertureMask[k][c];
   const d = new Float64Array(nv);
   const r = new Float64Array(nv);
@@ -381,10 +414,11 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
     const top = a.masks.get(sortedTargets[0].name)!;
     let s = 0;
     let m = 0;
-    for (let v = 0; v < nv; v++) if (top[optIdx[v]]) {
-      s += d[v];
-      m++;
-    }
+    for (let v = 0; v < nv; v++)
+      if (top[optIdx[v]]) {
+        s += d[v];
+        m++;
+      }
     const scale = m && s > 0 ? m / s : 1;
     for (let j = 0; j < X; j++) x[j] *= scale;
   }
@@ -422,7 +456,8 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
   forward(x, d);
   let f = objGrad(d, r);
   adjoint(r, grad);
-  if (!(Number.isFinite(L) && L > 0 && Number.isFinite(f))) throw new Error(`planDose: degenerate optimisation problem (L=${L}, f=${f})`);
+  if (!(Number.isFinite(L) && L > 0 && Number.isFinite(f)))
+    throw new Error(`planDose: degenerate optimisation problem (L=${L}, f=${f})`);
   let alpha = 1 / L;
   const hist: number[] = [f];
   const xNew = new Float32Array(X);
@@ -499,7 +534,9 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
         if (z0 < 0 || z0 + 1 >= bev.nz) continue;
         const wz = fz - z0;
         const c = z0 * nu + u0;
-        const fl = (1 - wz) * ((1 - wu) * blurred[c] + wu * blurred[c + 1]) + wz * ((1 - wu) * blurred[c + nu] + wu * blurred[c + nu + 1]);
+        const fl =
+          (1 - wz) * ((1 - wu) * blurred[c] + wu * blurred[c + 1]) +
+          wz * ((1 - wu) * blurred[c + nu] + wu * blurred[c + nu + 1]);
         dose[i] += fl * gk[b];
       }
     }
@@ -509,7 +546,8 @@ export function planDose(a: Anatomy, targets: TargetLevels, opts: Partial<DoseMo
   // ---- normalise: PTV70 (highest level) D95 = prescription x d95Factor
   const topMask = a.masks.get(sortedTargets[0].name)!;
   const d95 = doseAtVolume(dose, topMask, 95);
-  if (!(d95 > 0 && Number.isFinite(d95))) throw new Error(`planDose: ${sortedTargets[0].name} D95 before normalisation is ${d95}`);
+  if (!(d95 > 0 && Number.isFinite(d95)))
+    throw new Error(`planDose: ${sortedTargets[0].name} D95 before normalisation is ${d95}`);
   const norm = d95 > 0 ? (rxMax * o.d95Factor) / d95 : 1;
   for (let i = 0; i < n; i++) dose[i] *= norm;
   return {

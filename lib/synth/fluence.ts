@@ -52,7 +52,13 @@ function box3(a: Float32Array, start: number, stride: number, len: number, h: nu
   }
 }
 
-export function makeSpreadKernel(du: number, dz: number, penumbraSigmaMm: number, scatterSigmaMm: number, scatterWeight: number): SpreadKernel {
+export function makeSpreadKernel(
+  du: number,
+  dz: number,
+  penumbraSigmaMm: number,
+  scatterSigmaMm: number,
+  scatterWeight: number,
+): SpreadKernel {
   return {
     penU: gaussianTaps(penumbraSigmaMm / du),
     penZ: gaussianTaps(penumbraSigmaMm / dz),
@@ -63,16 +69,27 @@ export function makeSpreadKernel(du: number, dz: number, penumbraSigmaMm: number
 }
 
 /** separable convolution of a [nz][nu] map with taps ku (along u) and kz (along z), zero padded */
-export function convolveSeparable(src: Float32Array, nu: number, nz: number, ku: Float64Array, kz: Float64Array, tmp: Float32Array, dst: Float32Array, add = false, scale = 1): void {
+export function convolveSeparable(
+  src: Float32Array,
+  nu: number,
+  nz: number,
+  ku: Float64Array,
+  kz: Float64Array,
+  tmp: Float32Array,
+  dst: Float32Array,
+  add = false,
+  scale = 1,
+): void {
   const ru = (ku.length - 1) / 2;
   const rz = (kz.length - 1) / 2;
   for (let z = 0; z < nz; z++) {
     const row = z * nu;
     let any = false;
-    for (let u = 0; u < nu; u++) if (src[row + u] !== 0) {
-      any = true;
-      break;
-    }
+    for (let u = 0; u < nu; u++)
+      if (src[row + u] !== 0) {
+        any = true;
+        break;
+      }
     if (!any) {
       tmp.fill(0, row, row + nu);
       continue;
@@ -100,11 +117,19 @@ export function convolveSeparable(src: Float32Array, nu: number, nz: number, ku:
 let lineScratch = new Float64Array(256);
 
 /** dst = (1 - w) * G_pen * src + w * Box3 * src */
-export function spread(src: Float32Array, nu: number, nz: number, k: SpreadKernel, tmp: Float32Array, dst: Float32Array): void {
+export function spread(
+  src: Float32Array,
+  nu: number,
+  nz: number,
+  k: SpreadKernel,
+  tmp: Float32Array,
+  dst: Float32Array,
+): void {
   convolveSeparable(src, nu, nz, k.penU, k.penZ, tmp, dst, false, 1 - k.scatterWeight);
   if (k.scatterWeight <= 0) return;
   tmp.set(src.subarray(0, nu * nz));
-  const line = lineScratch.length >= Math.max(nu, nz) ? lineScratch : (lineScratch = new Float64Array(Math.max(nu, nz)));
+  const line =
+    lineScratch.length >= Math.max(nu, nz) ? lineScratch : (lineScratch = new Float64Array(Math.max(nu, nz)));
   for (let z = 0; z < nz; z++) box3(tmp, z * nu, 1, nu, k.scatHalfU, line);
   for (let u = 0; u < nu; u++) box3(tmp, u, nu, nz, k.scatHalfZ, line);
   const w = k.scatterWeight;

@@ -66,7 +66,8 @@ export function rotation(ay: number, ax: number, az: number): number[] {
 
 function mul3(a: number[], b: number[]): number[] {
   const r = new Array<number>(9).fill(0);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) r[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) r[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
   return r;
 }
 
@@ -181,7 +182,8 @@ export function dilate(g: Grid, mask: Uint8Array, m: Margins): Uint8Array {
         const ey = Math.max(0, Math.abs(dy) * sy - sy / 2);
         const ex = Math.max(0, Math.abs(dx) * sx - sx / 2);
         const ez = Math.max(0, Math.abs(dz) * sz - sz / 2);
-        const q = (ay > 0 ? ey / ay : ey === 0 ? 0 : Infinity) ** 2 +
+        const q =
+          (ay > 0 ? ey / ay : ey === 0 ? 0 : Infinity) ** 2 +
           (ax > 0 ? ex / ax : ex === 0 ? 0 : Infinity) ** 2 +
           (az > 0 ? ez / az : ez === 0 ? 0 : Infinity) ** 2;
         if (q <= 1 + 1e-9) offs.push([dy, dx, dz]);
@@ -261,9 +263,20 @@ export function surfaceVoxels(g: Grid, mask: Uint8Array): Int32Array {
         const i = (iy * nx + ix) * nz + iz;
         if (!mask[i]) continue;
         if (
-          iy === 0 || iy === ny - 1 || ix === 0 || ix === nx - 1 || iz === 0 || iz === nz - 1 ||
-          !mask[i - nx * nz] || !mask[i + nx * nz] || !mask[i - nz] || !mask[i + nz] || !mask[i - 1] || !mask[i + 1]
-        ) out.push(i);
+          iy === 0 ||
+          iy === ny - 1 ||
+          ix === 0 ||
+          ix === nx - 1 ||
+          iz === 0 ||
+          iz === nz - 1 ||
+          !mask[i - nx * nz] ||
+          !mask[i + nx * nz] ||
+          !mask[i - nz] ||
+          !mask[i + nz] ||
+          !mask[i - 1] ||
+          !mask[i + 1]
+        )
+          out.push(i);
       }
     }
   }

@@ -32,7 +32,11 @@ export interface MetricSummary {
 export type CohortSummary = Record<string, { cases: number; metrics: Record<string, MetricSummary> }>;
 
 export function inRange(r: MetricRange, v: number): boolean {
-  return Number.isFinite(v) && (r.min === undefined || v >= r.min) && (r.max === undefined || (r.unit === '%' ? v < r.max : v <= r.max));
+  return (
+    Number.isFinite(v) &&
+    (r.min === undefined || v >= r.min) &&
+    (r.max === undefined || (r.unit === '%' ? v < r.max : v <= r.max))
+  );
 }
 
 export function summariseCohort(cases: CaseJobResult[]): CohortSummary {
@@ -65,9 +69,16 @@ export function formatSummary(s: CohortSummary): string {
     for (const r of COHORT_TARGETS) {
       const m = metrics[r.metric];
       if (!m) continue;
-      const range = r.min !== undefined && r.max !== undefined ? `[${r.min}, ${r.max}]` : r.min !== undefined ? `>= ${r.min}` : `< ${r.max}`;
+      const range =
+        r.min !== undefined && r.max !== undefined
+          ? `[${r.min}, ${r.max}]`
+          : r.min !== undefined
+            ? `>= ${r.min}`
+            : `< ${r.max}`;
       const flag = m.outside.length ? `OUTSIDE ${range}: ${m.outside.join(', ')}` : `all within ${range}`;
-      lines.push(`  ${r.metric.padEnd(12)} mean ${m.mean.toFixed(1).padStart(5)} ${r.unit.padEnd(2)} (min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)})  ${flag}`);
+      lines.push(
+        `  ${r.metric.padEnd(12)} mean ${m.mean.toFixed(1).padStart(5)} ${r.unit.padEnd(2)} (min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)})  ${flag}`,
+      );
     }
   }
   return lines.join('\n');

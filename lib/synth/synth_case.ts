@@ -87,7 +87,9 @@ export function synthesizeCase(o: SynthCaseOptions): SynthCaseResult {
   const world = worldShape(shape, sp, params);
   const anat: Anatomy = buildAnatomy(world, sp, params, stream('noise'));
   if (!crop(anat.masks.get('PTV70')!, world, shape, (k) => new Uint8Array(k)).some((v) => v !== 0)) {
-    throw new UsageError(`${o.id}: the ${shape.join('x')} grid at ${sp.join('x')} mm does not reach the PTV70 (prostate ~3 cm below the grid centre); use a larger --shape or --spacing-mm`);
+    throw new UsageError(
+      `${o.id}: the ${shape.join('x')} grid at ${sp.join('x')} mm does not reach the PTV70 (prostate ~3 cm below the grid centre); use a larger --shape or --spacing-mm`,
+    );
   }
   const t = PLAN_TARGETS[o.planType];
   const targets: TargetLevels = [{ name: 'PTV70', gy: 70 }];
@@ -124,7 +126,20 @@ export function synthesizeCase(o: SynthCaseOptions): SynthCaseResult {
 
   const oy = (world[0] - shape[0]) / 2;
   const ox = (world[1] - shape[1]) / 2;
-  const metadata = buildMetadata({ ...o, dose: { ...o.dose, d95Factor } }, shape, sp, ct, dose, masks, names, planType, present, plan, [oy, ox], world);
+  const metadata = buildMetadata(
+    { ...o, dose: { ...o.dose, d95Factor } },
+    shape,
+    sp,
+    ct,
+    dose,
+    masks,
+    names,
+    planType,
+    present,
+    plan,
+    [oy, ox],
+    world,
+  );
   const extras = mlcArrays(plan);
   const c: Case = {
     id: o.id,
@@ -200,9 +215,18 @@ function d95Linear(dose: Float32Array, m: Uint8Array): number {
 }
 
 function buildMetadata(
-  o: SynthCaseOptions, shape: Shape3, sp: Shape3, ctHu: Float32Array, doseGy: Float32Array, masks: Map<string, Uint8Array>,
-  names: string[], planType: PlanType, present: { ptv70: boolean; ptv56: boolean; ptv504: boolean }, plan: PlanResult,
-  offset: [number, number], world: Shape3,
+  o: SynthCaseOptions,
+  shape: Shape3,
+  sp: Shape3,
+  ctHu: Float32Array,
+  doseGy: Float32Array,
+  masks: Map<string, Uint8Array>,
+  names: string[],
+  planType: PlanType,
+  present: { ptv70: boolean; ptv56: boolean; ptv504: boolean },
+  plan: PlanResult,
+  offset: [number, number],
+  world: Shape3,
 ): Record<string, unknown> {
   const n = ctHu.length;
   const rx = SYNTH_RX_GY;
@@ -260,7 +284,9 @@ function buildMetadata(
   const std = Math.sqrt(Math.max(0, s2 / k - mean * mean));
   const truncation: Record<string, unknown> = {};
   let criticalTruncation = false;
-  const critical = new Set(o.layout === 'v2.4' ? ['PTV70', 'PTV56', 'Rectum', 'Bladder', 'PTV50.4'] : ['PTV70', 'PTV56', 'Rectum', 'Bladder']);
+  const critical = new Set(
+    o.layout === 'v2.4' ? ['PTV70', 'PTV56', 'Rectum', 'Bladder', 'PTV50.4'] : ['PTV70', 'PTV56', 'Rectum', 'Bladder'],
+  );
   for (const nm of names) {
     const m = masks.get(nm);
     if (!m) {
@@ -270,13 +296,22 @@ function buildMetadata(
     const faces = { y_min: 0, y_max: 0, x_min: 0, x_max: 0, z_min: 0, z_max: 0 };
     let total = 0;
     let onFace = 0;
-    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) for (let z = 0; z < nz; z++) {
-      if (!m[(y * nx + x) * nz + z]) continue;
-      total++;
-      const f = [y === 0 && 'y_min', y === ny - 1 && 'y_max', x === 0 && 'x_min', x === nx - 1 && 'x_max', z === 0 && 'z_min', z === nz - 1 && 'z_max'].filter(Boolean) as Array<keyof typeof faces>;
-      for (const key of f) faces[key]++;
-      if (f.length) onFace++;
-    }
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++)
+        for (let z = 0; z < nz; z++) {
+          if (!m[(y * nx + x) * nz + z]) continue;
+          total++;
+          const f = [
+            y === 0 && 'y_min',
+            y === ny - 1 && 'y_max',
+            x === 0 && 'x_min',
+            x === nx - 1 && 'x_max',
+            z === 0 && 'z_min',
+            z === nz - 1 && 'z_max',
+          ].filter(Boolean) as Array<keyof typeof faces>;
+          for (const key of f) faces[key]++;
+          if (f.length) onFace++;
+        }
     const pct = (100 * Object.values(faces).reduce((p, q) => p + q, 0)) / total;
     if (critical.has(nm) && pct > 5) criticalTruncation = true;
     truncation[nm] = {
@@ -285,7 +320,9 @@ function buildMetadata(
       truncation_percent: pyFloat(round(pct, 2)),
       total_voxels: total,
       boundary_voxels: faces,
-      touching_boundaries: Object.entries(faces).filter(([, v]) => v > 0).map(([key]) => key),
+      touching_boundaries: Object.entries(faces)
+        .filter(([, v]) => v > 0)
+        .map(([key]) => key),
     };
   }
   const ctOk = ctMin >= -0.01 && ctMax <= 1.26;
@@ -321,12 +358,13 @@ function buildMetadata(
     let hi = -Infinity;
     let z0 = Infinity;
     let z1 = -Infinity;
-    for (let r = 0; r < plan.bev.nz; r++) if (e[2 * r + 1] > e[2 * r]) {
-      lo = Math.min(lo, e[2 * r]);
-      hi = Math.max(hi, e[2 * r + 1]);
-      z0 = Math.min(z0, plan.bev.z0 + (r - 0.5) * plan.bev.dz);
-      z1 = Math.max(z1, plan.bev.z0 + (r + 0.5) * plan.bev.dz);
-    }
+    for (let r = 0; r < plan.bev.nz; r++)
+      if (e[2 * r + 1] > e[2 * r]) {
+        lo = Math.min(lo, e[2 * r]);
+        hi = Math.max(hi, e[2 * r + 1]);
+        z0 = Math.min(z0, plan.bev.z0 + (r - 0.5) * plan.bev.dz);
+        z1 = Math.max(z1, plan.bev.z0 + (r + 0.5) * plan.bev.dz);
+      }
     return { lo, hi, z0, z1 };
   });
   const beam = {
@@ -362,7 +400,12 @@ function buildMetadata(
     case_id: o.id,
     processed_date: SYNTH_PROCESSED_DATE,
     script_version: o.layout === 'v2.4' ? '2.4.0' : '2.3.0',
-    prescription_info: { primary_dose: pyFloat(rx), fractions: SYNTH_FRACTIONS, dose_per_fraction: pyFloat(rx / SYNTH_FRACTIONS), source: 'default' },
+    prescription_info: {
+      primary_dose: pyFloat(rx),
+      fractions: SYNTH_FRACTIONS,
+      dose_per_fraction: pyFloat(rx / SYNTH_FRACTIONS),
+      source: 'default',
+    },
     case_type: {
       type: planType,
       ptv70_exists: present.ptv70,

@@ -32,7 +32,10 @@ export class AdamW {
   private readonly m = new Map<string, tf.Tensor>();
   private readonly v = new Map<string, tf.Tensor>();
 
-  constructor(readonly groups: ParamGroup[], opts: AdamWOptions = {}) {
+  constructor(
+    readonly groups: ParamGroup[],
+    opts: AdamWOptions = {},
+  ) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;

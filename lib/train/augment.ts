@@ -95,13 +95,19 @@ export function rotateZ(v: Float32Array, size: number, deg: number): Float32Arra
       const r10 = (y1 * size + x0) * size;
       const r11 = (y1 * size + x1) * size;
       const dst = (a * size + b) * size;
-      for (let c = 0; c < size; c++) out[dst + c] = w00 * v[r00 + c] + w01 * v[r01 + c] + w10 * v[r10 + c] + w11 * v[r11 + c];
+      for (let c = 0; c < size; c++)
+        out[dst + c] = w00 * v[r00 + c] + w01 * v[r01 + c] + w10 * v[r10 + c] + w11 * v[r11 + c];
     }
   return out;
 }
 
 /** applies the four random steps in place; returns which were applied (for tests/logging) */
-export function augmentPatch(p: Patch, rng: Rng, lrPairs: Array<[number, number]>, o: AugmentOptions = {}): { flipped: boolean; shift: [number, number, number] | null; rotationDeg: number | null; noise: boolean } {
+export function augmentPatch(
+  p: Patch,
+  rng: Rng,
+  lrPairs: Array<[number, number]>,
+  o: AugmentOptions = {},
+): { flipped: boolean; shift: [number, number, number] | null; rotationDeg: number | null; noise: boolean } {
   const size = p.size;
   const m = o.translateMaxVoxels ?? Math.max(1, Math.round((16 * size) / 128));
   const maxRot = o.maxRotationDeg ?? 5;

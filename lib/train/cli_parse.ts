@@ -12,7 +12,8 @@ export function intOpt(flag: string, min = 0): (v: string) => number {
 export function numOpt(flag: string, min = -Infinity): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`${flag}: expected a number${min > -Infinity ? ` >= ${min}` : ''}, found '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min)
+      throw new UsageError(`${flag}: expected a number${min > -Infinity ? ` >= ${min}` : ''}, found '${v}'`);
     return n;
   };
 }

@@ -32,7 +32,12 @@ export function inputRecipeFor(cases: Case[]): InputRecipe {
   const first = cases[0];
   for (const c of cases) {
     if (c.structureNames.join('|') !== first.structureNames.join('|')) {
-      throw new DataError(c.id, 'structureNames', `the channels of ${first.id} (${first.structureNames.join(', ')})`, c.structureNames.join(', '));
+      throw new DataError(
+        c.id,
+        'structureNames',
+        `the channels of ${first.id} (${first.structureNames.join(', ')})`,
+        c.structureNames.join(', '),
+      );
     }
   }
   const profile = profileOf(first);
@@ -55,11 +60,18 @@ export function constraintsOf(c: Case, recipe: InputRecipe): Float32Array {
   if (c.constraints && c.constraints.length === 13) return c.constraints;
   const has = (n: string) => c.masks.has(n);
   if (recipe.profile.startsWith('prostate')) {
-    return constraintVector({ ptv70: has('PTV70'), ptv56: has('PTV56'), ptv504: has('PTV50.4') }, c.rxGy, recipe.profile === 'prostate-v2.4' ? 'v2.4' : 'v2.3');
+    return constraintVector(
+      { ptv70: has('PTV70'), ptv56: has('PTV56'), ptv504: has('PTV50.4') },
+      c.rxGy,
+      recipe.profile === 'prostate-v2.4' ? 'v2.4' : 'v2.3',
+    );
   }
-  const targets = recipe.structures.filter((s) => targetDoseGy(s) !== null).sort((a, b) => (targetDoseGy(b) ?? 0) - (targetDoseGy(a) ?? 0));
+  const targets = recipe.structures
+    .filter((s) => targetDoseGy(s) !== null)
+    .sort((a, b) => (targetDoseGy(b) ?? 0) - (targetDoseGy(a) ?? 0));
   const v = constraintVector({ ptv70: false, ptv56: false, ptv504: false }, c.rxGy, 'v2.4');
-  for (let i = 0; i < 3 && i < targets.length; i++) v[i] = has(targets[i]) ? (targetDoseGy(targets[i]) as number) / c.rxGy : 0;
+  for (let i = 0; i < 3 && i < targets.length; i++)
+    v[i] = has(targets[i]) ? (targetDoseGy(targets[i]) as number) / c.rxGy : 0;
   return v;
 }
 
@@ -85,7 +97,13 @@ export interface PreparedCase {
 
 export function prepareCase(c: Case, recipe: InputRecipe): PreparedCase {
   const unknown = [...c.masks.keys()].filter((k) => !recipe.structures.includes(k));
-  if (unknown.length) throw new DataError(c.id, 'structures', `structures of the model's profile (${recipe.structures.join(', ')})`, unknown.join(', '));
+  if (unknown.length)
+    throw new DataError(
+      c.id,
+      'structures',
+      `structures of the model's profile (${recipe.structures.join(', ')})`,
+      unknown.join(', '),
+    );
   const n = c.shape[0] * c.shape[1] * c.shape[2];
   const ct = new Float32Array(n);
   for (let i = 0; i < n; i++) ct[i] = normaliseCtHu(c.ct[i]);

@@ -15,7 +15,12 @@ import type { AdamW } from './adamw';
  * state saved with it. `extra` receives the checkpoint's extra tensors (e.g. Kendall log-sigmas)
  * before they are disposed.
  */
-export function resumeFrom(dir: string, params: Map<string, tf.Variable>, optimizer: AdamW, extra?: (e: Map<string, tf.Tensor>) => void): Record<string, unknown> {
+export function resumeFrom(
+  dir: string,
+  params: Map<string, tf.Variable>,
+  optimizer: AdamW,
+  extra?: (e: Map<string, tf.Tensor>) => void,
+): Record<string, unknown> {
   const ck = loadCheckpoint(dir);
   try {
     restoreParams(params, ck.model.params, dir);
@@ -24,18 +29,28 @@ export function resumeFrom(dir: string, params: Map<string, tf.Variable>, optimi
     ck.model.dispose();
     for (const v of ck.extraParams.values()) v.dispose();
   }
-  if (!ck.optimizer || !ck.state) throw new DataError(dir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
+  if (!ck.optimizer || !ck.state)
+    throw new DataError(dir, 'optimizer/state', 'a training checkpoint', 'an inference-only checkpoint');
   optimizer.setState(ck.optimizer);
   return ck.state;
 }
 
 /** Copies the weights of the checkpoint in `dir` into `params`, whose model must have the `expected` configuration. */
-export function initWeightsFrom(dir: string, params: Map<string, tf.Variable>, expected: Pick<ModelConfig, 'inChannels' | 'baseChannels' | 'levels'>): void {
+export function initWeightsFrom(
+  dir: string,
+  params: Map<string, tf.Variable>,
+  expected: Pick<ModelConfig, 'inChannels' | 'baseChannels' | 'levels'>,
+): void {
   const ck = loadCheckpoint(dir);
   try {
     const c = ck.model.config;
-    if (c.inChannels !== expected.inChannels || c.baseChannels !== expected.baseChannels || c.levels !== expected.levels) {
-      const describe = (m: typeof expected) => `base ${m.baseChannels}, ${m.levels} levels, ${m.inChannels} input channels`;
+    if (
+      c.inChannels !== expected.inChannels ||
+      c.baseChannels !== expected.baseChannels ||
+      c.levels !== expected.levels
+    ) {
+      const describe = (m: typeof expected) =>
+        `base ${m.baseChannels}, ${m.levels} levels, ${m.inChannels} input channels`;
       throw new DataError(dir, 'model config', describe(expected), describe(c));
     }
     restoreParams(params, ck.model.params, dir);

@@ -38,8 +38,17 @@ export function makeSplitFor(infos: SplitCaseInfo[], o: { val: number; test: num
   const vols = infos.map((i) => i.targetVolumeCc ?? 0);
   const tert = tertileLabels(vols);
   const keys = ['plan_type', ...(withInst ? ['institution'] : []), 'target_volume_tertile'];
-  const items = infos.map((i, k) => ({ id: i.id, strata: [i.planType, ...(withInst ? [i.institution ?? 'unknown'] : []), tert[k]] }));
-  return makeStratifiedSplit(items, { val: o.val, test: o.test, seed: o.seed, strataKeys: keys, createdBy: 'vmat-lab train (makeStratifiedSplit)' });
+  const items = infos.map((i, k) => ({
+    id: i.id,
+    strata: [i.planType, ...(withInst ? [i.institution ?? 'unknown'] : []), tert[k]],
+  }));
+  return makeStratifiedSplit(items, {
+    val: o.val,
+    test: o.test,
+    seed: o.seed,
+    strataKeys: keys,
+    createdBy: 'vmat-lab train (makeStratifiedSplit)',
+  });
 }
 
 export async function resolveSplit(
@@ -57,10 +66,22 @@ export async function resolveSplit(
     const known = new Set(allIds);
     for (const k of ['train', 'val', 'test'] as const) {
       const missing = m[k].filter((id) => !known.has(id));
-      if (missing.length) throw new DataError(file, k, 'ids of cases in the data folder', `unknown ids ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+      if (missing.length)
+        throw new DataError(
+          file,
+          k,
+          'ids of cases in the data folder',
+          `unknown ids ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+        );
     }
     return { train: m.train, val: m.val, test: m.test, source: path.resolve(file), manifest: m };
   }
   const m = makeSplitFor(await infos(), o);
-  return { train: m.train, val: m.val, test: m.test, source: `made by makeStratifiedSplit (seed ${o.seed}, strata ${m.strata_keys.join(' > ')})`, manifest: m };
+  return {
+    train: m.train,
+    val: m.val,
+    test: m.test,
+    source: `made by makeStratifiedSplit (seed ${o.seed}, strata ${m.strata_keys.join(' > ')})`,
+    manifest: m,
+  };
 }

@@ -66,7 +66,9 @@ interface RunState {
 
 const PKG_VERSION = (() => {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return 'unknown';
   }
@@ -82,9 +84,30 @@ function fingerprint(files: string[]): string {
 }
 
 function csvColumns(o: TrainOptions, uw: UncertaintyWeighting | null): string[] {
-  const comp = activeComponents(o.loss).map((c) => ({ base: 'train_mse', gradient: 'train_grad', dvh: 'train_dvh', structure: 'train_struct', asymmetric: 'train_asym' })[c]);
+  const comp = activeComponents(o.loss).map(
+    (c) =>
+      ({
+        base: 'train_mse',
+        gradient: 'train_grad',
+        dvh: 'train_dvh',
+        structure: 'train_struct',
+        asymmetric: 'train_asym',
+      })[c],
+  );
   const sig = uw ? uw.names.map((n) => `sigma_${n}`) : [];
-  return ['epoch', 'lr', 'seconds', 'train_loss', ...comp, 'train_neg', ...sig, 'val_mae_gy', 'val_mae_gy_ptv70', 'val_d95_gap_gy', ...(o.valGamma ? ['val_gamma'] : [])];
+  return [
+    'epoch',
+    'lr',
+    'seconds',
+    'train_loss',
+    ...comp,
+    'train_neg',
+    ...sig,
+    'val_mae_gy',
+    'val_mae_gy_ptv70',
+    'val_d95_gap_gy',
+    ...(o.valGamma ? ['val_gamma'] : []),
+  ];
 }
 
 function csvText(cols: string[], rows: EpochRow[]): string {
@@ -113,7 +136,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const ckDir = path.join(runDir, 'checkpoints');
   const lastDir = path.join(ckDir, 'last');
   if (!o.resume && fs.existsSync(lastDir)) {
-    throw new UsageError(`run folder ${runDir} already has checkpoints; use --resume to continue it or choose another --exp-name`);
+    throw new UsageError(
+      `run folder ${runDir} already has checkpoints; use --resume to continue it or choose another --exp-name`,
+    );
   }
   if (o.resume && !fs.existsSync(lastDir)) throw new UsageError(`--resume: no checkpoint at ${lastDir}`);
   fs.mkdirSync(runDir, { recursive: true });
@@ -122,31 +147,54 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const allIds = [...sources.keys()];
   // the first case decides the input recipe (CaseStore/prepareCase reject cases whose channels differ)
   const firstCase = o.cases ? o.cases[0] : await loadCase(sources.get(allIds[0]) as string);
-  const split = await resolveSplit(o.cases ? null : o.dataDir, runDir, allIds, async () => {
-    const out: SplitCaseInfo[] = [];
-    for (const id of allIds) {
-      const src = sources.get(id)!;
-      out.push(splitInfoOf(id, typeof src === 'string' ? await loadCase(src) : src));
-    }
-    return out;
-  }, { val: o.valSplit, test: o.testSplit, seed: o.splitSeed });
+  const split = await resolveSplit(
+    o.cases ? null : o.dataDir,
+    runDir,
+    allIds,
+    async () => {
+      const out: SplitCaseInfo[] = [];
+      for (const id of allIds) {
+        const src = sources.get(id)!;
+        out.push(splitInfoOf(id, typeof src === 'string' ? await loadCase(src) : src));
+      }
+      return out;
+    },
+    { val: o.valSplit, test: o.testSplit, seed: o.splitSeed },
+  );
   if (!split.train.length) throw new DataError(split.source, 'train', 'at least one training case', 'none');
   if (!split.val.length) throw new DataError(split.source, 'val', 'at least one validation case', 'none');
   await writeSplit(path.join(runDir, 'split.json'), split.manifest);
   const fileOf = (id: string) => (typeof sources.get(id) === 'string' ? path.resolve(sources.get(id) as string) : id);
-  await writeJsonAtomic(path.join(runDir, 'test_cases.json'), { test_cases: split.test, test_files: split.test.map(fileOf), seed: o.seed, split_source: split.source });
+  await writeJsonAtomic(path.join(runDir, 'test_cases.json'), {
+    test_cases: split.test,
+    test_files: split.test.map(fileOf),
+    seed: o.seed,
+    split_source: split.source,
+  });
 
   const recipe: InputRecipe = inputRecipeFor([firstCase]);
   const store = new CaseStore(sources, recipe, o.cacheBytes);
   const lrPairs = lrChannelPairs(recipe.structures);
 
   // model, loss weighting, optimizer
-  const model = createModel({ architecture: o.architecture, inChannels: 1 + recipe.structures.length, baseChannels: o.baseChannels, levels: o.levels }, { seed: o.seed });
+  const model = createModel(
+    {
+      architecture: o.architecture,
+      inChannels: 1 + recipe.structures.length,
+      baseChannels: o.baseChannels,
+      levels: o.levels,
+    },
+    { seed: o.seed },
+  );
   let calibration: Record<string, number> = {};
   if (o.loss.useUncertaintyWeighting && o.calibrationJson) {
-    if (!fs.existsSync(o.calibrationJson)) throw new DataError(o.calibrationJson, null, 'a calibration JSON (vmat calibrate)', 'no such file');
-    const cj = JSON.parse(fs.readFileSync(o.calibrationJson, 'utf8')) as { recommended_initial_log_sigma?: Record<string, number> };
-    if (!cj.recommended_initial_log_sigma) throw new DataError(o.calibrationJson, 'recommended_initial_log_sigma', 'an object of log-sigmas', 'missing');
+    if (!fs.existsSync(o.calibrationJson))
+      throw new DataError(o.calibrationJson, null, 'a calibration JSON (vmat calibrate)', 'no such file');
+    const cj = JSON.parse(fs.readFileSync(o.calibrationJson, 'utf8')) as {
+      recommended_initial_log_sigma?: Record<string, number>;
+    };
+    if (!cj.recommended_initial_log_sigma)
+      throw new DataError(o.calibrationJson, 'recommended_initial_log_sigma', 'an object of log-sigmas', 'missing');
     calibration = cj.recommended_initial_log_sigma;
   }
   const uw = o.loss.useUncertaintyWeighting ? new UncertaintyWeighting(activeComponents(o.loss), calibration) : null;
@@ -228,7 +276,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (o.resume && fs.existsSync(cfgFile)) {
     const prev = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
     const resumes = (prev.resumes as unknown[] | undefined) ?? [];
-    await writeJsonAtomic(cfgFile, { ...prev, resumes: [...resumes, { timestamp: config.timestamp, from_epoch: state.epoch, environment: config.environment }] });
+    await writeJsonAtomic(cfgFile, {
+      ...prev,
+      resumes: [...resumes, { timestamp: config.timestamp, from_epoch: state.epoch, environment: config.environment }],
+    });
   } else await writeJsonAtomic(cfgFile, config);
 
   const valCases: PreparedCase[] = [];
@@ -238,7 +289,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const say = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  say(`train ${o.expName}: ${model.className} ${model.numParameters().toLocaleString('en-US')} params, ${split.train.length}/${split.val.length}/${split.test.length} cases, patch ${o.patchSize}, batch ${o.batchSize}, ${o.epochs} epochs${o.resume ? `, resuming after epoch ${state.epoch}` : ''}`);
+  say(
+    `train ${o.expName}: ${model.className} ${model.numParameters().toLocaleString('en-US')} params, ${split.train.length}/${split.val.length}/${split.test.length} cases, patch ${o.patchSize}, batch ${o.batchSize}, ${o.epochs} epochs${o.resume ? `, resuming after epoch ${state.epoch}` : ''}`,
+  );
 
   let stoppedBy: TrainResult['stoppedBy'] = 'max_epochs';
   const startEpoch = state.epoch + 1;
@@ -251,7 +304,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const steps = Math.ceil(order.length / o.batchSize);
     const sums: Record<string, number> = {};
     let nSamples = 0;
-    const progress = createProgress({ label: `epoch ${epoch + 1}/${o.epochs}`, total: steps, quiet: o.quiet || !!o.onStep });
+    const progress = createProgress({
+      label: `epoch ${epoch + 1}/${o.epochs}`,
+      total: steps,
+      quiet: o.quiet || !!o.onStep,
+    });
     for (let s = 0; s < steps; s++) {
       const ids = order.slice(s * o.batchSize, (s + 1) * o.batchSize);
       const B = ids.length;
@@ -288,7 +345,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           where: `train: epoch ${epoch} step ${s}`,
           loss: () => {
             const pred = model.apply(x, c);
-            const batch: LossBatch = { pred, target: y, sdf, structures: recipe.structures, present, rxGy, sdfClipMm: recipe.sdfClipMm };
+            const batch: LossBatch = {
+              pred,
+              target: y,
+              sdf,
+              structures: recipe.structures,
+              present,
+              rxGy,
+              sdfClipMm: recipe.sdfClipMm,
+            };
             const out = totalLoss(batch, o.loss, uw ?? undefined);
             comps = out.components;
             return out.total;
@@ -315,13 +380,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const doVal = (epoch + 1) % o.valEvery === 0 || epoch === o.epochs - 1 || timeUp;
     let improved = false;
     if (doVal) {
-      const v = await validate(model, valCases, { patchSize: o.patchSize, overlap: o.valOverlap ?? Math.floor(o.patchSize / 2), gamma: o.valGamma, gammaSubsample: o.valGammaSubsample });
+      const v = await validate(model, valCases, {
+        patchSize: o.patchSize,
+        overlap: o.valOverlap ?? Math.floor(o.patchSize / 2),
+        gamma: o.valGamma,
+        gammaSubsample: o.valGammaSubsample,
+      });
       row.val_mae_gy = v.val_mae_gy;
       row.val_mae_gy_ptv70 = v.val_mae_gy_ptv70;
       row.val_d95_gap_gy = v.val_d95_gap_gy;
       if (o.valGamma) row.val_gamma = v.val_gamma;
       const monitored = row[o.monitor];
-      if (monitored !== null && monitored !== undefined && Number.isFinite(monitored) && (state.bestValue === null || monitored < state.bestValue)) {
+      if (
+        monitored !== null &&
+        monitored !== undefined &&
+        Number.isFinite(monitored) &&
+        (state.bestValue === null || monitored < state.bestValue)
+      ) {
         improved = true;
         state.bestValue = monitored;
         state.bestEpoch = epoch;
@@ -340,8 +415,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (improved) {
       const name = `best-epoch=${String(epoch).padStart(3, '0')}-${o.monitor}=${(state.bestValue as number).toFixed(3)}`;
       const dir = path.join(ckDir, name);
-      await saveCheckpoint(dir, { model, input: recipe, extraParams: uw?.logSigmas, meta: { exp_name: o.expName, epoch, patch_size: o.patchSize, [o.monitor]: state.bestValue } });
-      if (state.bestCheckpoint && state.bestCheckpoint !== name) fs.rmSync(path.join(ckDir, state.bestCheckpoint), { recursive: true, force: true });
+      await saveCheckpoint(dir, {
+        model,
+        input: recipe,
+        extraParams: uw?.logSigmas,
+        meta: { exp_name: o.expName, epoch, patch_size: o.patchSize, [o.monitor]: state.bestValue },
+      });
+      if (state.bestCheckpoint && state.bestCheckpoint !== name)
+        fs.rmSync(path.join(ckDir, state.bestCheckpoint), { recursive: true, force: true });
       state.bestCheckpoint = name;
     }
     state.rng = rng.state();
@@ -355,7 +436,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       meta: { exp_name: o.expName, epoch, patch_size: o.patchSize },
     });
     await writeFileAtomic(path.join(runDir, 'metrics.csv'), csvText(cols, history));
-    say(`epoch ${epoch}: loss ${row.train_loss.toFixed(5)}` + (doVal ? `, val MAE ${(row.val_mae_gy as number).toFixed(3)} Gy, PTV MAE ${fmt(row.val_mae_gy_ptv70)} Gy, D95 gap ${fmt(row.val_d95_gap_gy)} Gy` : '') + `, lr ${lr.toExponential(2)}, ${row.seconds.toFixed(1)} s${improved ? ' *' : ''}`);
+    say(
+      `epoch ${epoch}: loss ${row.train_loss.toFixed(5)}` +
+        (doVal
+          ? `, val MAE ${(row.val_mae_gy as number).toFixed(3)} Gy, PTV MAE ${fmt(row.val_mae_gy_ptv70)} Gy, D95 gap ${fmt(row.val_d95_gap_gy)} Gy`
+          : '') +
+        `, lr ${lr.toExponential(2)}, ${row.seconds.toFixed(1)} s${improved ? ' *' : ''}`,
+    );
     o.onEpoch?.(row, history);
 
     if (doVal && state.checksWithoutImprovement >= o.patience) {
@@ -382,7 +469,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     stopped_by: stoppedBy,
     epochs_completed: state.epoch + 1,
     final_metrics: last
-      ? { epoch: last.epoch, train_loss: last.train_loss, val_mae_gy: last.val_mae_gy, val_mae_gy_ptv70: last.val_mae_gy_ptv70, val_d95_gap_gy: last.val_d95_gap_gy, val_gamma: last.val_gamma ?? null }
+      ? {
+          epoch: last.epoch,
+          train_loss: last.train_loss,
+          val_mae_gy: last.val_mae_gy,
+          val_mae_gy_ptv70: last.val_mae_gy_ptv70,
+          val_d95_gap_gy: last.val_d95_gap_gy,
+          val_gamma: last.val_gamma ?? null,
+        }
       : null,
     monitor: o.monitor,
     best_epoch: state.bestEpoch,
@@ -396,7 +490,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 }
 
 function splitInfoOf(id: string, c: Case): SplitCaseInfo {
-  const targets = [...c.masks.keys()].filter((k) => targetDoseGy(k) !== null).sort((a, b) => (targetDoseGy(b) ?? 0) - (targetDoseGy(a) ?? 0));
+  const targets = [...c.masks.keys()]
+    .filter((k) => targetDoseGy(k) !== null)
+    .sort((a, b) => (targetDoseGy(b) ?? 0) - (targetDoseGy(a) ?? 0));
   let vol: number | null = null;
   if (targets.length) {
     const m = c.masks.get(targets[0])!;
@@ -405,7 +501,12 @@ function splitInfoOf(id: string, c: Case): SplitCaseInfo {
     vol = n * voxelCc(c);
   }
   const inst = (c.metadata as Record<string, unknown>).institution;
-  return { id, planType: c.planType ?? 'unknown', targetVolumeCc: vol, institution: typeof inst === 'string' ? inst : null };
+  return {
+    id,
+    planType: c.planType ?? 'unknown',
+    targetVolumeCc: vol,
+    institution: typeof inst === 'string' ? inst : null,
+  };
 }
 
 function fmt(v: number | null | undefined): string {

@@ -42,20 +42,31 @@ export interface ValidationResult {
 export function primaryTarget(pc: PreparedCase): { name: string; mask: Uint8Array } | null {
   const m = pc.source.masks;
   if (m.has('PTV70')) return { name: 'PTV70', mask: m.get('PTV70')! };
-  const t = [...m.keys()].filter((k) => targetDoseGy(k) !== null).sort((a, b) => (targetDoseGy(b) ?? 0) - (targetDoseGy(a) ?? 0));
+  const t = [...m.keys()]
+    .filter((k) => targetDoseGy(k) !== null)
+    .sort((a, b) => (targetDoseGy(b) ?? 0) - (targetDoseGy(a) ?? 0));
   return t.length ? { name: t[0], mask: m.get(t[0])! } : null;
 }
 
-function decimate(v: ArrayLike<number>, shape: [number, number, number], s: number): { data: Float64Array; shape: [number, number, number] } {
+function decimate(
+  v: ArrayLike<number>,
+  shape: [number, number, number],
+  s: number,
+): { data: Float64Array; shape: [number, number, number] } {
   const [Y, X, Z] = shape;
   const ns: [number, number, number] = [Math.ceil(Y / s), Math.ceil(X / s), Math.ceil(Z / s)];
   const out = new Float64Array(ns[0] * ns[1] * ns[2]);
   let k = 0;
-  for (let y = 0; y < Y; y += s) for (let x = 0; x < X; x += s) for (let z = 0; z < Z; z += s) out[k++] = v[(y * X + x) * Z + z];
+  for (let y = 0; y < Y; y += s)
+    for (let x = 0; x < X; x += s) for (let z = 0; z < Z; z += s) out[k++] = v[(y * X + x) * Z + z];
   return { data: out, shape: ns };
 }
 
-export async function scoreCase(pc: PreparedCase, predNorm: Float32Array, o: Pick<ValidationOptions, 'gamma' | 'gammaSubsample'> = {}): Promise<CaseValidation> {
+export async function scoreCase(
+  pc: PreparedCase,
+  predNorm: Float32Array,
+  o: Pick<ValidationOptions, 'gamma' | 'gammaSubsample'> = {},
+): Promise<CaseValidation> {
   const gt = pc.dose;
   if (!gt) throw new Error(`validation case ${pc.id} has no dose`);
   const rx = pc.rxGy;
@@ -84,10 +95,23 @@ export async function scoreCase(pc: PreparedCase, predNorm: Float32Array, o: Pic
   if (o.gamma) {
     const { gammaIndex, gammaStats } = await import('../eval/gamma');
     const sub = o.gammaSubsample ?? 4;
-    const r = decimate(Float64Array.from(gt, (v) => v * rx), pc.shape, sub);
-    const e = decimate(Float64Array.from(predNorm, (v) => v * rx), pc.shape, sub);
+    const r = decimate(
+      Float64Array.from(gt, (v) => v * rx),
+      pc.shape,
+      sub,
+    );
+    const e = decimate(
+      Float64Array.from(predNorm, (v) => v * rx),
+      pc.shape,
+      sub,
+    );
     const sp = pc.spacingMm.map((v) => v * sub);
-    const map = await gammaIndex(r.data, e.data, r.shape, sp, { dosePercent: 3, dtaMm: 3, cutoffPercent: 10, maxGamma: 2 });
+    const map = await gammaIndex(r.data, e.data, r.shape, sp, {
+      dosePercent: 3,
+      dtaMm: 3,
+      cutoffPercent: 10,
+      maxGamma: 2,
+    });
     gammaRate = gammaStats(map.gamma).pass_rate_le;
   }
   return { id: pc.id, mae_gy: mae, mae_gy_ptv70: maePtv, d95_gap_gy: gap, gamma_pass_rate: gammaRate };
@@ -98,7 +122,11 @@ function meanOf(v: Array<number | null>): number | null {
   return f.length ? f.reduce((a, b) => a + b, 0) / f.length : null;
 }
 
-export async function validate(model: DoseModel, cases: PreparedCase[], o: ValidationOptions): Promise<ValidationResult> {
+export async function validate(
+  model: DoseModel,
+  cases: PreparedCase[],
+  o: ValidationOptions,
+): Promise<ValidationResult> {
   const out: CaseValidation[] = [];
   for (const pc of cases) {
     const pred = predictVolume(model, pc, { patchSize: o.patchSize, overlap: o.overlap });

@@ -56,7 +56,8 @@ function pass1d(f: Float64Array, d: Float64Array, n: number, s: number, v: Int32
 export function squaredDistanceToFeatures(feature: Uint8Array, shape: Shape3, spacing: Shape3): Float64Array {
   const [n0, n1, n2] = shape;
   const N = n0 * n1 * n2;
-  if (feature.length !== N) throw new Error(`squaredDistanceToFeatures: ${feature.length} voxels for shape ${shape.join('x')}`);
+  if (feature.length !== N)
+    throw new Error(`squaredDistanceToFeatures: ${feature.length} voxels for shape ${shape.join('x')}`);
   const g = new Float64Array(N);
   for (let i = 0; i < N; i++) g[i] = feature[i] ? 0 : INF;
   const nmax = Math.max(n0, n1, n2);

@@ -20,9 +20,15 @@ export function absentSdfValue(layout: 'v2.3' | 'v2.4'): number {
  * An empty mask gives +1 everywhere and a full mask −1 everywhere (the clipped limits);
  * callers that need the v2.4 absent convention (0.0) apply it themselves (see absentSdfValue).
  */
-export function signedDistanceField(mask: Uint8Array, shape: Shape3, spacingMm: Shape3, clipMm = DEFAULT_SDF_CLIP_MM): Float32Array {
+export function signedDistanceField(
+  mask: Uint8Array,
+  shape: Shape3,
+  spacingMm: Shape3,
+  clipMm = DEFAULT_SDF_CLIP_MM,
+): Float32Array {
   const N = shape[0] * shape[1] * shape[2];
-  if (mask.length !== N) throw new Error(`signedDistanceField: mask has ${mask.length} voxels, shape ${shape.join('x')} needs ${N}`);
+  if (mask.length !== N)
+    throw new Error(`signedDistanceField: mask has ${mask.length} voxels, shape ${shape.join('x')} needs ${N}`);
   if (!(clipMm > 0)) throw new Error(`signedDistanceField: clipMm must be > 0, got ${clipMm}`);
   // EDT(~mask) at an outside voxel = distance to the nearest mask voxel (features = mask)
   const outside = squaredDistanceToFeatures(mask, shape, spacingMm);

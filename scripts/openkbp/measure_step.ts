@@ -27,7 +27,10 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (let s = 0; s < 4; s++) {
         const t0 = performance.now();
-        const { value, grads } = tf.variableGrads(() => tf.div(tf.sum(tf.mul(w, tf.abs(tf.sub(model.apply(x, c), y)))), tf.sum(w)) as tf.Scalar, [...model.params.values()]);
+        const { value, grads } = tf.variableGrads(
+          () => tf.div(tf.sum(tf.mul(w, tf.abs(tf.sub(model.apply(x, c), y)))), tf.sum(w)) as tf.Scalar,
+          [...model.params.values()],
+        );
         const g = new Map<string, tf.Tensor>();
         for (const [vn, t] of Object.entries(grads)) g.set(names.get(vn) ?? vn, t);
         clipGradNorm(g, 1);

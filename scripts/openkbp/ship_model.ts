@@ -23,7 +23,8 @@ import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';
 import { openKbpScoreCis, dvhErrorBreakdown, LEADERBOARD } from '../../lib/openkbp/report';
 
 /** a coarse model path as the card names it: the run of a run checkpoint, else the folder itself */
-const coarseName = (p: string) => (/checkpoints[\\/]best\/?$/.test(p) ? path.basename(path.dirname(path.dirname(p))) : p);
+const coarseName = (p: string) =>
+  /checkpoints[\\/]best\/?$/.test(p) ? path.basename(path.dirname(path.dirname(p))) : p;
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,7 +34,8 @@ function arg(name: string, fallback?: string): string {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 /** every value of a repeatable option */
-const args = (name: string) => process.argv.flatMap((a, i) => (a === `--${name}` && process.argv[i + 1] ? [process.argv[i + 1]] : []));
+const args = (name: string) =>
+  process.argv.flatMap((a, i) => (a === `--${name}` && process.argv[i + 1] ? [process.argv[i + 1]] : []));
 const f4 = (x: number) => x.toFixed(4);
 const f2 = (x: number) => x.toFixed(2);
 
@@ -53,13 +55,22 @@ async function main(): Promise<void> {
   const bestCfg = JSON.parse(fs.readFileSync(path.join(bestDir, 'config.json'), 'utf8'));
 
   const refinerRun = process.argv.includes('--refiner-run') ? path.resolve(arg('refiner-run')) : null;
-  const refinerCfg = refinerRun ? JSON.parse(fs.readFileSync(path.join(refinerRun, 'training_config.json'), 'utf8')) : null;
+  const refinerCfg = refinerRun
+    ? JSON.parse(fs.readFileSync(path.join(refinerRun, 'training_config.json'), 'utf8'))
+    : null;
   const refinerVal = refinerRun ? JSON.parse(fs.readFileSync(path.join(refinerRun, 'validation.json'), 'utf8')) : null;
   // the model folder as it will ship, staged first so it is scored exactly as users will run it
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-ship-model-'));
   for (const f of ['weights.json', 'weights.bin']) fs.copyFileSync(path.join(bestDir, f), path.join(stage, f));
   // the shipped folder records how it was scored, so `openkbp predict` reproduces it by default
-  fs.writeFileSync(path.join(stage, 'config.json'), JSON.stringify({ ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta, predict_phase_tta: phaseTta } }, null, 1) + '\n');
+  fs.writeFileSync(
+    path.join(stage, 'config.json'),
+    JSON.stringify(
+      { ...bestCfg, meta: { ...(bestCfg.meta ?? {}), predict_tta: tta, predict_phase_tta: phaseTta } },
+      null,
+      1,
+    ) + '\n',
+  );
   const members = args('member').map((m) => path.resolve(m));
   /** a member checkpoint's run folder (members are runs' checkpoints/best) */
   const memberRun = (m: string) => path.dirname(path.dirname(m));
@@ -70,7 +81,8 @@ async function main(): Promise<void> {
   });
   if (refinerRun) {
     fs.mkdirSync(path.join(stage, 'refiner'));
-    for (const f of ['config.json', 'weights.json', 'weights.bin']) fs.copyFileSync(path.join(refinerRun, 'checkpoints', 'refiner', f), path.join(stage, 'refiner', f));
+    for (const f of ['config.json', 'weights.json', 'weights.bin'])
+      fs.copyFileSync(path.join(refinerRun, 'checkpoints', 'refiner', f), path.join(stage, 'refiner', f));
   }
 
   // official scores of the staged folder through the same code as `openkbp predict` + `openkbp score`
@@ -80,7 +92,8 @@ async function main(): Promise<void> {
   await predictOpenKbpDir({ model: stage, inputDir: valDir, outDir: predDir });
   const predictSeconds = (Date.now() - t0) / 1000;
   const score = await scoreOpenKbpDirs(valDir, predDir);
-  if (keepPredictions) await withAtomicDir(keepPredictions, async (tmp) => fs.cpSync(predDir, tmp, { recursive: true }));
+  if (keepPredictions)
+    await withAtomicDir(keepPredictions, async (tmp) => fs.cpSync(predDir, tmp, { recursive: true }));
   fs.rmSync(predDir, { recursive: true, force: true });
   const ci = openKbpScoreCis(score);
   const breakdown = dvhErrorBreakdown(score);
@@ -93,17 +106,22 @@ async function main(): Promise<void> {
     floor = await scoreOpenKbpDirs(valDir, fd);
     fs.rmSync(fd, { recursive: true, force: true });
   }
-  const worst = Object.entries(score.per_patient).sort((a, b) => b[1].dose_error - a[1].dose_error).slice(0, 5);
+  const worst = Object.entries(score.per_patient)
+    .sort((a, b) => b[1].dose_error - a[1].dose_error)
+    .slice(0, 5);
   const env = cfg.environment;
   const h = cfg.hparams;
   // a fine-tuned run (--init-from) counts its parent run's training time and steps too
   type Stage = { run: string; hours: number; steps: number; epochs: number; lr: number };
   // a shipped model folder as the starting point carries its own stage list (validation_scores.json)
-  const shippedRecord = (dir: string) => (fs.existsSync(path.join(dir, 'validation_scores.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'validation_scores.json'), 'utf8')) : null);
+  const shippedRecord = (dir: string) =>
+    fs.existsSync(path.join(dir, 'validation_scores.json'))
+      ? JSON.parse(fs.readFileSync(path.join(dir, 'validation_scores.json'), 'utf8'))
+      : null;
   /** the stages before a checkpoint's run: its --init-from chain, oldest first */
   const stagesBefore = (initFrom: string | null): Stage[] => {
     const out: Stage[] = [];
-    for (let from = initFrom; from; ) {
+    for (let from = initFrom; from;) {
       const shipped = shippedRecord(from);
       if (shipped) {
         out.unshift(...(shipped.training.stages as Stage[]));
@@ -114,7 +132,13 @@ async function main(): Promise<void> {
       const pCfg = JSON.parse(fs.readFileSync(path.join(pRun, 'training_config.json'), 'utf8'));
       const ck = JSON.parse(fs.readFileSync(path.join(from, 'config.json'), 'utf8'));
       const steps = (ck.meta?.global_step as number | undefined) ?? (pSum.global_step as number);
-      out.unshift({ run: path.basename(pRun), hours: pSum.total_time_hours as number, steps, epochs: pCfg.hparams.epochs as number, lr: pCfg.hparams.lr as number });
+      out.unshift({
+        run: path.basename(pRun),
+        hours: pSum.total_time_hours as number,
+        steps,
+        epochs: pCfg.hparams.epochs as number,
+        lr: pCfg.hparams.lr as number,
+      });
       from = pCfg.hparams.init_from ?? null;
     }
     return out;
@@ -126,16 +150,28 @@ async function main(): Promise<void> {
     const mRun = memberRun(m);
     const mSum = JSON.parse(fs.readFileSync(path.join(mRun, 'training_summary.json'), 'utf8'));
     const mCfg = JSON.parse(fs.readFileSync(path.join(mRun, 'training_config.json'), 'utf8'));
-    const own: Stage = { run: path.basename(mRun), hours: mSum.total_time_hours as number, steps: mSum.global_step as number, epochs: mCfg.hparams.epochs as number, lr: mCfg.hparams.lr as number };
+    const own: Stage = {
+      run: path.basename(mRun),
+      hours: mSum.total_time_hours as number,
+      steps: mSum.global_step as number,
+      epochs: mCfg.hparams.epochs as number,
+      lr: mCfg.hparams.lr as number,
+    };
     const known = new Set([...parents, ...memberStages].map((p) => p.run).concat(path.basename(runDir)));
-    for (const st of [...stagesBefore(mCfg.hparams.init_from ?? null), own]) if (!known.has(st.run)) memberStages.push(st);
+    for (const st of [...stagesBefore(mCfg.hparams.init_from ?? null), own])
+      if (!known.has(st.run)) memberStages.push(st);
   }
   // a fine-tuned refiner (--init-from) counts its parent refiner runs' time and steps too
   const refinerStages: Array<{ run: string; hours: number; steps: number; coarse: string }> = [];
-  for (let run = refinerRun; run; ) {
+  for (let run = refinerRun; run;) {
     const c = JSON.parse(fs.readFileSync(path.join(run, 'training_config.json'), 'utf8'));
     const v = JSON.parse(fs.readFileSync(path.join(run, 'validation.json'), 'utf8'));
-    refinerStages.unshift({ run: path.basename(run), hours: (v.training_seconds as number) / 3600, steps: c.hparams.steps as number, coarse: c.refiner.coarseSource as string });
+    refinerStages.unshift({
+      run: path.basename(run),
+      hours: (v.training_seconds as number) / 3600,
+      steps: c.hparams.steps as number,
+      coarse: c.refiner.coarseSource as string,
+    });
     const from = c.hparams.init_from as string | null;
     const shipped = from ? shippedRecord(path.dirname(from)) : null;
     if (shipped?.refiner?.stages) {
@@ -145,33 +181,87 @@ async function main(): Promise<void> {
     run = from ? path.dirname(path.dirname(from)) : null;
   }
   const refinerHours = refinerStages.reduce((a, r) => a + r.hours, 0);
-  const hours = (summary.total_time_hours as number) + [...parents, ...memberStages].reduce((a, p) => a + p.hours, 0) + refinerHours;
+  const hours =
+    (summary.total_time_hours as number) +
+    [...parents, ...memberStages].reduce((a, p) => a + p.hours, 0) +
+    refinerHours;
   const totalSteps = (summary.global_step as number) + [...parents, ...memberStages].reduce((a, p) => a + p.steps, 0);
   const epochsDone = totalSteps / (cfg.data.n_train as number);
-  const machine = { cpu: env.cpu, cores: env.cores, memory_gb: env.memoryGb, platform: env.platform, backend: `${env.engine.backend}/${env.engine.opsPath}`, threads: env.engine.threads };
+  const machine = {
+    cpu: env.cpu,
+    cores: env.cores,
+    memory_gb: env.memoryGb,
+    platform: env.platform,
+    backend: `${env.engine.backend}/${env.engine.opsPath}`,
+    threads: env.engine.threads,
+  };
   const scores = {
     model: `openkbp-${name}`,
     preliminary,
-    validation: { n_patients: score.n_patients, n_dvh_cells: score.n_dvh_cells, dose_score: score.dose_score, dvh_score: score.dvh_score, ci95: ci, tta, phase_tta: phaseTta },
+    validation: {
+      n_patients: score.n_patients,
+      n_dvh_cells: score.n_dvh_cells,
+      dose_score: score.dose_score,
+      dvh_score: score.dvh_score,
+      ci95: ci,
+      tta,
+      phase_tta: phaseTta,
+    },
     resolution_floor: { dose_score: floor.dose_score, dvh_score: floor.dvh_score, n_patients: floor.n_patients },
     dvh_error_by_metric: breakdown.byMetric,
     dvh_error_by_structure: breakdown.byStructure,
-    per_patient: Object.fromEntries(Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }])),
+    per_patient: Object.fromEntries(
+      Object.entries(score.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }]),
+    ),
     members: members.map((m, k) => ({ folder: `members/m${k + 1}`, run: path.basename(memberRun(m)) })),
     member_stages: memberStages,
-    refiner: refinerRun ? { run: path.basename(refinerRun), stages: refinerStages, hparams: refinerCfg.hparams, params: refinerCfg.model_params, n_train: refinerCfg.data.n_train, coarse_source: refinerCfg.refiner.coarseSource, training_hours: refinerHours, validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined } } : null,
-    training: { run: path.basename(runDir), stages: [...parents, { run: path.basename(runDir), hours: summary.total_time_hours, steps: summary.global_step, epochs: h.epochs, lr: h.lr }], hparams: h, global_step: totalSteps, epochs_equivalent: epochsDone, planned_epochs: h.epochs, wall_time_hours: hours, stopped_by: summary.stopped_by, best: summary.best },
+    refiner: refinerRun
+      ? {
+          run: path.basename(refinerRun),
+          stages: refinerStages,
+          hparams: refinerCfg.hparams,
+          params: refinerCfg.model_params,
+          n_train: refinerCfg.data.n_train,
+          coarse_source: refinerCfg.refiner.coarseSource,
+          training_hours: refinerHours,
+          validation_before_after: { coarse: refinerVal.coarse, refined: refinerVal.refined },
+        }
+      : null,
+    training: {
+      run: path.basename(runDir),
+      stages: [
+        ...parents,
+        {
+          run: path.basename(runDir),
+          hours: summary.total_time_hours,
+          steps: summary.global_step,
+          epochs: h.epochs,
+          lr: h.lr,
+        },
+      ],
+      hparams: h,
+      global_step: totalSteps,
+      epochs_equivalent: epochsDone,
+      planned_epochs: h.epochs,
+      wall_time_hours: hours,
+      stopped_by: summary.stopped_by,
+      best: summary.best,
+    },
     machine,
     leaderboard: LEADERBOARD,
     predict_seconds_33: predictSeconds,
   };
   const card = `# OpenKBP model \`openkbp-${name}\`${preliminary ? ' — PRELIMINARY (short pipeline-proof run, not the benchmark model)' : ''}
 
-${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60)}-minute run (${epochsDone.toFixed(2)} of ${h.epochs} planned epochs) made to prove the
+${
+  preliminary
+    ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60)}-minute run (${epochsDone.toFixed(2)} of ${h.epochs} planned epochs) made to prove the
 > pipeline end to end. It does **not** meet the acceptance thresholds (validation dose score ≤ 3.0 Gy, DVH score ≤ 2.0 Gy).
 > The full run is \`bash scripts/openkbp/train.sh\` (see docs/openkbp.md).
 
-` : ''}## Data
+`
+    : ''
+}## Data
 - Training: ${cfg.data.n_train} OpenKBP train patients (openkbp npz, \`npz/train\`); validation (model selection and the scores below): ${cfg.data.n_val} patients (\`npz/validation\`). The test split (pt_241–340) was never used.
 - OpenKBP (Babier et al., Med Phys 48:5549, 2021; TCIA): head-and-neck CT, 10 structures, 9-field IMRT doses.
 
@@ -182,9 +272,17 @@ ${preliminary ? `> **Preliminary.** This checkpoint comes from a ${f2(hours * 60
 
 ## Training
 - Steps: ${totalSteps} (batch 1, ${epochsDone.toFixed(2)} epochs), stopped by: ${summary.stopped_by}; best checkpoint at step ${summary.best?.global_step}${parents.length ? ' of the last stage' : ''}.
-${parents.length ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number, lr: h.lr as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps, peak lr ${p.lr}, cosine over ${p.epochs} epochs, ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule.
-` : ''}${members.length ? `- **Ensemble**: the 64³ outputs of this model and of ${members.map((m, k) => `\`members/m${k + 1}\` (best checkpoint of \`${path.basename(memberRun(m))}\`)`).join(', ')} are averaged before up-sampling${memberStages.length ? `; the members' own stages (${memberStages.map((p) => `\`${p.run}\` ${p.steps} steps, ${f2(p.hours)} h`).join('; ')}) count toward steps and wall time` : ' (members are stages of this model\'s own chain: no extra training time)'}.
-` : ''}
+${
+  parents.length
+    ? `- Stages: ${[...parents, { run: path.basename(runDir), hours: summary.total_time_hours as number, steps: summary.global_step as number, epochs: h.epochs as number, lr: h.lr as number }].map((p, i) => `${i + 1}. \`${p.run}\` ${p.steps} steps, peak lr ${p.lr}, cosine over ${p.epochs} epochs, ${f2(p.hours)} h`).join('; ')} — each later stage starts from the previous stage's best weights (\`--init-from\`) with a fresh warm-up and cosine schedule.
+`
+    : ''
+}${
+    members.length
+      ? `- **Ensemble**: the 64³ outputs of this model and of ${members.map((m, k) => `\`members/m${k + 1}\` (best checkpoint of \`${path.basename(memberRun(m))}\`)`).join(', ')} are averaged before up-sampling${memberStages.length ? `; the members' own stages (${memberStages.map((p) => `\`${p.run}\` ${p.steps} steps, ${f2(p.hours)} h`).join('; ')}) count toward steps and wall time` : " (members are stages of this model's own chain: no extra training time)"}.
+`
+      : ''
+  }
 - Wall time (training, all sessions): **${f2(hours)} h**.
 - Machine: ${env.cpu}, ${env.cores} cores, ${env.memoryGb} GB RAM, ${env.platform}; engine backend \`${env.engine.backend}\`, ops path \`${env.engine.opsPath}\` (oneDNN ${env.engine.versions.onednn ?? 'n/a'}), ${env.engine.threads} thread(s) in the last stage; Node ${env.node}, tfjs ${env.engine.versions.tfjs}.
 
@@ -201,7 +299,9 @@ Acceptance target of the benchmark issue (dose score ≤ 3.0 Gy and DVH score �
 CIs: percentile bootstrap over patients (9,999 resamples, seed 42); the DVH score is pooled over all ${score.n_dvh_cells} cells.
 Leaderboard numbers are on the 100 test patients, ours on the 33 validation patients: context, not a ranking.
 
-Mean DVH error by metric: ${Object.entries(breakdown.byMetric).map(([k, v]) => `${k} ${f2(v.mean)} Gy (n ${v.n})`).join('; ')}.
+Mean DVH error by metric: ${Object.entries(breakdown.byMetric)
+    .map(([k, v]) => `${k} ${f2(v.mean)} Gy (n ${v.n})`)
+    .join('; ')}.
 
 Worst patients by dose error: ${worst.map(([id, p]) => `${id} ${f2(p.dose_error)} Gy`).join(', ')}.
 
@@ -216,7 +316,11 @@ npx vmat openkbp score --ref-dir <same patients with dose> --pred-dir <dir>
     fs.writeFileSync(path.join(tmp, 'validation_scores.json'), JSON.stringify(scores, null, 1) + '\n');
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), card);
   });
-  await writeJsonAtomic(path.join(runDir, 'shipped.json'), { model_dir: modelDir, dose_score: score.dose_score, dvh_score: score.dvh_score });
+  await writeJsonAtomic(path.join(runDir, 'shipped.json'), {
+    model_dir: modelDir,
+    dose_score: score.dose_score,
+    dvh_score: score.dvh_score,
+  });
   await writeFileAtomic(path.join(runDir, 'MODEL_CARD.md'), card);
   fs.rmSync(stage, { recursive: true, force: true });
   process.stdout.write(card);

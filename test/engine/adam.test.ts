@@ -15,7 +15,10 @@ function run(make: () => tf.Optimizer, useArrayForm: boolean): Float32Array[] {
   const x = tf.randomNormal([7, 3], 0, 1, 'float32', 3);
   const opt = make();
   for (let s = 0; s < 4; s++) {
-    const { grads } = tf.variableGrads(() => tf.add(tf.sum(tf.square(tf.matMul(x, vars[0]))), tf.sum(tf.sin(vars[1]))) as tf.Scalar, vars);
+    const { grads } = tf.variableGrads(
+      () => tf.add(tf.sum(tf.square(tf.matMul(x, vars[0]))), tf.sum(tf.sin(vars[1]))) as tf.Scalar,
+      vars,
+    );
     if (useArrayForm) opt.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
     else opt.applyGradients(grads);
     tf.dispose(Object.values(grads));
@@ -28,8 +31,12 @@ function run(make: () => tf.Optimizer, useArrayForm: boolean): Float32Array[] {
 
 for (const arrayForm of [false, true]) {
   test(`fused adam == tf.train.adam after 4 steps (${arrayForm ? 'NamedTensor[]' : 'map'} gradients)`, () => {
-    const stock = run(function stock() { return tf.train.adam(0.01, 0.8, 0.95, 1e-6); }, arrayForm);
-    const fused = run(function fused() { return adam(0.01, 0.8, 0.95, 1e-6); }, arrayForm);
+    const stock = run(function stock() {
+      return tf.train.adam(0.01, 0.8, 0.95, 1e-6);
+    }, arrayForm);
+    const fused = run(function fused() {
+      return adam(0.01, 0.8, 0.95, 1e-6);
+    }, arrayForm);
     stock.forEach((v, i) => assert.deepEqual(Array.from(fused[i]), Array.from(v), `variable ${i}`));
   });
 }

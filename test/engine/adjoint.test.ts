@@ -26,9 +26,15 @@ function checkAdjoint(op: (x: tf.Tensor5D, w: tf.Tensor5D) => tf.Tensor5D, xShap
   const w = rand(wShape, 0.3) as tf.Tensor5D;
   const y = op(x, w);
   const r = rand(y.shape);
-  const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor5D, b as tf.Tensor5D), r)))([x, w]);
+  const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor5D, b as tf.Tensor5D), r)))([
+    x,
+    w,
+  ]);
   const lhs = dot(y, r);
-  for (const [name, rhs] of [['x', dot(x, gx)], ['w', dot(w, gw)]] as const) {
+  for (const [name, rhs] of [
+    ['x', dot(x, gx)],
+    ['w', dot(w, gw)],
+  ] as const) {
     const rel = Math.abs(lhs - rhs) / Math.max(Math.abs(lhs), 1e-12);
     assert.ok(rel < 1e-4, `<A ${name}, r> = ${lhs} vs <${name}, A^T r> = ${rhs} (rel ${rel})`);
   }
@@ -43,7 +49,12 @@ const sets: Array<{ name: string; ops: EngineOps | null; skip: string | false }>
 for (const set of sets) {
   describe(`adjoint test, ops path '${set.name}'`, { skip: set.skip }, () => {
     const ops = set.ops!;
-    for (const [k, s, xs] of [[3, 1, [2, 5, 4, 6, 3]], [3, 2, [2, 5, 7, 4, 3]], [1, 2, [1, 5, 4, 3, 2]], [1, 1, [2, 3, 3, 3, 4]]] as const) {
+    for (const [k, s, xs] of [
+      [3, 1, [2, 5, 4, 6, 3]],
+      [3, 2, [2, 5, 7, 4, 3]],
+      [1, 2, [1, 5, 4, 3, 2]],
+      [1, 1, [2, 3, 3, 3, 4]],
+    ] as const) {
       test(`conv3d k${k} s${s} x[${xs}]`, () => {
         checkAdjoint((x, w) => ops.conv3d(x, w, s), [...xs], [k, k, k, xs[4], 4]);
       });

@@ -15,13 +15,24 @@ function bench(args: string[], env: Record<string, string> = {}) {
 }
 
 test('train-step --json on a tiny model: required fields, stable tensor count, missing peer reported', () => {
-  const r = bench(['--patch', '8', '--in-channels', '2', '--base-channels', '4', '--levels', '2', '--steps', '2', '--json'], {
-    VMAT_TORCH_PYTHON: '/nonexistent/python3',
-    VMAT_THREADS: '1',
-  });
+  const r = bench(
+    ['--patch', '8', '--in-channels', '2', '--base-channels', '4', '--levels', '2', '--steps', '2', '--json'],
+    {
+      VMAT_TORCH_PYTHON: '/nonexistent/python3',
+      VMAT_THREADS: '1',
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
-  for (const k of ['backend', 'ops_path', 'threads', 'ms_per_step_median', 'cpu_ms_per_step', 'rss_peak_mb', 'params']) {
+  for (const k of [
+    'backend',
+    'ops_path',
+    'threads',
+    'ms_per_step_median',
+    'cpu_ms_per_step',
+    'rss_peak_mb',
+    'params',
+  ]) {
     assert.ok(k in out, `missing ${k}`);
   }
   assert.equal(out.threads, out.ops_path === 'native' ? 1 : out.threads);

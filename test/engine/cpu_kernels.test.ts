@@ -11,7 +11,10 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { tf } from '../../lib/engine';
 import {
-  installFastCpuKernels, uninstallFastCpuKernels, fastCpuKernelsInstalled, NATIVE_MIN_ELEMENTS, type NativeCpuKernels,
+  installFastCpuKernels,
+  uninstallFastCpuKernels,
+  fastCpuKernelsInstalled,
+  type NativeCpuKernels,
 } from '../../lib/engine/cpu_kernels';
 import { loadNativeAddon } from '../../lib/engine/native_addon';
 import { resolveThreads } from '../../lib/engine/paths';
@@ -53,7 +56,8 @@ function both(f: () => tf.Tensor | tf.Tensor[]): [Result[], Result[]] {
     const results: Result[] = [];
     tf.tidy(() => {
       const r = f();
-      for (const t of Array.isArray(r) ? r : [r]) results.push({ shape: t.shape.slice(), values: t.dataSync().slice() });
+      for (const t of Array.isArray(r) ? r : [r])
+        results.push({ shape: t.shape.slice(), values: t.dataSync().slice() });
     });
     return results;
   };
@@ -111,7 +115,20 @@ function floatSweep(count: number, lim: number): tf.Tensor {
     bits[i] = b < limitBits ? b : (b - limitBits) | 0x80000000;
   }
   const v = new Float32Array(bits.buffer);
-  v.set([1, -1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2, 2 ** -28, 88.72283935546875, -87.33654, -103.97, Infinity, -Infinity, NaN]);
+  v.set([
+    1,
+    -1,
+    0.5,
+    Math.LN2 / 2,
+    1.5 * Math.LN2,
+    2 ** -28,
+    88.72283935546875,
+    -87.33654,
+    -103.97,
+    Infinity,
+    -Infinity,
+    NaN,
+  ]);
   return tf.tensor1d(v);
 }
 
@@ -200,14 +217,29 @@ test('binary ops on large arrays (native kernels when built): every layout, odd 
   const tiny = tf.mul(rand(big), 1e-20);
   assertBinarySame(tiny, tf.mul(rand(big), 1e-20), 'subnormal range', true);
   assertBinarySame(tf.mul(rand(big), 1e20), tf.mul(rand([10]), 1e20), 'overflow range', true);
-  assertSame(() => tf.add(tf.range(0, 20000, 1, 'int32'), tf.range(0, 20000, 1, 'int32')), 'large int32 add falls back');
+  assertSame(
+    () => tf.add(tf.range(0, 20000, 1, 'int32'), tf.range(0, 20000, 1, 'int32')),
+    'large int32 add falls back',
+  );
   const general = rand([2, 8, 1, 16, 10]);
   assertSame(() => tf.add(x, general), 'large general broadcast falls back');
 });
 
 test('sum and mean over leading, trailing, middle, all and non-contiguous axes, keepDims', () => {
   const x = rand([2, 3, 4, 5], 3, 1);
-  const axesList: Array<number | number[] | undefined> = [undefined, 0, 1, 3, -1, [0, 1], [2, 3], [0, 1, 2], [1, 2], [1, 3], [0, 2]];
+  const axesList: Array<number | number[] | undefined> = [
+    undefined,
+    0,
+    1,
+    3,
+    -1,
+    [0, 1],
+    [2, 3],
+    [0, 1, 2],
+    [1, 2],
+    [1, 3],
+    [0, 2],
+  ];
   for (const axis of axesList) {
     for (const keep of [false, true]) {
       assertSame(() => tf.sum(x, axis, keep), `sum axis ${JSON.stringify(axis)} keepDims ${keep}`);
@@ -222,7 +254,17 @@ test('sum and mean on large arrays (native kernels when built): leading, middle,
   // and 10 cover whole, partial and single column blocks
   const x = rand([4, 12, 16, 8, 10], 3, 1);
   const axesList: Array<number | number[] | undefined> = [
-    undefined, 0, [0, 1], [0, 1, 2, 3], 1, [1, 2, 3], [2, 3], 4, [3, 4], [1, 2, 3, 4], [0, 1, 2, 3, 4],
+    undefined,
+    0,
+    [0, 1],
+    [0, 1, 2, 3],
+    1,
+    [1, 2, 3],
+    [2, 3],
+    4,
+    [3, 4],
+    [1, 2, 3, 4],
+    [0, 1, 2, 3, 4],
   ];
   for (const axis of axesList) {
     for (const keep of [false, true]) {
@@ -253,7 +295,12 @@ test('unary ops', () => {
 test('unary ops on large arrays (native kernels when built), exp and sigmoid over the whole float range', () => {
   const x = withEdgeValues([2, 8, 16, 16, 10], 4, 6);
   for (const [name, f] of [
-    ['sqrt', tf.sqrt], ['square', tf.square], ['neg', tf.neg], ['exp', tf.exp], ['abs', tf.abs], ['sigmoid', tf.sigmoid],
+    ['sqrt', tf.sqrt],
+    ['square', tf.square],
+    ['neg', tf.neg],
+    ['exp', tf.exp],
+    ['abs', tf.abs],
+    ['sigmoid', tf.sigmoid],
   ] as const) {
     assertSame(() => f(x), name, 'unary');
   }
@@ -271,7 +318,12 @@ test('gradients through the fast kernels equal stock gradients (concat skip + br
   const b = rand([1, 3, 4, 2, 5]);
   const bias = rand([8]);
   assertSame(
-    () => tf.grads((p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.add(tf.concat([p, q], 4), c))))([a, b, bias]),
+    () =>
+      tf.grads((p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.add(tf.concat([p, q], 4), c))))([
+        a,
+        b,
+        bias,
+      ]),
     'grads',
   );
   const film = rand([2, 1, 1, 1, 8]);
@@ -283,26 +335,52 @@ test('gradients through the fast kernels equal stock gradients (concat skip + br
   assertSame(() => tf.grads(filmLoss)([bigH, bigFilm]), 'large FiLM grads', 'reduceSum');
 });
 
-test('the native exp is V8\'s Math.exp bit for bit on doubles (float32 results alone would hide most differences)', {
-  skip: addon ? false : `native addon ${reason}`,
-}, () => {
-  // float32 inputs over exp's whole float range, then random doubles over its double range,
-  // near-zero values and the special cases of the algorithm's branches
-  const n = 1 << 20;
-  const x = new Float64Array(n);
-  x.set(floatSweep(n >> 1, 110).dataSync());
-  const specials = [0, -0, 1, -1, 2 ** -28, -(2 ** -30), 709.78, 709.79, -745.13, -745.14, -708.4, 1e-310, 3.4e38, -3.4e38, Infinity, -Infinity, NaN];
-  x.set(specials, n >> 1);
-  const r = noise(n, 9);
-  for (let i = (n >> 1) + specials.length; i < n; i++) x[i] = r[i] * (i % 3 === 0 ? 187.5 : i % 3 === 1 ? 0.75 : 2.5e-7);
-  const got = new Float64Array(n);
-  addon!.expF64(x, got);
-  const at = firstDifference(got, x.map(Math.exp));
-  assert.equal(at, -1, `exp(${x[at]}): native ${got[at]} vs Math.exp ${Math.exp(x[at])}`);
-});
+test(
+  "the native exp is V8's Math.exp bit for bit on doubles (float32 results alone would hide most differences)",
+  {
+    skip: addon ? false : `native addon ${reason}`,
+  },
+  () => {
+    // float32 inputs over exp's whole float range, then random doubles over its double range,
+    // near-zero values and the special cases of the algorithm's branches
+    const n = 1 << 20;
+    const x = new Float64Array(n);
+    x.set(floatSweep(n >> 1, 110).dataSync());
+    const specials = [
+      0,
+      -0,
+      1,
+      -1,
+      2 ** -28,
+      -(2 ** -30),
+      709.78,
+      709.79,
+      -745.13,
+      -745.14,
+      -708.4,
+      1e-310,
+      3.4e38,
+      -3.4e38,
+      Infinity,
+      -Infinity,
+      NaN,
+    ];
+    x.set(specials, n >> 1);
+    const r = noise(n, 9);
+    for (let i = (n >> 1) + specials.length; i < n; i++)
+      x[i] = r[i] * (i % 3 === 0 ? 187.5 : i % 3 === 1 ? 0.75 : 2.5e-7);
+    const got = new Float64Array(n);
+    addon!.expF64(x, got);
+    const at = firstDifference(got, x.map(Math.exp));
+    assert.equal(at, -1, `exp(${x[at]}): native ${got[at]} vs Math.exp ${Math.exp(x[at])}`);
+  },
+);
 
 test('native kernels are used when the addon is built', { skip: addon ? false : `native addon ${reason}` }, () => {
-  assert.ok(variants.length === 2 && calls.binaryTiled > 0 && calls.unary > 0 && calls.reduceSum > 0, JSON.stringify(calls));
+  assert.ok(
+    variants.length === 2 && calls.binaryTiled > 0 && calls.unary > 0 && calls.reduceSum > 0,
+    JSON.stringify(calls),
+  );
 });
 
 /** Deterministic pseudo-random floats in [-4, 4). */
@@ -316,43 +394,58 @@ function noise(n: number, seed: number): Float32Array {
   return v;
 }
 
-test('native kernels give the same bits with one thread and with several', {
-  skip: !addon ? `native addon ${reason}` : threads < 2 ? 'one thread (VMAT_THREADS=1): nothing to compare' : false,
-}, () => {
-  const native = addon!;
-  const n = 3 * 65536 + 1234; // above the addon's parallel threshold, not a whole number of blocks
-  const a = noise(n, 1);
-  const runAll = (): Float32Array[] => {
-    const outs: Float32Array[] = [];
-    for (const [b, left] of [[noise(n, 2), false], [noise(1, 3), false], [noise(10, 4), true], [noise(70000, 5), true]] as const) {
-      for (let op = 0; op <= 4; op++) {
+test(
+  'native kernels give the same bits with one thread and with several',
+  {
+    skip: !addon ? `native addon ${reason}` : threads < 2 ? 'one thread (VMAT_THREADS=1): nothing to compare' : false,
+  },
+  () => {
+    const native = addon!;
+    const n = 3 * 65536 + 1234; // above the addon's parallel threshold, not a whole number of blocks
+    const a = noise(n, 1);
+    const runAll = (): Float32Array[] => {
+      const outs: Float32Array[] = [];
+      for (const [b, left] of [
+        [noise(n, 2), false],
+        [noise(1, 3), false],
+        [noise(10, 4), true],
+        [noise(70000, 5), true],
+      ] as const) {
+        for (let op = 0; op <= 4; op++) {
+          const out = new Float32Array(n);
+          native.binaryTiled(op, a, b, out, left);
+          outs.push(out);
+        }
+      }
+      for (let op = 0; op <= 5; op++) {
         const out = new Float32Array(n);
-        native.binaryTiled(op, a, b, out, left);
+        native.unary(op, a, out);
         outs.push(out);
       }
-    }
-    for (let op = 0; op <= 5; op++) {
-      const out = new Float32Array(n);
-      native.unary(op, a, out);
-      outs.push(out);
-    }
-    const v = noise(4 * 12 * 4096, 6);
-    for (const [outer, mid, inner] of [[1, 48 * 4096, 1], [48, 4096, 1], [4, 12, 4096], [1, 48, 4096], [48, 4000, 1]]) {
-      for (const mean of [false, true]) {
-        const out = new Float32Array(outer * inner);
-        native.reduceSum(v.subarray(0, outer * mid * inner), outer, mid, inner, mean, out);
-        outs.push(out);
+      const v = noise(4 * 12 * 4096, 6);
+      for (const [outer, mid, inner] of [
+        [1, 48 * 4096, 1],
+        [48, 4096, 1],
+        [4, 12, 4096],
+        [1, 48, 4096],
+        [48, 4000, 1],
+      ]) {
+        for (const mean of [false, true]) {
+          const out = new Float32Array(outer * inner);
+          native.reduceSum(v.subarray(0, outer * mid * inner), outer, mid, inner, mean, out);
+          outs.push(out);
+        }
       }
+      return outs;
+    };
+    try {
+      native.setThreads(1);
+      const one = runAll();
+      native.setThreads(threads);
+      const many = runAll();
+      one.forEach((o, i) => assert.equal(firstDifference(many[i], o), -1, `result ${i}`));
+    } finally {
+      native.setThreads(threads);
     }
-    return outs;
-  };
-  try {
-    native.setThreads(1);
-    const one = runAll();
-    native.setThreads(threads);
-    const many = runAll();
-    one.forEach((o, i) => assert.equal(firstDifference(many[i], o), -1, `result ${i}`));
-  } finally {
-    native.setThreads(threads);
-  }
-});
+  },
+);

@@ -13,7 +13,10 @@ const savedEnv = { backend: process.env.VMAT_BACKEND, threads: process.env.VMAT_
 
 afterEach(() => {
   resetEngine();
-  for (const [k, v] of [['VMAT_BACKEND', savedEnv.backend], ['VMAT_THREADS', savedEnv.threads]] as const) {
+  for (const [k, v] of [
+    ['VMAT_BACKEND', savedEnv.backend],
+    ['VMAT_THREADS', savedEnv.threads],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -72,14 +75,23 @@ test('VMAT_BACKEND=native: native path with passed self-test (or a recorded fall
   }
 });
 
-test('auto: optional tfjs-node(-gpu) absent here are reported as unavailable and skipped', { skip: installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu') ? 'tfjs-node installed on this machine' : false }, async () => {
-  delete process.env.VMAT_BACKEND;
-  const info = await initEngine({ quiet: true });
-  assert.equal(info.requested, 'auto');
-  assert.match(info.fallbacks?.[0] ?? '', /^tfjs-node-gpu: unavailable/);
-  assert.match(info.fallbacks?.[1] ?? '', /^tfjs-node: unavailable \(@tensorflow\/tfjs-node is not installed/);
-  assert.equal(info.opsPath, addonPresent ? 'native' : 'reference');
-});
+test(
+  'auto: optional tfjs-node(-gpu) absent here are reported as unavailable and skipped',
+  {
+    skip:
+      installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu')
+        ? 'tfjs-node installed on this machine'
+        : false,
+  },
+  async () => {
+    delete process.env.VMAT_BACKEND;
+    const info = await initEngine({ quiet: true });
+    assert.equal(info.requested, 'auto');
+    assert.match(info.fallbacks?.[0] ?? '', /^tfjs-node-gpu: unavailable/);
+    assert.match(info.fallbacks?.[1] ?? '', /^tfjs-node: unavailable \(@tensorflow\/tfjs-node is not installed/);
+    assert.equal(info.opsPath, addonPresent ? 'native' : 'reference');
+  },
+);
 
 function brokenPath(name: string, ops: EngineOps): EnginePath {
   return { name, prepare: async () => ({ ops, backend: 'cpu', threads: 1, versions: {} }) };
@@ -87,7 +99,11 @@ function brokenPath(name: string, ops: EngineOps): EnginePath {
 
 test('a native-like path rejected by the self-test leaves the stock cpu kernels in place', async () => {
   const { installFastCpuKernels, fastCpuKernelsInstalled } = await import('../../lib/engine/cpu_kernels');
-  const wrong: EngineOps = { ...referenceOps, relu: (x) => tf.mul(x, 2) as typeof x, silu: (x) => tf.mul(x, 2) as typeof x };
+  const wrong: EngineOps = {
+    ...referenceOps,
+    relu: (x) => tf.mul(x, 2) as typeof x,
+    silu: (x) => tf.mul(x, 2) as typeof x,
+  };
   const path: EnginePath = {
     name: 'fast-but-wrong',
     prepare: async () => {
@@ -101,7 +117,10 @@ test('a native-like path rejected by the self-test leaves the stock cpu kernels 
 });
 
 test('self-test rejects an op set with a wrong forward conv and falls back', async () => {
-  const wrongForward: EngineOps = { ...referenceOps, conv3d: (x, w, s) => tf.tidy(() => tf.mul(referenceOps.conv3d(x, w, s), 1.001)) };
+  const wrongForward: EngineOps = {
+    ...referenceOps,
+    conv3d: (x, w, s) => tf.tidy(() => tf.mul(referenceOps.conv3d(x, w, s), 1.001)),
+  };
   const info = await initEngine({ quiet: true, paths: [brokenPath('broken-fwd', wrongForward), pathByName('cpu')] });
   assert.equal(info.opsPath, 'reference');
   assert.match(info.fallbacks?.[0] ?? '', /^broken-fwd: self-test failed \(conv3d k3 s1 forward: relative error/);
@@ -116,7 +135,10 @@ test('self-test rejects a correct forward with a wrong gradient (like tfjs-wasm 
         return {
           value: referenceOps.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, s),
           // plausible-looking but wrong gradients (forward stays exact)
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.onesLike(saved[0]), tf.mean(dy)), tf.zerosLike(saved[1])],
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+            tf.mul(tf.onesLike(saved[0]), tf.mean(dy)),
+            tf.zerosLike(saved[1]),
+          ],
         };
       })(x, w) as tf.Tensor5D,
   };
@@ -126,22 +148,47 @@ test('self-test rejects a correct forward with a wrong gradient (like tfjs-wasm 
 });
 
 test('a path whose op throws, and a path that cannot be prepared, are skipped with the reason', async () => {
-  const throwing: EngineOps = { ...referenceOps, groupNormAct: () => { throw new Error('boom'); } };
-  const unavailable: EnginePath = { name: 'nowhere', prepare: async () => { throw new Error('not here'); } };
-  const info = await initEngine({ quiet: true, paths: [unavailable, brokenPath('throws', throwing), pathByName('cpu')] });
+  const throwing: EngineOps = {
+    ...referenceOps,
+    groupNormAct: () => {
+      throw new Error('boom');
+    },
+  };
+  const unavailable: EnginePath = {
+    name: 'nowhere',
+    prepare: async () => {
+      throw new Error('not here');
+    },
+  };
+  const info = await initEngine({
+    quiet: true,
+    paths: [unavailable, brokenPath('throws', throwing), pathByName('cpu')],
+  });
   assert.deepEqual(info.fallbacks, ['nowhere: unavailable (not here)', 'throws: self-test failed (threw: boom)']);
   assert.equal(info.opsPath, 'reference');
 });
 
 test('no usable path at all: initEngine rejects, listing what was tried', async () => {
-  const unavailable: EnginePath = { name: 'nowhere', prepare: async () => { throw new Error('not here'); } };
-  await assert.rejects(initEngine({ quiet: true, paths: [unavailable] }), /no usable backend; tried:\n {2}nowhere: unavailable/);
+  const unavailable: EnginePath = {
+    name: 'nowhere',
+    prepare: async () => {
+      throw new Error('not here');
+    },
+  };
+  await assert.rejects(
+    initEngine({ quiet: true, paths: [unavailable] }),
+    /no usable backend; tried:\n {2}nowhere: unavailable/,
+  );
 });
 
-test('VMAT_BACKEND=wasm: stock tfjs 4.22 wasm conv3d gradients are wrong, the self-test catches it', { skip: tf.version.tfjs !== '4.22.0' ? `defect documented for tfjs 4.22.0, found ${tf.version.tfjs}` : false }, async () => {
-  process.env.VMAT_BACKEND = 'wasm';
-  const info = await initEngine({ quiet: true });
-  assert.equal(info.backend, 'cpu');
-  assert.equal(info.opsPath, 'reference');
-  assert.match(info.fallbacks?.[0] ?? '', /^wasm: self-test failed \(conv3d .* grad input 0/);
-});
+test(
+  'VMAT_BACKEND=wasm: stock tfjs 4.22 wasm conv3d gradients are wrong, the self-test catches it',
+  { skip: tf.version.tfjs !== '4.22.0' ? `defect documented for tfjs 4.22.0, found ${tf.version.tfjs}` : false },
+  async () => {
+    process.env.VMAT_BACKEND = 'wasm';
+    const info = await initEngine({ quiet: true });
+    assert.equal(info.backend, 'cpu');
+    assert.equal(info.opsPath, 'reference');
+    assert.match(info.fallbacks?.[0] ?? '', /^wasm: self-test failed \(conv3d .* grad input 0/);
+  },
+);

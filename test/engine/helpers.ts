@@ -35,7 +35,13 @@ export function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tenso
 /** Fast op sets present on this machine (reference is the comparison, not listed). */
 export function fastOpSets(): Array<{ name: string; ops: EngineOps | null; skip: string | false }> {
   const { addon, reason } = loadNativeAddon();
-  return [{ name: 'native', ops: addon ? makeNativeOps(addon) : null, skip: addon ? false : `native addon absent: ${reason}` }];
+  return [
+    {
+      name: 'native',
+      ops: addon ? makeNativeOps(addon) : null,
+      skip: addon ? false : `native addon absent: ${reason}`,
+    },
+  ];
 }
 
 export { referenceOps };

@@ -26,7 +26,9 @@ function train(ops: EngineOps, steps: number): { counts: number[]; params: Float
   const counts: number[] = [];
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const loss = opt.minimize(() => tf.mean(tf.squaredDifference(unetForward(p, spec, x), y)) as tf.Scalar, true, [...p.values()]);
+    const loss = opt.minimize(() => tf.mean(tf.squaredDifference(unetForward(p, spec, x), y)) as tf.Scalar, true, [
+      ...p.values(),
+    ]);
     losses.push(loss!.dataSync()[0]);
     loss!.dispose();
     counts.push(tf.memory().numTensors);
@@ -44,19 +46,28 @@ test('reference path: tensor count stable over 4 Adam steps', () => {
 });
 
 for (const set of fastOpSets()) {
-  test(`${set.name} path: tensor count stable, and same parameters as the reference after 3 steps`, { skip: set.skip }, async () => {
-    const ref = train(referenceOps, 3);
-    installFastCpuKernels();
-    try {
-      const fast = train(set.ops!, 4);
-      assert.equal(fast.counts[3], fast.counts[1], `tensor counts per step: ${fast.counts}`);
-      const again = train(set.ops!, 3);
-      assert.ok(Math.abs(again.losses[2] - ref.losses[2]) / ref.losses[2] < 1e-4, `loss ${again.losses} vs ${ref.losses}`);
-      again.params.forEach((v, i) => assert.ok(relErr(v, ref.params[i]) < 1e-4, `param ${i}: rel err ${relErr(v, ref.params[i])}`));
-    } finally {
-      uninstallFastCpuKernels();
-    }
-  });
+  test(
+    `${set.name} path: tensor count stable, and same parameters as the reference after 3 steps`,
+    { skip: set.skip },
+    async () => {
+      const ref = train(referenceOps, 3);
+      installFastCpuKernels();
+      try {
+        const fast = train(set.ops!, 4);
+        assert.equal(fast.counts[3], fast.counts[1], `tensor counts per step: ${fast.counts}`);
+        const again = train(set.ops!, 3);
+        assert.ok(
+          Math.abs(again.losses[2] - ref.losses[2]) / ref.losses[2] < 1e-4,
+          `loss ${again.losses} vs ${ref.losses}`,
+        );
+        again.params.forEach((v, i) =>
+          assert.ok(relErr(v, ref.params[i]) < 1e-4, `param ${i}: rel err ${relErr(v, ref.params[i])}`),
+        );
+      } finally {
+        uninstallFastCpuKernels();
+      }
+    },
+  );
 }
 
 test('initEngine(native) then a training step leaves no tensors behind', { skip: fastOpSets()[0].skip }, async () => {
@@ -66,7 +77,8 @@ test('initEngine(native) then a training step leaves no tensors behind', { skip:
   const p = buildUNetParams(spec);
   const x = tf.randomNormal([1, 8, 8, 8, 3]) as tf.Tensor5D;
   const opt = tf.train.adam(1e-3);
-  const step = () => opt.minimize(() => tf.mean(tf.square(unetForward(p, spec, x))) as tf.Scalar, true, [...p.values()])?.dispose();
+  const step = () =>
+    opt.minimize(() => tf.mean(tf.square(unetForward(p, spec, x))) as tf.Scalar, true, [...p.values()])?.dispose();
   step();
   const before = tf.memory().numTensors;
   step();

@@ -31,13 +31,23 @@ for (const set of fastOpSets()) {
         const out = tf.tidy(() => referenceOps.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, c.stride));
         const r = rand(out.shape);
         const got = valueAndGrads((a, b) => ops.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.stride), [x, w], r);
-        const want = valueAndGrads((a, b) => referenceOps.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.stride), [x, w], r);
-        ['forward', 'dx', 'dw'].forEach((what, i) => assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`));
+        const want = valueAndGrads(
+          (a, b) => referenceOps.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.stride),
+          [x, w],
+          r,
+        );
+        ['forward', 'dx', 'dw'].forEach((what, i) =>
+          assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`),
+        );
         tf.dispose([x, w, out, r]);
       });
     }
 
-    for (const [stride, k] of [[1, 3], [2, 3], [1, 1]] as const) {
+    for (const [stride, k] of [
+      [1, 3],
+      [2, 3],
+      [1, 1],
+    ] as const) {
       test(`conv3dBias k${k} s${stride} (batch 2, odd sizes): forward, dx, dw, db`, () => {
         const x = rand([2, 5, 3, 7, 3]);
         const w = rand([k, k, k, 3, 4], 0.3);
@@ -45,10 +55,17 @@ for (const set of fastOpSets()) {
         const out = tf.tidy(() => referenceOps.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, stride));
         const r = rand(out.shape);
         const f = (o: typeof ops) => (a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
-          (o.conv3dBias as NonNullable<typeof o.conv3dBias>)(a as tf.Tensor5D, ww as tf.Tensor5D, bb as tf.Tensor1D, stride);
+          (o.conv3dBias as NonNullable<typeof o.conv3dBias>)(
+            a as tf.Tensor5D,
+            ww as tf.Tensor5D,
+            bb as tf.Tensor1D,
+            stride,
+          );
         const got = valueAndGrads(f(ops), [x, w, b], r);
         const want = valueAndGrads(f(referenceOps), [x, w, b], r);
-        ['forward', 'dx', 'dw', 'db'].forEach((what, i) => assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`));
+        ['forward', 'dx', 'dw', 'db'].forEach((what, i) =>
+          assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`),
+        );
       });
     }
 
@@ -57,8 +74,14 @@ for (const set of fastOpSets()) {
       const w = rand([2, 2, 2, 6, 4], 0.3);
       const r = rand([2, 6, 10, 4, 4]);
       const got = valueAndGrads((a, b) => ops.convTranspose3d2x(a as tf.Tensor5D, b as tf.Tensor5D), [x, w], r);
-      const want = valueAndGrads((a, b) => referenceOps.convTranspose3d2x(a as tf.Tensor5D, b as tf.Tensor5D), [x, w], r);
-      ['forward', 'dx', 'dw'].forEach((what, i) => assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`));
+      const want = valueAndGrads(
+        (a, b) => referenceOps.convTranspose3d2x(a as tf.Tensor5D, b as tf.Tensor5D),
+        [x, w],
+        r,
+      );
+      ['forward', 'dx', 'dw'].forEach((what, i) =>
+        assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`),
+      );
     });
 
     for (const act of ['none', 'relu', 'silu'] as const) {
@@ -68,10 +91,18 @@ for (const set of fastOpSets()) {
         const b = rand([6], 0.5);
         const r = rand(x.shape);
         const f = (o: typeof ops) => (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-          (o.groupNormAct as NonNullable<typeof o.groupNormAct>)(a as tf.Tensor5D, gg as tf.Tensor1D, bb as tf.Tensor1D, 3, act);
+          (o.groupNormAct as NonNullable<typeof o.groupNormAct>)(
+            a as tf.Tensor5D,
+            gg as tf.Tensor1D,
+            bb as tf.Tensor1D,
+            3,
+            act,
+          );
         const got = valueAndGrads(f(ops), [x, g, b], r);
         const want = valueAndGrads(f(referenceOps), [x, g, b], r);
-        ['forward', 'dx', 'dgamma', 'dbeta'].forEach((what, i) => assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`));
+        ['forward', 'dx', 'dgamma', 'dbeta'].forEach((what, i) =>
+          assert.ok(relErr(got[i], want[i]) < TOL, `${what}: rel err ${relErr(got[i], want[i])}`),
+        );
       });
     }
 
@@ -80,7 +111,8 @@ for (const set of fastOpSets()) {
       const g = rand([8], 0.5, 1);
       const b = rand([8]);
       const r = rand(x.shape);
-      const f = (o: typeof ops) => (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => o.groupNorm(a as tf.Tensor5D, gg as tf.Tensor1D, bb as tf.Tensor1D, 4, 1e-3);
+      const f = (o: typeof ops) => (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        o.groupNorm(a as tf.Tensor5D, gg as tf.Tensor1D, bb as tf.Tensor1D, 4, 1e-3);
       const got = valueAndGrads(f(ops), [x, g, b], r);
       const want = valueAndGrads(f(referenceOps), [x, g, b], r);
       got.forEach((v, i) => assert.ok(relErr(v, want[i]) < TOL, `output ${i}: rel err ${relErr(v, want[i])}`));
@@ -88,23 +120,33 @@ for (const set of fastOpSets()) {
 
     for (const name of ['relu', 'silu'] as const) {
       test(`${name}: forward and gradient (rank 5 and rank 2)`, () => {
-        for (const shape of [[2, 3, 4, 5, 3], [7, 11]]) {
+        for (const shape of [
+          [2, 3, 4, 5, 3],
+          [7, 11],
+        ]) {
           const x = rand(shape, 3);
           const r = rand(shape);
           const got = valueAndGrads((a) => ops[name](a), [x], r);
           const want = valueAndGrads((a) => referenceOps[name](a), [x], r);
-          got.forEach((v, i) => assert.ok(relErr(v, want[i]) < TOL, `${name} ${shape} output ${i}: rel err ${relErr(v, want[i])}`));
+          got.forEach((v, i) =>
+            assert.ok(relErr(v, want[i]) < TOL, `${name} ${shape} output ${i}: rel err ${relErr(v, want[i])}`),
+          );
         }
       });
     }
 
     test('upsampleTrilinear2x (batch 2, odd sizes, size-1 axis): forward and gradient', () => {
-      for (const shape of [[2, 3, 5, 4, 3], [1, 1, 2, 3, 2]]) {
+      for (const shape of [
+        [2, 3, 5, 4, 3],
+        [1, 1, 2, 3, 2],
+      ]) {
         const x = rand(shape);
         const r = rand([shape[0], 2 * shape[1], 2 * shape[2], 2 * shape[3], shape[4]]);
         const got = valueAndGrads((a) => ops.upsampleTrilinear2x(a as tf.Tensor5D), [x], r);
         const want = valueAndGrads((a) => referenceOps.upsampleTrilinear2x(a as tf.Tensor5D), [x], r);
-        got.forEach((v, i) => assert.ok(relErr(v, want[i]) < TOL, `[${shape}] output ${i}: rel err ${relErr(v, want[i])}`));
+        got.forEach((v, i) =>
+          assert.ok(relErr(v, want[i]) < TOL, `[${shape}] output ${i}: rel err ${relErr(v, want[i])}`),
+        );
       }
     });
 

@@ -35,7 +35,22 @@ test('vmat gamma --json reproduces the peer pass rate; npz:key inputs; bad input
   for (const k of ['pass_rate', 'pass_rate_le', 'n_evaluated', 'mean_gamma', 'seconds']) assert.ok(k in out, k);
   assert.ok(Math.abs(out.pass_rate - c.pass_rate) < 0.1);
   assert.equal(out.n_evaluated, c.n_evaluated);
-  const masked = JSON.parse(run(['gamma', '--ref', path.join(fixtures, 'eval', `gamma_${c.name}.npz:ref`), '--eval', path.join(fixtures, 'eval', `gamma_${c.name}.npz:eval`), '--spacing-mm', sp, '--max-gamma', '2', '--mask', mask, '--json']).stdout);
+  const masked = JSON.parse(
+    run([
+      'gamma',
+      '--ref',
+      path.join(fixtures, 'eval', `gamma_${c.name}.npz:ref`),
+      '--eval',
+      path.join(fixtures, 'eval', `gamma_${c.name}.npz:eval`),
+      '--spacing-mm',
+      sp,
+      '--max-gamma',
+      '2',
+      '--mask',
+      mask,
+      '--json',
+    ]).stdout,
+  );
   assert.ok(Math.abs(masked.pass_rate - c.masked.pass_rate) < 1e-9);
   // bad input: wrong spacing count, shape mismatch, NaN, missing npz key
   let b = run(['gamma', '--ref', ref, '--eval', ev, '--spacing-mm', '1,1', '--json']);
@@ -52,7 +67,15 @@ test('vmat gamma --json reproduces the peer pass rate; npz:key inputs; bad input
   fs.writeFileSync(nan, encodeNpy(ndarray(d, [2, 2, 2])));
   b = run(['gamma', '--ref', nan, '--eval', nan, '--spacing-mm', '1,1,1']);
   assert.match(b.stderr, /nan\.npy: expected finite reference dose values, found NaN at flat index 3/);
-  b = run(['gamma', '--ref', `${path.join(fixtures, 'eval', `gamma_${c.name}.npz`)}:nokey`, '--eval', ev, '--spacing-mm', sp]);
+  b = run([
+    'gamma',
+    '--ref',
+    `${path.join(fixtures, 'eval', `gamma_${c.name}.npz`)}:nokey`,
+    '--eval',
+    ev,
+    '--spacing-mm',
+    sp,
+  ]);
   assert.match(b.stderr, /missing key/);
 });
 
@@ -67,7 +90,20 @@ test('vmat dvh --json: each method, Vx, empty-mask error', () => {
   fs.writeFileSync(mask, encodeNpy(ndarray(m, [2, 3, 4])));
   fs.writeFileSync(empty, encodeNpy(ndarray(new Uint8Array(24), [2, 3, 4])));
   const get = (method: string) => {
-    const r = run(['dvh', '--dose', dose, '--mask', mask, '--spacing-mm', '2,2,2', '--method', method, '--v-gy', '45,50', '--json']);
+    const r = run([
+      'dvh',
+      '--dose',
+      dose,
+      '--mask',
+      mask,
+      '--spacing-mm',
+      '2,2,2',
+      '--method',
+      method,
+      '--v-gy',
+      '45,50',
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout);
   };
@@ -86,20 +122,47 @@ test('vmat dvh --json: each method, Vx, empty-mask error', () => {
   const b = run(['dvh', '--dose', dose, '--mask', empty, '--spacing-mm', '2,2,2', '--json']);
   assert.notEqual(b.status, 0);
   assert.match(b.stderr, /expected a non-empty mask/);
-  assert.match(run(['dvh', '--dose', dose, '--mask', mask, '--spacing-mm', '2,2,2', '--method', 'nearest']).stderr, /--method: expected one of linear \| lower \| exact/);
+  assert.match(
+    run(['dvh', '--dose', dose, '--mask', mask, '--spacing-mm', '2,2,2', '--method', 'nearest']).stderr,
+    /--method: expected one of linear \| lower \| exact/,
+  );
 });
 
 test('vmat stats wilcoxon / bootstrap --json match the peers', () => {
   const peers = JSON.parse(fs.readFileSync(path.join(fixtures, 'stats', 'stats_peers.json'), 'utf8'));
   const s = peers.wilcoxon_samples.n10_zeros_ties;
-  const want = peers.wilcoxon.find((w: Record<string, unknown>) => w.case === 'n10_zeros_ties' && w.zero_method === 'zsplit' && w.method === 'approx' && w.correction === true && w.alternative === 'greater');
-  const r = run(['stats', 'wilcoxon', '--x', s.x.join(','), '--y', s.y.join(','), '--zero-method', 'zsplit', '--method', 'approx', '--correction', '--alternative', 'greater', '--json']);
+  const want = peers.wilcoxon.find(
+    (w: Record<string, unknown>) =>
+      w.case === 'n10_zeros_ties' &&
+      w.zero_method === 'zsplit' &&
+      w.method === 'approx' &&
+      w.correction === true &&
+      w.alternative === 'greater',
+  );
+  const r = run([
+    'stats',
+    'wilcoxon',
+    '--x',
+    s.x.join(','),
+    '--y',
+    s.y.join(','),
+    '--zero-method',
+    'zsplit',
+    '--method',
+    'approx',
+    '--correction',
+    '--alternative',
+    'greater',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.ok(Math.abs(out.statistic - want.statistic) < 1e-12);
   assert.ok(Math.abs(out.pvalue - want.pvalue) < 1e-12);
   const ref = peers.reference_bootstrap_ci;
-  const b = JSON.parse(run(['stats', 'bootstrap', '--x', ref.x.join(','), '--resamples', '10000', '--seed', '42', '--json']).stdout);
+  const b = JSON.parse(
+    run(['stats', 'bootstrap', '--x', ref.x.join(','), '--resamples', '10000', '--seed', '42', '--json']).stdout,
+  );
   assert.ok(Math.abs(b.low - ref.low) < 1e-12 && Math.abs(b.high - ref.high) < 1e-12);
   assert.match(run(['stats', 'wilcoxon', '--x', '1,2,x']).stderr, /--x: item 3 'x' is not a number/);
   assert.match(run(['stats', 'wilcoxon', '--x', '1,2,3', '--y', '1,2']).stderr, /--y: expected 3 values/);
@@ -115,17 +178,29 @@ test('vmat evaluate writes the reference evaluation JSON for every <case>_pred.n
     const dose = new Float32Array(n);
     const ptv = new Uint8Array(n);
     const rect = new Uint8Array(n);
-    for (let i = 0; i < 12; i++) for (let j = 0; j < 12; j++) for (let k = 0; k < 8; k++) {
-      const q = (i * 12 + j) * 8 + k;
-      const r2 = (i - 6) ** 2 + (j - 6) ** 2 + (k - 4) ** 2;
-      dose[q] = rx * Math.exp(-r2 / 30);
-      if (r2 <= 4) ptv[q] = 1;
-      if (i >= 9 && k >= 2 && k <= 5) rect[q] = 1;
-    }
+    for (let i = 0; i < 12; i++)
+      for (let j = 0; j < 12; j++)
+        for (let k = 0; k < 8; k++) {
+          const q = (i * 12 + j) * 8 + k;
+          const r2 = (i - 6) ** 2 + (j - 6) ** 2 + (k - 4) ** 2;
+          dose[q] = rx * Math.exp(-r2 / 30);
+          if (r2 <= 4) ptv[q] = 1;
+          if (i >= 9 && k >= 2 && k <= 5) rect[q] = 1;
+        }
     return {
-      id, source: 'vmat-npz-v2.3', shape, spacingMm: [3, 3, 3], ct: new Float32Array(n), dose,
+      id,
+      source: 'vmat-npz-v2.3',
+      shape,
+      spacingMm: [3, 3, 3],
+      ct: new Float32Array(n),
+      dose,
       structureNames: ['PTV70', 'PTV56', 'Prostate', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel'],
-      masks: new Map([['PTV70', ptv], ['Rectum', rect]]), rxGy: rx, prescriptions: [{ structure: 'PTV70', doseGy: rx }],
+      masks: new Map([
+        ['PTV70', ptv],
+        ['Rectum', rect],
+      ]),
+      rxGy: rx,
+      prescriptions: [{ structure: 'PTV70', doseGy: rx }],
       metadata: { normalization_dose_gy: rx, voxel_spacing_mm: [3, 3, 3] },
     };
   };
@@ -137,11 +212,25 @@ test('vmat evaluate writes the reference evaluation JSON for every <case>_pred.n
   }
   await writeNpz(path.join(preds, 'orphan_pred.npz'), [['dose', ndarray(new Float32Array(n), [...shape])]]);
   const out = path.join(tmp, 'eval.json');
-  const r = run(['evaluate', '--pred-dir', preds, '--data-dir', data, '--out', out, '--gamma-subsample', '1', '--json']);
+  const r = run([
+    'evaluate',
+    '--pred-dir',
+    preds,
+    '--data-dir',
+    data,
+    '--out',
+    out,
+    '--gamma-subsample',
+    '1',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.equal(j.n_cases, 2);
-  assert.deepEqual(j.per_case_results.map((c: { case_id: string }) => c.case_id), ['case_a', 'case_b']);
+  assert.deepEqual(
+    j.per_case_results.map((c: { case_id: string }) => c.case_id),
+    ['case_a', 'case_b'],
+  );
   const b = j.per_case_results[1];
   assert.equal(b.rx_gy, 60);
   // per-case Rx: a 3% under-dose is 3% of 60 Gy at the maximum, not of 70

@@ -9,7 +9,8 @@ import { checkClinicalConstraints, ptvLevelGy } from '../../lib/eval/clinical';
 import type { Case } from '../../lib/data/case';
 
 const peers = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'eval', 'eval_peers.json'), 'utf8'));
-const close = (a: number, b: number, tol: number, msg: string) => assert.ok(Math.abs(a - b) <= tol, `${msg}: ${a} vs ${b}`);
+const close = (a: number, b: number, tol: number, msg: string) =>
+  assert.ok(Math.abs(a - b) <= tol, `${msg}: ${a} vs ${b}`);
 
 test('Dx / D0.1cc / D2cc on tiny (1-5 voxel) and larger structures match numpy for every method', () => {
   for (const c of peers.dx) {
@@ -20,7 +21,8 @@ test('Dx / D0.1cc / D2cc on tiny (1-5 voxel) and larger structures match numpy f
       assert.equal(p.method, method);
       for (const k of ['D98', 'D95', 'D50', 'D5', 'D2', 'D0.1cc', 'D2cc']) {
         const s = new StructureDose(Float64Array.from(vals), c.spacing_mm[0] * c.spacing_mm[1] * c.spacing_mm[2]);
-        const got = k === 'D0.1cc' ? s.dcc(0.1, method) : k === 'D2cc' ? s.dcc(2, method) : s.dx(Number(k.slice(1)), method);
+        const got =
+          k === 'D0.1cc' ? s.dcc(0.1, method) : k === 'D2cc' ? s.dcc(2, method) : s.dx(Number(k.slice(1)), method);
         close(got, c[method][k], 1e-12, `n=${vals.length} ${method} ${k}`);
       }
       close(p.Dmean, c.Dmean, 1e-12, 'Dmean');
@@ -55,9 +57,17 @@ function peerCase(): { c: Case; pred: Float64Array } {
     masks.set(name, m);
   }
   const c: Case = {
-    id: 'peer_case', source: 'synthetic', shape: pc.shape, spacingMm: pc.spacing_mm, ct: new Float32Array(n),
-    dose: Float32Array.from(pc.target), structureNames: ['PTV70', 'PTV56', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel'],
-    masks, rxGy: pc.rx_gy, prescriptions: [{ structure: 'PTV70', doseGy: 70 }], metadata: {},
+    id: 'peer_case',
+    source: 'synthetic',
+    shape: pc.shape,
+    spacingMm: pc.spacing_mm,
+    ct: new Float32Array(n),
+    dose: Float32Array.from(pc.target),
+    structureNames: ['PTV70', 'PTV56', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel'],
+    masks,
+    rxGy: pc.rx_gy,
+    prescriptions: [{ structure: 'PTV70', doseGy: 70 }],
+    metadata: {},
   };
   return { c, pred: Float64Array.from(pc.pred) };
 }
@@ -99,10 +109,16 @@ test('evaluateCase: reference layout, DVH (lower), PTV region, clinical checks, 
   assert.deepEqual(ev.dvh_metrics.PTV56, { exists: false });
   // PTV region = box dilation of PTV70 with half-widths max(1, round(5 / spacing))
   const region = ptvRegionMask(c) as Uint8Array;
-  assert.deepEqual(Array.from(region.keys()).filter((i) => region[i]), pc.ptv_region);
+  assert.deepEqual(
+    Array.from(region.keys()).filter((i) => region[i]),
+    pc.ptv_region,
+  );
   const g = ev.gamma;
   assert.ok(g.global_3mm3pct.voxels_evaluated > 0);
-  assert.ok(g.ptv_region_3mm3pct.voxels_evaluated > 0 && g.ptv_region_3mm3pct.voxels_evaluated <= g.global_3mm3pct.voxels_evaluated);
+  assert.ok(
+    g.ptv_region_3mm3pct.voxels_evaluated > 0 &&
+      g.ptv_region_3mm3pct.voxels_evaluated <= g.global_3mm3pct.voxels_evaluated,
+  );
   assert.ok((g.global_3mm3pct.gamma_pass_rate_le as number) >= (g.global_3mm3pct.gamma_pass_rate as number));
   const cc = ev.clinical_constraints;
   assert.equal(cc.summary.total_constraints + cc.summary.not_evaluated, 2 * 3 + 4 + 4 + 2 + 2 + 2);
@@ -124,13 +140,25 @@ test('clinical limits scale with the case prescription (fixed-70 defect fixed)',
   assert.equal(ptvLevelGy('PTV56', 78, [{ structure: 'PTV70', doseGy: 78 }]), 56);
   const entry = { exists: true as const, pred_D95: 72, pred_V95: 99, pred_V100: 90, pred_max_gy: 80 };
   const at70 = checkClinicalConstraints({ PTV70: entry }, 70, { table: 'coverage' });
-  const at78 = checkClinicalConstraints({ PTV70: entry }, 78, { table: 'coverage', prescriptions: [{ structure: 'PTV70', doseGy: 78 }] });
+  const at78 = checkClinicalConstraints({ PTV70: entry }, 78, {
+    table: 'coverage',
+    prescriptions: [{ structure: 'PTV70', doseGy: 78 }],
+  });
   assert.equal(at70.structures.PTV70.constraints_checked[0].limit, 66.5);
   assert.equal(at70.structures.PTV70.constraints_checked[0].passed, true);
   assert.equal(at78.structures.PTV70.constraints_checked[0].limit, 74.1);
   assert.equal(at78.structures.PTV70.constraints_checked[0].passed, false);
   const head = checkClinicalConstraints({ PTV70: entry }, 70, { table: 'head' });
-  assert.deepEqual(head.structures.PTV70.constraints_checked.map((c) => [c.metric, c.limit, c.passed]), [['V100', 95, false], ['Dmax', 74.9, false]]);
+  assert.deepEqual(
+    head.structures.PTV70.constraints_checked.map((c) => [c.metric, c.limit, c.passed]),
+    [
+      ['V100', 95, false],
+      ['Dmax', 74.9, false],
+    ],
+  );
   const oar = checkClinicalConstraints({ Bowel: { exists: true, pred_max_gy: 51.9, pred_V45_cc: 195.5 } }, 70);
-  assert.deepEqual(oar.structures.Bowel.constraints_checked.map((c) => c.passed), [true, false]);
+  assert.deepEqual(
+    oar.structures.Bowel.constraints_checked.map((c) => c.passed),
+    [true, false],
+  );
 });

@@ -32,18 +32,32 @@ async function load(name: string) {
     assert.ok(isNdArray(e), k);
     return e.data;
   };
-  return { ref: get('ref') as Float32Array, ev: get('eval') as Float32Array, gamma: get('gamma') as Float64Array, mask: z.has('mask') ? (get('mask') as Uint8Array) : null };
+  return {
+    ref: get('ref') as Float32Array,
+    ev: get('eval') as Float32Array,
+    gamma: get('gamma') as Float64Array,
+    mask: z.has('mask') ? (get('mask') as Uint8Array) : null,
+  };
 }
 
 for (const c of spec.cases as PeerCase[]) {
   test(`gamma agrees with the pymedphys gamma_shell peer: ${c.name}`, async () => {
     const d = await load(c.name);
-    const opts = { dosePercent: c.dose_pct, dtaMm: c.dta_mm, cutoffPercent: c.cutoff_pct, maxGamma: c.max_gamma, local: c.local };
+    const opts = {
+      dosePercent: c.dose_pct,
+      dtaMm: c.dta_mm,
+      cutoffPercent: c.cutoff_pct,
+      maxGamma: c.max_gamma,
+      local: c.local,
+    };
     const m = gammaIndexSync(d.ref, d.ev, c.shape, c.spacing_mm, opts);
     const s = gammaStats(m.gamma);
     assert.equal(s.n_evaluated, c.n_evaluated);
     assert.ok(Math.abs((s.pass_rate as number) - c.pass_rate) < 0.1, `pass rate ${s.pass_rate} vs peer ${c.pass_rate}`);
-    assert.ok(Math.abs((s.pass_rate_le as number) - c.pass_rate_le) < 0.1, `pass rate <= 1: ${s.pass_rate_le} vs peer ${c.pass_rate_le}`);
+    assert.ok(
+      Math.abs((s.pass_rate_le as number) - c.pass_rate_le) < 0.1,
+      `pass rate <= 1: ${s.pass_rate_le} vs peer ${c.pass_rate_le}`,
+    );
     // per voxel: same evaluated set, same value (the search is exact, only rounding differs)
     let maxDiff = 0;
     for (let i = 0; i < d.gamma.length; i++) {

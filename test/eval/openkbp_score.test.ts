@@ -30,58 +30,86 @@ async function writePredictions(root: string): Promise<void> {
         p = new Float64Array(ref.length);
         const mask = c.possibleDoseMask as Uint8Array;
         const at = (a: number, b: number, d: number) => (a * 128 + b) * 128 + d;
-        for (let a = 0; a < 128; a += 2) for (let b = 0; b < 128; b += 2) for (let d = 0; d < 128; d += 2) {
-          let s = 0;
-          for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 2; k++) s += ref[at(a + i, b + j, d + k)];
-          for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let k = 0; k < 2; k++) {
-            const q = at(a + i, b + j, d + k);
-            p[q] = mask[q] ? s / 8 : 0;
-          }
-        }
+        for (let a = 0; a < 128; a += 2)
+          for (let b = 0; b < 128; b += 2)
+            for (let d = 0; d < 128; d += 2) {
+              let s = 0;
+              for (let i = 0; i < 2; i++)
+                for (let j = 0; j < 2; j++) for (let k = 0; k < 2; k++) s += ref[at(a + i, b + j, d + k)];
+              for (let i = 0; i < 2; i++)
+                for (let j = 0; j < 2; j++)
+                  for (let k = 0; k < 2; k++) {
+                    const q = at(a + i, b + j, d + k);
+                    p[q] = mask[q] ? s / 8 : 0;
+                  }
+            }
       }
       await writeDoseCsv64(path.join(dir, `${id}.csv`), p);
     }
   }
 }
 
-test('OpenKBP scores equal the official evaluator (golden values, 1e-9), library and CLI', { skip: !available && 'shared OpenKBP data not present' }, async () => {
-  const golden = JSON.parse(fs.readFileSync(GOLDEN, 'utf8'));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-okbp-'));
-  try {
-    await writePredictions(tmp);
-    for (const pred of ['scale090', 'pool2_nearest']) {
-      const g = golden[pred];
-      const r = await scoreOpenKbpDirs(REF, path.join(tmp, pred), { quiet: true });
-      assert.ok(Math.abs(r.dose_score - g.dose_score) < 1e-9, `${pred} dose score ${r.dose_score} vs ${g.dose_score}`);
-      assert.ok(Math.abs(r.dvh_score - g.dvh_score) < 1e-9, `${pred} DVH score ${r.dvh_score} vs ${g.dvh_score}`);
-      assert.equal(r.n_dvh_cells, g.n_dvh_entries ?? 66);
-      if (g.per_patient_dose_error) for (const [id, v] of Object.entries(g.per_patient_dose_error as Record<string, number>)) assert.ok(Math.abs(r.per_patient[id].dose_error - v) < 1e-9, `${pred} ${id}`);
-      for (const id of IDS) {
-        for (const [k, v] of Object.entries(golden.reference_dvh_metrics[id] as Record<string, number>)) {
-          assert.ok(Math.abs(r.per_patient[id].reference_dvh[k] - v) < 1e-9, `${id} ${k}: ${r.per_patient[id].reference_dvh[k]} vs ${v}`);
+test(
+  'OpenKBP scores equal the official evaluator (golden values, 1e-9), library and CLI',
+  { skip: !available && 'shared OpenKBP data not present' },
+  async () => {
+    const golden = JSON.parse(fs.readFileSync(GOLDEN, 'utf8'));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-okbp-'));
+    try {
+      await writePredictions(tmp);
+      for (const pred of ['scale090', 'pool2_nearest']) {
+        const g = golden[pred];
+        const r = await scoreOpenKbpDirs(REF, path.join(tmp, pred), { quiet: true });
+        assert.ok(
+          Math.abs(r.dose_score - g.dose_score) < 1e-9,
+          `${pred} dose score ${r.dose_score} vs ${g.dose_score}`,
+        );
+        assert.ok(Math.abs(r.dvh_score - g.dvh_score) < 1e-9, `${pred} DVH score ${r.dvh_score} vs ${g.dvh_score}`);
+        assert.equal(r.n_dvh_cells, g.n_dvh_entries ?? 66);
+        if (g.per_patient_dose_error)
+          for (const [id, v] of Object.entries(g.per_patient_dose_error as Record<string, number>))
+            assert.ok(Math.abs(r.per_patient[id].dose_error - v) < 1e-9, `${pred} ${id}`);
+        for (const id of IDS) {
+          for (const [k, v] of Object.entries(golden.reference_dvh_metrics[id] as Record<string, number>)) {
+            assert.ok(
+              Math.abs(r.per_patient[id].reference_dvh[k] - v) < 1e-9,
+              `${id} ${k}: ${r.per_patient[id].reference_dvh[k]} vs ${v}`,
+            );
+          }
         }
       }
+      // the CLI, once (scale090)
+      const cli = spawnSync(
+        process.execPath,
+        [bin, 'openkbp', 'score', '--ref-dir', REF, '--pred-dir', path.join(tmp, 'scale090'), '--json'],
+        { encoding: 'utf8' },
+      );
+      assert.equal(cli.status, 0, cli.stderr);
+      const out = JSON.parse(cli.stdout);
+      assert.ok(Math.abs(out.dose_score - golden.scale090.dose_score) < 1e-9);
+      assert.ok(Math.abs(out.dvh_score - golden.scale090.dvh_score) < 1e-9);
+      assert.equal(out.n_patients, 4);
+      assert.deepEqual(Object.keys(out.per_patient).sort(), [...IDS].sort());
+      // a missing prediction is a clear error
+      fs.rmSync(path.join(tmp, 'scale090', 'pt_91.csv'));
+      const bad = spawnSync(
+        process.execPath,
+        [bin, 'openkbp', 'score', '--ref-dir', REF, '--pred-dir', path.join(tmp, 'scale090'), '--json'],
+        { encoding: 'utf8' },
+      );
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /missing pt_91/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
-    // the CLI, once (scale090)
-    const cli = spawnSync(process.execPath, [bin, 'openkbp', 'score', '--ref-dir', REF, '--pred-dir', path.join(tmp, 'scale090'), '--json'], { encoding: 'utf8' });
-    assert.equal(cli.status, 0, cli.stderr);
-    const out = JSON.parse(cli.stdout);
-    assert.ok(Math.abs(out.dose_score - golden.scale090.dose_score) < 1e-9);
-    assert.ok(Math.abs(out.dvh_score - golden.scale090.dvh_score) < 1e-9);
-    assert.equal(out.n_patients, 4);
-    assert.deepEqual(Object.keys(out.per_patient).sort(), [...IDS].sort());
-    // a missing prediction is a clear error
-    fs.rmSync(path.join(tmp, 'scale090', 'pt_91.csv'));
-    const bad = spawnSync(process.execPath, [bin, 'openkbp', 'score', '--ref-dir', REF, '--pred-dir', path.join(tmp, 'scale090'), '--json'], { encoding: 'utf8' });
-    assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /missing pt_91/);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test('OpenKBP D_0.1_cc uses n = max(1, round(100 / voxel mm^3)) and linear percentiles', () => {
-  const masks = new Map([['Brainstem', Uint8Array.from([1, 1, 1, 1, 0])], ['PTV70', Uint8Array.from([0, 1, 1, 1, 1])]]);
+  const masks = new Map([
+    ['Brainstem', Uint8Array.from([1, 1, 1, 1, 0])],
+    ['PTV70', Uint8Array.from([0, 1, 1, 1, 1])],
+  ]);
   const dose = [10, 20, 30, 40, 50];
   // 3.906 x 3.906 x 2.5 mm = 38.14 mm^3 -> n = 3 of N = 4 -> q = 25 -> 17.5
   const m = openKbpDvhMetrics(dose, masks, [3.906, 3.906, 2.5]);

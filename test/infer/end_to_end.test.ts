@@ -35,11 +35,41 @@ test('train → infer (checkpoint and distance baseline) → calibrate, through 
   for (let i = 0; i < 6; i++) {
     const id = `case_${String(i).padStart(4, '0')}`;
     ids.push(id);
-    await writeReferenceNpz(path.join(data, `${id}.npz`), phantomCase({ id, shape: [16, 18, 12], shift: [(i % 3) - 1, 0, 0], rxGy: i === 5 ? 60 : 70 }));
+    await writeReferenceNpz(
+      path.join(data, `${id}.npz`),
+      phantomCase({ id, shape: [16, 18, 12], shift: [(i % 3) - 1, 0, 0], rxGy: i === 5 ? 60 : 70 }),
+    );
   }
-  await writeSplit(path.join(data, 'split.json'), { version: 1, seed: 0, created_by: 'test', strata_keys: [], train: ids.slice(0, 4), val: [ids[4]], test: [ids[5]] });
+  await writeSplit(path.join(data, 'split.json'), {
+    version: 1,
+    seed: 0,
+    created_by: 'test',
+    strata_keys: [],
+    train: ids.slice(0, 4),
+    val: [ids[4]],
+    test: [ids[5]],
+  });
   const runs = path.join(root, 'runs');
-  const common = ['--data-dir', data, '--runs-dir', runs, '--patch-size', '16', '--base-channels', '4', '--levels', '3', '--batch-size', '2', '--patches-per-volume', '1', '--lr', '1e-3', '--quiet', '--json'];
+  const common = [
+    '--data-dir',
+    data,
+    '--runs-dir',
+    runs,
+    '--patch-size',
+    '16',
+    '--base-channels',
+    '4',
+    '--levels',
+    '3',
+    '--batch-size',
+    '2',
+    '--patches-per-volume',
+    '1',
+    '--lr',
+    '1e-3',
+    '--quiet',
+    '--json',
+  ];
   const t = vmat(['train', ...common, '--exp-name', 'e2e', '--epochs', '2']).json!;
   assert.equal(t.stopped_by, 'max_epochs');
   assert.ok(fs.existsSync(t.best_checkpoint as string));
@@ -47,7 +77,22 @@ test('train → infer (checkpoint and distance baseline) → calibrate, through 
   assert.deepEqual(tc.test_cases, [ids[5]], 'the split.json of the data folder is the locked split');
 
   const preds = path.join(root, 'preds');
-  const inf = vmat(['infer', '--checkpoint', t.best_checkpoint as string, '--input-dir', data, '--output-dir', preds, '--cases-from', path.join(runs, 'e2e', 'test_cases.json'), '--compute-metrics', '--gamma-subsample', '2', '--quiet', '--json']).json!;
+  const inf = vmat([
+    'infer',
+    '--checkpoint',
+    t.best_checkpoint as string,
+    '--input-dir',
+    data,
+    '--output-dir',
+    preds,
+    '--cases-from',
+    path.join(runs, 'e2e', 'test_cases.json'),
+    '--compute-metrics',
+    '--gamma-subsample',
+    '2',
+    '--quiet',
+    '--json',
+  ]).json!;
   assert.equal(inf.n_cases, 1);
   const p = await readPredictionNpz(path.join(preds, `${ids[5]}_pred.npz`));
   assert.deepEqual(p.shape, [16, 18, 12]);
@@ -58,10 +103,24 @@ test('train → infer (checkpoint and distance baseline) → calibrate, through 
   assert.equal(ev.n_cases, 1);
   const gt = phantomCase({ id: ids[5], shape: [16, 18, 12], shift: [(5 % 3) - 1, 0, 0], rxGy: 60 }).dose!;
   const mae = p.dose.reduce((s, v, i) => s + Math.abs(v * 60 - gt[i]), 0) / gt.length;
-  assert.ok(Math.abs(ev.per_case_results[0].dose_metrics.mae_gy - mae) < 1e-3, `${ev.per_case_results[0].dose_metrics.mae_gy} vs ${mae}`);
+  assert.ok(
+    Math.abs(ev.per_case_results[0].dose_metrics.mae_gy - mae) < 1e-3,
+    `${ev.per_case_results[0].dose_metrics.mae_gy} vs ${mae}`,
+  );
 
   const base = path.join(root, 'base');
-  vmat(['infer', '--distance-baseline', path.join(runs, 'e2e'), '--input-dir', data, '--output-dir', base, '--cases-from', path.join(runs, 'e2e', 'test_cases.json'), '--quiet']);
+  vmat([
+    'infer',
+    '--distance-baseline',
+    path.join(runs, 'e2e'),
+    '--input-dir',
+    data,
+    '--output-dir',
+    base,
+    '--cases-from',
+    path.join(runs, 'e2e', 'test_cases.json'),
+    '--quiet',
+  ]);
   const bm = JSON.parse(fs.readFileSync(path.join(base, 'distance_baseline.json'), 'utf8'));
   assert.deepEqual(bm.fittedOn, ids.slice(0, 4));
   const bp = await readPredictionNpz(path.join(base, `${ids[5]}_pred.npz`));
@@ -69,17 +128,52 @@ test('train → infer (checkpoint and distance baseline) → calibrate, through 
   assert.ok(Math.max(...bp.dose) > 0.9 && Math.max(...bp.dose) < 1.1);
 
   const calib = path.join(root, 'calib.json');
-  const c = vmat(['calibrate', '--data-dir', data, '--num-samples', '3', '--crop-size', '16', '--output', calib, '--quiet', '--json']).json!;
+  const c = vmat([
+    'calibrate',
+    '--data-dir',
+    data,
+    '--num-samples',
+    '3',
+    '--crop-size',
+    '16',
+    '--output',
+    calib,
+    '--quiet',
+    '--json',
+  ]).json!;
   const avg = c.avg_raw_losses as Record<string, number>;
   const rec = c.recommended_initial_log_sigma as Record<string, number>;
   assert.deepEqual(Object.keys(avg).sort(), ['asymmetric', 'base', 'dvh', 'gradient', 'structure']);
-  for (const k of Object.keys(avg)) assert.ok(Math.abs(rec[k] - (avg[k] > 0 ? Math.log(Math.sqrt(Math.min(Math.max(avg[k], 1e-4), 1e4))) : 0)) < 1e-12, k);
+  for (const k of Object.keys(avg))
+    assert.ok(
+      Math.abs(rec[k] - (avg[k] > 0 ? Math.log(Math.sqrt(Math.min(Math.max(avg[k], 1e-4), 1e4))) : 0)) < 1e-12,
+      k,
+    );
   // noise of 5 Gy at Rx 70 gives MSE ≈ (5/70)² in the normalised units
   assert.ok(Math.abs(avg.base - (5 / 70) ** 2) / (5 / 70) ** 2 < 0.2, `base ${avg.base}`);
 
-  vmat(['train', ...common, '--exp-name', 'full_loss', '--epochs', '1', '--use-gradient-loss', '--use-dvh-loss', '--use-structure-weighted', '--use-asymmetric-ptv', '--asymmetric-underdose-weight', '2.5', '--use-uncertainty-weighting', '--calibration-json', calib]);
+  vmat([
+    'train',
+    ...common,
+    '--exp-name',
+    'full_loss',
+    '--epochs',
+    '1',
+    '--use-gradient-loss',
+    '--use-dvh-loss',
+    '--use-structure-weighted',
+    '--use-asymmetric-ptv',
+    '--asymmetric-underdose-weight',
+    '2.5',
+    '--use-uncertainty-weighting',
+    '--calibration-json',
+    calib,
+  ]);
   const header = fs.readFileSync(path.join(runs, 'full_loss', 'metrics.csv'), 'utf8').split('\n')[0];
-  assert.equal(header, 'epoch,lr,seconds,train_loss,train_mse,train_grad,train_dvh,train_struct,train_asym,train_neg,sigma_base,sigma_gradient,sigma_dvh,sigma_structure,sigma_asymmetric,val_mae_gy,val_mae_gy_ptv70,val_d95_gap_gy');
+  assert.equal(
+    header,
+    'epoch,lr,seconds,train_loss,train_mse,train_grad,train_dvh,train_struct,train_asym,train_neg,sigma_base,sigma_gradient,sigma_dvh,sigma_structure,sigma_asymmetric,val_mae_gy,val_mae_gy_ptv70,val_d95_gap_gy',
+  );
   const cfg = JSON.parse(fs.readFileSync(path.join(runs, 'full_loss', 'training_config.json'), 'utf8'));
   assert.equal(cfg.hparams.asymmetric.underdoseWeight, 2.5);
   assert.equal(cfg.model_params, cfg.model_params);

@@ -37,7 +37,11 @@ test('window starts and Gaussian weights (spec 6.2 examples)', () => {
 
 test('identity model reproduces the input exactly, edges and padding included', async () => {
   await initEngine({ quiet: true });
-  for (const [shape, P, overlap] of [[[20, 37, 9], 16, 8], [[33, 17, 21], 8, 4], [[5, 6, 7], 16, 8]] as const) {
+  for (const [shape, P, overlap] of [
+    [[20, 37, 9], 16, 8],
+    [[33, 17, 21], 8, 4],
+    [[5, 6, 7], 16, 8],
+  ] as const) {
     const c = phantomCase({ shape: [...shape] as [number, number, number] });
     const pc = prepareCase(c, inputRecipeFor([c]));
     const out = predictVolume(channelModel(0, P === 8 ? 3 : 4), pc, { patchSize: P, overlap });
@@ -51,19 +55,32 @@ test('clamp to [0, 1.5] and test-time flip averaging (a flip-equivariant model i
   const c = phantomCase({ shape: [16, 20, 12] });
   const recipe = inputRecipeFor([c]);
   const pc = prepareCase(c, recipe);
-  const scaled = predictVolume(channelModel(0, 3, (t) => tf.sub(tf.mul(t, 4), 1.5) as tf.Tensor5D), pc, { patchSize: 16, overlap: 8 });
+  const scaled = predictVolume(
+    channelModel(0, 3, (t) => tf.sub(tf.mul(t, 4), 1.5) as tf.Tensor5D),
+    pc,
+    { patchSize: 16, overlap: 8 },
+  );
   for (let i = 0; i < scaled.length; i++) {
     const v = Math.min(Math.max(pc.channels[0][i] * 4 - 1.5, 0), 1.5);
     assert.ok(Math.abs(scaled[i] - v) < 1e-6);
   }
   const plain = predictVolume(channelModel(0), pc, { patchSize: 16, overlap: 8 });
-  const tta = predictVolume(channelModel(0), pc, { patchSize: 16, overlap: 8, tta: true, lrPairs: lrChannelPairs(recipe.structures) });
+  const tta = predictVolume(channelModel(0), pc, {
+    patchSize: 16,
+    overlap: 8,
+    tta: true,
+    lrPairs: lrChannelPairs(recipe.structures),
+  });
   for (let i = 0; i < plain.length; i++) assert.ok(Math.abs(plain[i] - tta[i]) < 1e-6);
   // a model that reads Femur_L only: under TTA the flipped input's Femur_L channel is the mirrored
   // Femur_R, and flipping the output back lands it on the same voxels → mean of both channels
   const femL = 1 + recipe.structures.indexOf('Femur_L');
   const femR = 1 + recipe.structures.indexOf('Femur_R');
-  const a = predictVolume(channelModel(femL, 3, (t) => tf.relu(tf.neg(t)) as tf.Tensor5D), pc, { patchSize: 16, overlap: 8, tta: true, lrPairs: lrChannelPairs(recipe.structures) });
+  const a = predictVolume(
+    channelModel(femL, 3, (t) => tf.relu(tf.neg(t)) as tf.Tensor5D),
+    pc,
+    { patchSize: 16, overlap: 8, tta: true, lrPairs: lrChannelPairs(recipe.structures) },
+  );
   const [Y, X, Z] = pc.shape;
   let maxErr = 0;
   for (let y = 0; y < Y; y++)

@@ -4,8 +4,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initEngine } from '../../lib/engine';
 import {
-  mseLoss, negativeDosePenalty, gradientLoss, asymmetricPtvLoss, structureWeightedLoss, dvhAwareLoss,
-  softDx, exactDx, softVx, referenceHistogramD95, UncertaintyWeighting, totalLoss, lossConfig, type LossBatch,
+  mseLoss,
+  negativeDosePenalty,
+  gradientLoss,
+  asymmetricPtvLoss,
+  structureWeightedLoss,
+  dvhAwareLoss,
+  softDx,
+  exactDx,
+  softVx,
+  referenceHistogramD95,
+  UncertaintyWeighting,
+  totalLoss,
+  lossConfig,
+  type LossBatch,
 } from '../../lib/losses';
 
 const peer = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'losses', 'loss_peer.json'), 'utf8'));
@@ -15,7 +27,14 @@ function close(a: number, b: number, tol: number, msg = ''): void {
 }
 
 /** batch of one sample over a 1 x 1 x N x 1 line of voxels */
-function lineBatch(pred: number[], target: number[], sdf: number[][], structures: string[], present: boolean[], rx = 70): LossBatch {
+function lineBatch(
+  pred: number[],
+  target: number[],
+  sdf: number[][],
+  structures: string[],
+  present: boolean[],
+  rx = 70,
+): LossBatch {
   const n = pred.length;
   const sdfFlat: number[] = [];
   for (let i = 0; i < n; i++) for (let c = 0; c < structures.length; c++) sdfFlat.push(sdf[c][i]);
@@ -45,7 +64,10 @@ test('3-D Sobel gradient loss equals the scipy peer', async () => {
   const l = gradientLoss(tf.tensor5d(g.pred, [B, Y, X, Z, 1]), tf.tensor5d(g.target, [B, Y, X, Z, 1])).dataSync()[0];
   close(l, g.loss, 1e-6, 'gradient loss');
   // identical volumes → 0
-  const c = gradientLoss(tf.fill([1, 4, 4, 4, 1], 0.3) as tf.Tensor5D, tf.fill([1, 4, 4, 4, 1], 0.3) as tf.Tensor5D).dataSync()[0];
+  const c = gradientLoss(
+    tf.fill([1, 4, 4, 4, 1], 0.3) as tf.Tensor5D,
+    tf.fill([1, 4, 4, 4, 1], 0.3) as tf.Tensor5D,
+  ).dataSync()[0];
   assert.equal(c, 0);
 });
 
@@ -100,7 +122,11 @@ test('soft D95 gradient: implicit-function weights match finite differences and 
   const vals = [0.8, 0.95, 0.97, 0.99, 1.0, 1.01, 1.02, 1.03, 1.05, 1.1, 0.9, 0.96, 0.98, 1.0, 1.04];
   const tau = 0.01;
   const { q, weights } = softDx(vals, 95, tau);
-  close(weights.reduce((a, b) => a + b, 0), 1, 1e-9);
+  close(
+    weights.reduce((a, b) => a + b, 0),
+    1,
+    1e-9,
+  );
   const h = 1e-5;
   for (let i = 0; i < vals.length; i++) {
     const up = vals.slice();
@@ -126,7 +152,10 @@ test('DVH-aware loss: D95 hinge, V70 limits, Dmean, and the per-case Rx threshol
   const n = 400;
   const structures = ['PTV70', 'Rectum'];
   // voxels 0..199 PTV70, 200..399 Rectum
-  const sdf = [Array.from({ length: n }, (_, i) => (i < 200 ? -0.5 : 0.5)), Array.from({ length: n }, (_, i) => (i >= 200 ? -0.5 : 0.5))];
+  const sdf = [
+    Array.from({ length: n }, (_, i) => (i < 200 ? -0.5 : 0.5)),
+    Array.from({ length: n }, (_, i) => (i >= 200 ? -0.5 : 0.5)),
+  ];
   const target = Array.from({ length: n }, (_, i) => (i < 200 ? 1 + 0.001 * (i % 10) : 0.5));
   const pred = target.map((t, i) => (i < 200 ? t - 0.05 : 1.1));
   const b = lineBatch(pred, target, sdf, structures, [true, true]);
@@ -137,7 +166,9 @@ test('DVH-aware loss: D95 hinge, V70 limits, Dmean, and the per-case Rx threshol
   close(r.metrics['dvh/rectum_v70_pred'], 1, 1e-3);
   close(r.loss.dataSync()[0], 10 * 0.05 + 2 * (0.85 + 0.5) + 0.6, 2e-3);
   // gradient of the D95 term wrt the PTV voxels sums to −10 (Σ ∂q/∂d = 1)
-  const g = tf.grad((p: tf.Tensor) => dvhAwareLoss({ ...b, pred: p as tf.Tensor5D }, { ...opts, vxWeight: 0, dmeanWeight: 0 }).loss)(b.pred);
+  const g = tf.grad(
+    (p: tf.Tensor) => dvhAwareLoss({ ...b, pred: p as tf.Tensor5D }, { ...opts, vxWeight: 0, dmeanWeight: 0 }).loss,
+  )(b.pred);
   const gd = g.dataSync();
   let s = 0;
   for (let i = 0; i < 200; i++) s += gd[i];
@@ -169,8 +200,23 @@ test('uncertainty weighting: L/(2σ²) + log σ, initial log-sigmas from calibra
 
 test('every clinical loss is differentiable wrt the prediction (no comparison op on the tape)', async () => {
   await initEngine({ quiet: true });
-  const b = lineBatch([0.9, 1.2, 0.7, 0.5], [1, 1, 1, 0], [[-0.2, -0.1, -0.3, 0.4], [0.5, 0.05, 0.5, 0.5]], ['PTV70', 'Rectum'], [true, true]);
-  const cfg = lossConfig({ useGradientLoss: true, useDvhLoss: true, useStructureWeighted: true, useAsymmetricPtv: true, dvh: { minVoxels: 1 } as never });
+  const b = lineBatch(
+    [0.9, 1.2, 0.7, 0.5],
+    [1, 1, 1, 0],
+    [
+      [-0.2, -0.1, -0.3, 0.4],
+      [0.5, 0.05, 0.5, 0.5],
+    ],
+    ['PTV70', 'Rectum'],
+    [true, true],
+  );
+  const cfg = lossConfig({
+    useGradientLoss: true,
+    useDvhLoss: true,
+    useStructureWeighted: true,
+    useAsymmetricPtv: true,
+    dvh: { minVoxels: 1 } as never,
+  });
   const g = tf.grad((p: tf.Tensor) => totalLoss({ ...b, pred: p as tf.Tensor5D }, cfg).total)(b.pred);
   const gd = g.dataSync();
   assert.ok(gd.every(Number.isFinite));

@@ -15,15 +15,38 @@ export function jupyterMissing(): string | null {
 
 export function writeNotebook(file: string, cells: string[]): void {
   const nb = {
-    cells: cells.map((src, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source: src })),
-    metadata: { kernelspec: { name: 'vmat-tslab', display_name: 'TypeScript (vmat-lab)', language: 'typescript' }, vmat: { experiment: path.basename(file, '.ipynb') } },
-    nbformat: 4, nbformat_minor: 5,
+    cells: cells.map((src, i) => ({
+      cell_type: 'code',
+      id: `c${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source: src,
+    })),
+    metadata: {
+      kernelspec: { name: 'vmat-tslab', display_name: 'TypeScript (vmat-lab)', language: 'typescript' },
+      vmat: { experiment: path.basename(file, '.ipynb') },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
   };
   fs.writeFileSync(file, JSON.stringify(nb));
 }
 
-export function runNotebooks(notebooks: string[], figuresRoot: string, env: Record<string, string> = {}, timeoutMs = 600_000) {
-  return spawnSync('bash', [path.join(ROOT, 'scripts/notebooks/run.sh'), '--keep-going', '--figures-root', figuresRoot, ...notebooks], {
-    cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, VMAT_SKIP_INDEX: '1', ...env },
-  });
+export function runNotebooks(
+  notebooks: string[],
+  figuresRoot: string,
+  env: Record<string, string> = {},
+  timeoutMs = 600_000,
+) {
+  return spawnSync(
+    'bash',
+    [path.join(ROOT, 'scripts/notebooks/run.sh'), '--keep-going', '--figures-root', figuresRoot, ...notebooks],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, VMAT_SKIP_INDEX: '1', ...env },
+    },
+  );
 }

@@ -26,55 +26,71 @@ test('the 8 block phases are the corners of the unit cube, [0, 0, 0] first', () 
   for (const p of BLOCK_PHASES) for (const v of p) assert.ok(v === 0 || v === 1);
 });
 
-test('shiftOpenKbpCase moves CT, every structure and the possible-dose mask by the offset; air enters; names kept; dose dropped', { skip: !available }, async () => {
-  const c = await loadCase(path.join(CSV, 'pt_170'));
-  const s: Shape3 = [1, 0, 1];
-  const sh = shiftOpenKbpCase(c, s);
-  assert.equal(sh.dose, null);
-  assert.deepEqual([...sh.masks.keys()], [...c.masks.keys()]);
-  for (const [i, j, k] of [[40, 60, 70], [64, 64, 64], [100, 20, 5]]) {
-    assert.equal(sh.ct[at(i + 1, j, k + 1)], c.ct[at(i, j, k)]);
-    assert.equal(sh.possibleDoseMask![at(i + 1, j, k + 1)], c.possibleDoseMask![at(i, j, k)]);
-  }
-  for (const [name, m] of c.masks) {
-    const moved = sh.masks.get(name)!;
-    let inside = 0;
-    for (let i = 0; i < 127; i++)
-      for (let j = 0; j < 128; j++)
-        for (let k = 0; k < 127; k++) if (m[at(i, j, k)]) (inside += 1), assert.equal(moved[at(i + 1, j, k + 1)], 1, `${name} at ${i},${j},${k}`);
-    assert.ok(inside > 0, name);
-  }
-  for (let j = 0; j < 128; j += 17) assert.equal(sh.ct[at(0, j, 50)], -1024);
-  assert.equal(sh.possibleDoseMask![at(0, 64, 64)], 0);
-});
-
-test('blockPhaseMeanGy: 8 distinct re-samplings, and a shift-equivariant predictor comes back unchanged (shift-back direction, edges)', { skip: !available }, async () => {
-  const c = await loadCase(path.join(CSV, 'pt_170'));
-  const s0 = prepareOpenKbp64(c);
-  const seen: OpenKbpSample[] = [];
-  // a predictor that reads the sample's own 128³ mask: exactly equivariant under integer shifts
-  const out = blockPhaseMeanGy(c, s0, (x) => {
-    seen.push(x);
-    return Float32Array.from(x.possibleDoseMask, (v) => 10 * v);
-  });
-  assert.equal(seen.length, 8);
-  assert.equal(seen[0], s0);
-  const ct = seen.map((x) => x.channels[0]);
-  for (let a = 0; a < 8; a++)
-    for (let b = a + 1; b < 8; b++) {
-      let d = 0;
-      for (let i = 0; i < ct[a].length; i++) d = Math.max(d, Math.abs(ct[a][i] - ct[b][i]));
-      assert.ok(d > 0.01, `phases ${a} and ${b} give different 64³ inputs (${d})`);
+test(
+  'shiftOpenKbpCase moves CT, every structure and the possible-dose mask by the offset; air enters; names kept; dose dropped',
+  { skip: !available },
+  async () => {
+    const c = await loadCase(path.join(CSV, 'pt_170'));
+    const s: Shape3 = [1, 0, 1];
+    const sh = shiftOpenKbpCase(c, s);
+    assert.equal(sh.dose, null);
+    assert.deepEqual([...sh.masks.keys()], [...c.masks.keys()]);
+    for (const [i, j, k] of [
+      [40, 60, 70],
+      [64, 64, 64],
+      [100, 20, 5],
+    ]) {
+      assert.equal(sh.ct[at(i + 1, j, k + 1)], c.ct[at(i, j, k)]);
+      assert.equal(sh.possibleDoseMask![at(i + 1, j, k + 1)], c.possibleDoseMask![at(i, j, k)]);
     }
-  let maxErr = 0;
-  let inMask = 0;
-  for (let i = 0; i < out.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(out[i] - 10 * c.possibleDoseMask![i]));
-    inMask += c.possibleDoseMask![i];
-  }
-  assert.ok(inMask > 1000);
-  assert.ok(maxErr < 1e-5, `equivariant predictor: phase mean differs from the input by ${maxErr}`);
-});
+    for (const [name, m] of c.masks) {
+      const moved = sh.masks.get(name)!;
+      let inside = 0;
+      for (let i = 0; i < 127; i++)
+        for (let j = 0; j < 128; j++)
+          for (let k = 0; k < 127; k++)
+            if (m[at(i, j, k)]) {
+              inside += 1;
+              assert.equal(moved[at(i + 1, j, k + 1)], 1, `${name} at ${i},${j},${k}`);
+            }
+      assert.ok(inside > 0, name);
+    }
+    for (let j = 0; j < 128; j += 17) assert.equal(sh.ct[at(0, j, 50)], -1024);
+    assert.equal(sh.possibleDoseMask![at(0, 64, 64)], 0);
+  },
+);
+
+test(
+  'blockPhaseMeanGy: 8 distinct re-samplings, and a shift-equivariant predictor comes back unchanged (shift-back direction, edges)',
+  { skip: !available },
+  async () => {
+    const c = await loadCase(path.join(CSV, 'pt_170'));
+    const s0 = prepareOpenKbp64(c);
+    const seen: OpenKbpSample[] = [];
+    // a predictor that reads the sample's own 128³ mask: exactly equivariant under integer shifts
+    const out = blockPhaseMeanGy(c, s0, (x) => {
+      seen.push(x);
+      return Float32Array.from(x.possibleDoseMask, (v) => 10 * v);
+    });
+    assert.equal(seen.length, 8);
+    assert.equal(seen[0], s0);
+    const ct = seen.map((x) => x.channels[0]);
+    for (let a = 0; a < 8; a++)
+      for (let b = a + 1; b < 8; b++) {
+        let d = 0;
+        for (let i = 0; i < ct[a].length; i++) d = Math.max(d, Math.abs(ct[a][i] - ct[b][i]));
+        assert.ok(d > 0.01, `phases ${a} and ${b} give different 64³ inputs (${d})`);
+      }
+    let maxErr = 0;
+    let inMask = 0;
+    for (let i = 0; i < out.length; i++) {
+      maxErr = Math.max(maxErr, Math.abs(out[i] - 10 * c.possibleDoseMask![i]));
+      inMask += c.possibleDoseMask![i];
+    }
+    assert.ok(inMask > 1000);
+    assert.ok(maxErr < 1e-5, `equivariant predictor: phase mean differs from the input by ${maxErr}`);
+  },
+);
 
 async function tinyModelDir(root: string, meta: Record<string, unknown>): Promise<string> {
   await initEngine({ quiet: true });
@@ -87,39 +103,49 @@ async function tinyModelDir(root: string, meta: Record<string, unknown>): Promis
   return dir;
 }
 
-test('phase TTA in predictOpenKbpGy and openkbp predict (meta.predict_phase_tta): needs the case, differs from one phase, zero outside the mask, CSV = in-memory', { skip: !available }, async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-phase-'));
-  try {
-    const dir = await tinyModelDir(root, { predict_phase_tta: true });
-    const m = loadOpenKbpModel(dir);
-    const c = await loadCase(path.join(CSV, 'pt_170'));
-    const s = prepareOpenKbp64(c);
-    assert.throws(() => predictOpenKbpGy(m, s, { phases: true }), /case/);
-    const one = predictOpenKbpGy(m, s);
-    const eight = predictOpenKbpGy(m, s, { phases: true, case: c });
-    const byHand = blockPhaseMeanGy(c, s, (x) => predictOpenKbpGy(m, x));
-    let diffOne = 0;
-    let diffHand = 0;
-    for (let i = 0; i < eight.length; i++) {
-      if (!c.possibleDoseMask![i]) assert.equal(eight[i], 0);
-      diffOne = Math.max(diffOne, Math.abs(eight[i] - one[i]));
-      diffHand = Math.max(diffHand, Math.abs(eight[i] - byHand[i]));
+test(
+  'phase TTA in predictOpenKbpGy and openkbp predict (meta.predict_phase_tta): needs the case, differs from one phase, zero outside the mask, CSV = in-memory',
+  { skip: !available },
+  async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-phase-'));
+    try {
+      const dir = await tinyModelDir(root, { predict_phase_tta: true });
+      const m = loadOpenKbpModel(dir);
+      const c = await loadCase(path.join(CSV, 'pt_170'));
+      const s = prepareOpenKbp64(c);
+      assert.throws(() => predictOpenKbpGy(m, s, { phases: true }), /case/);
+      const one = predictOpenKbpGy(m, s);
+      const eight = predictOpenKbpGy(m, s, { phases: true, case: c });
+      const byHand = blockPhaseMeanGy(c, s, (x) => predictOpenKbpGy(m, x));
+      let diffOne = 0;
+      let diffHand = 0;
+      for (let i = 0; i < eight.length; i++) {
+        if (!c.possibleDoseMask![i]) assert.equal(eight[i], 0);
+        diffOne = Math.max(diffOne, Math.abs(eight[i] - one[i]));
+        diffHand = Math.max(diffHand, Math.abs(eight[i] - byHand[i]));
+      }
+      assert.ok(diffOne > 0.1, `the phase mean differs from the single grid (${diffOne} Gy)`);
+      assert.ok(diffHand < 1e-4, `${diffHand}`);
+      const refs = path.join(root, 'refs');
+      fs.mkdirSync(refs);
+      fs.cpSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'), { recursive: true });
+      const r = await predictOpenKbpDir({ model: m, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
+      assert.equal(r.phases, true, 'the folder recommends phase TTA');
+      const csv = await readDoseCsv64(path.join(root, 'pred', 'pt_170.csv'), eight.length);
+      let diffCsv = 0;
+      for (let i = 0; i < eight.length; i++) diffCsv = Math.max(diffCsv, Math.abs(csv[i] - eight[i]));
+      assert.ok(diffCsv < 1e-3, `CSV vs in-memory ${diffCsv}`);
+      const off = await predictOpenKbpDir({
+        model: m,
+        inputDir: refs,
+        outDir: path.join(root, 'pred1'),
+        phases: false,
+        quiet: true,
+      });
+      assert.equal(off.phases, false);
+      disposeOpenKbpModel(m);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
-    assert.ok(diffOne > 0.1, `the phase mean differs from the single grid (${diffOne} Gy)`);
-    assert.ok(diffHand < 1e-4, `${diffHand}`);
-    const refs = path.join(root, 'refs');
-    fs.mkdirSync(refs);
-    fs.cpSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'), { recursive: true });
-    const r = await predictOpenKbpDir({ model: m, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
-    assert.equal(r.phases, true, 'the folder recommends phase TTA');
-    const csv = await readDoseCsv64(path.join(root, 'pred', 'pt_170.csv'), eight.length);
-    let diffCsv = 0;
-    for (let i = 0; i < eight.length; i++) diffCsv = Math.max(diffCsv, Math.abs(csv[i] - eight[i]));
-    assert.ok(diffCsv < 1e-3, `CSV vs in-memory ${diffCsv}`);
-    const off = await predictOpenKbpDir({ model: m, inputDir: refs, outDir: path.join(root, 'pred1'), phases: false, quiet: true });
-    assert.equal(off.phases, false);
-    disposeOpenKbpModel(m);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  },
+);

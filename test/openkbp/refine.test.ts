@@ -29,151 +29,220 @@ async function patient(): Promise<Case> {
   return cached;
 }
 
-test('refiner inputs: channel order, L/R flip mirrors axis 1 and swaps the parotids', { skip: !available }, async () => {
-  const c = await patient();
-  const coarse = downUpDose(c.dose!, c.possibleDoseMask!);
-  const rc = refinerCase(c, coarse);
-  const P: [number, number, number] = [4, 8, 4];
-  const o: [number, number, number] = [60, 40, 70];
-  const nc = REFINER_IN_CHANNELS;
-  const x = new Float32Array(P[0] * P[1] * P[2] * nc);
-  const y = new Float32Array(P[0] * P[1] * P[2]);
-  const xf = new Float32Array(x.length);
-  writeRefinerBox(rc, o, P, false, x, y);
-  // the flipped read of the mirrored box holds the same voxels, mirrored
-  writeRefinerBox(rc, [o[0], 128 - o[1] - P[1], o[2]], P, true, xf);
-  const at = (a: number, b: number, cc: number) => (a * 128 + b) * 128 + cc;
-  const rp = 2 + OPENKBP_STRUCTURES.indexOf('RightParotid');
-  const lp = 2 + OPENKBP_STRUCTURES.indexOf('LeftParotid');
-  for (let a = 0; a < P[0]; a++)
-    for (let b = 0; b < P[1]; b++)
-      for (let cc = 0; cc < P[2]; cc++) {
-        const k = (a * P[1] + b) * P[2] + cc;
-        const i = at(o[0] + a, o[1] + b, o[2] + cc);
-        assert.equal(x[k * nc], Math.fround(coarse[i] / 70));
-        assert.equal(x[k * nc + 1], Math.fround(normaliseCtHuOpenKbp(c.ct[i])));
-        assert.equal(x[k * nc + nc - 1], c.possibleDoseMask![i] ? 1 : 0);
-        assert.equal(y[k], Math.fround(c.dose![i] / 70));
-        const kf = (a * P[1] + (P[1] - 1 - b)) * P[2] + cc;
-        for (let ch = 0; ch < nc; ch++) {
-          const src = ch === rp ? lp : ch === lp ? rp : ch;
-          assert.equal(xf[kf * nc + ch], x[k * nc + src], `channel ${ch} at ${a},${b},${cc}`);
-        }
-      }
-});
-
-test('refiner TTA is L/R equivariant: refining the mirrored patient gives the mirrored dose (the plain pass is not)', { skip: !available }, async () => {
-  await initEngine({ quiet: true });
-  const c = await patient();
-  const rc = refinerCase(c, downUpDose(c.dose!, c.possibleDoseMask!));
-  const S: [number, number, number] = [128, 128, 128];
-  const mirror = (v: ArrayLike<number>) => flipAxis1(Float32Array.from(v), S);
-  const toU8 = (v: Float32Array) => Uint8Array.from(v);
-  const structures = rc.structures.map((m) => (m ? toU8(mirror(m)) : null));
-  const [r, l] = [OPENKBP_STRUCTURES.indexOf('RightParotid'), OPENKBP_STRUCTURES.indexOf('LeftParotid')];
-  [structures[r], structures[l]] = [structures[l], structures[r]];
-  const mirrored = { ...rc, ct: mirror(rc.ct), structures, pdm: toU8(mirror(rc.pdm)), coarse: mirror(rc.coarse), target: null };
-  const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 7 });
-  try {
-    const gap = (tta: boolean) => {
-      const a = mirror(refineGy(refiner, rc, { tta }));
-      const b = refineGy(refiner, mirrored, { tta });
-      let d = 0;
-      for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-      return d;
-    };
-    assert.ok(gap(false) > 0.01, `the untrained refiner is not symmetric by itself (${gap(false)} Gy)`);
-    assert.ok(gap(true) < 1e-3, `TTA refinement is equivariant (max difference ${gap(true)} Gy)`);
-  } finally {
-    refiner.dispose();
-  }
-});
-
-test('a zero-initialised refiner is the identity; a model folder with refiner/ refines in predict, refine:false skips it', { skip: !available }, async () => {
-  await initEngine({ quiet: true });
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-refine-'));
-  try {
+test(
+  'refiner inputs: channel order, L/R flip mirrors axis 1 and swaps the parotids',
+  { skip: !available },
+  async () => {
     const c = await patient();
-    const coarseModel = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 3 });
-    const b = coarseModel.params.get('out_conv.bias')!;
-    b.assign(tf.fill(b.shape, 0.5));
-    const dir = path.join(root, 'model');
-    await saveCheckpoint(dir, { model: coarseModel, input: null, meta: { openkbp: openKbpRecipe() } });
-    coarseModel.dispose();
-    const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 4 });
-    for (const k of ['out_conv.weight', 'out_conv.bias']) refiner.params.get(k)!.assign(tf.zerosLike(refiner.params.get(k)!));
-    const s = prepareOpenKbp64(c);
-    const plain = loadOpenKbpModel(dir);
-    assert.equal(plain.refiner, null);
-    const coarse = predictOpenKbpGy(plain, s);
-    const ident = refineGy(refiner, refinerCase(c, coarse));
-    let maxDiff = 0;
-    for (let i = 0; i < coarse.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ident[i] - coarse[i]));
-    assert.ok(maxDiff < 1e-4, `identity refiner moved the dose by ${maxDiff} Gy`);
-    // a non-zero refiner in the folder changes predict's output; refine: false gives the coarse dose
-    refiner.params.get('out_conv.bias')!.assign(tf.fill([1], 0.1));
-    await saveCheckpoint(path.join(dir, 'refiner'), { model: refiner, input: null, meta: { openkbp_refiner: { profile: 'openkbp-refine-128' } } });
-    refiner.dispose();
-    const withRef = loadOpenKbpModel(dir);
-    assert.ok(withRef.refiner);
-    assert.throws(() => predictOpenKbpGy(withRef, s), /refiner/);
-    const refined = predictOpenKbpGy(withRef, s, { case: c });
-    const skipped = predictOpenKbpGy(withRef, s, { refine: false });
-    assert.deepEqual(skipped, coarse);
-    let changed = 0;
-    for (let i = 0; i < coarse.length; i++) if (c.possibleDoseMask![i] && Math.abs(refined[i] - coarse[i]) > 1) changed++;
-    assert.ok(changed > 1000, `the refiner changed ${changed} voxels`);
-    for (let i = 0; i < refined.length; i++) if (!c.possibleDoseMask![i]) assert.equal(refined[i], 0);
-    // predict on a folder goes through the refiner too
-    const refs = path.join(root, 'refs');
-    fs.mkdirSync(refs);
-    fs.symlinkSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'));
-    await predictOpenKbpDir({ model: dir, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
-    const rows = fs.readFileSync(path.join(root, 'pred', 'pt_170.csv'), 'utf8').trim().split('\n').slice(1);
-    const fromCsv = new Float32Array(refined.length);
-    for (const r of rows) {
-      const [i, v] = r.split(',');
-      fromCsv[Number(i)] = Number(v);
-    }
-    let csvDiff = 0;
-    for (let i = 0; i < refined.length; i++) csvDiff = Math.max(csvDiff, Math.abs(fromCsv[i] - refined[i]));
-    assert.ok(csvDiff < 1e-3, `CSV vs refined differ by ${csvDiff}`);
-    for (const m of [plain, withRef]) disposeOpenKbpModel(m);
-    // a shipped folder with its own refiner/ serves as refine-train's coarse model (its 64³ stage alone)
-    const cascade = await trainRefiner(refinerTrainOptions({ dataDir: NPZ_TRAIN, valDir: NPZ_VAL, runDir: path.join(root, 'cascade'), coarseModel: dir, steps: 1, patch: 16, baseChannels: 2, levels: 2, trainLimit: 1, valLimit: 1, warmupSteps: 1, quiet: true }));
-    assert.ok(cascade.validation && Number.isFinite(cascade.validation.coarse.dose_score));
-    // a refiner folder that is not one is refused with the file and what was expected
-    const wrong = createModel({ inChannels: 5, baseChannels: 2, levels: 2 }, { seed: 1 });
-    await saveCheckpoint(path.join(dir, 'refiner'), { model: wrong, input: null, meta: {} });
-    wrong.dispose();
-    assert.throws(() => loadOpenKbpModel(dir), /openkbp_refiner/);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+    const coarse = downUpDose(c.dose!, c.possibleDoseMask!);
+    const rc = refinerCase(c, coarse);
+    const P: [number, number, number] = [4, 8, 4];
+    const o: [number, number, number] = [60, 40, 70];
+    const nc = REFINER_IN_CHANNELS;
+    const x = new Float32Array(P[0] * P[1] * P[2] * nc);
+    const y = new Float32Array(P[0] * P[1] * P[2]);
+    const xf = new Float32Array(x.length);
+    writeRefinerBox(rc, o, P, false, x, y);
+    // the flipped read of the mirrored box holds the same voxels, mirrored
+    writeRefinerBox(rc, [o[0], 128 - o[1] - P[1], o[2]], P, true, xf);
+    const at = (a: number, b: number, cc: number) => (a * 128 + b) * 128 + cc;
+    const rp = 2 + OPENKBP_STRUCTURES.indexOf('RightParotid');
+    const lp = 2 + OPENKBP_STRUCTURES.indexOf('LeftParotid');
+    for (let a = 0; a < P[0]; a++)
+      for (let b = 0; b < P[1]; b++)
+        for (let cc = 0; cc < P[2]; cc++) {
+          const k = (a * P[1] + b) * P[2] + cc;
+          const i = at(o[0] + a, o[1] + b, o[2] + cc);
+          assert.equal(x[k * nc], Math.fround(coarse[i] / 70));
+          assert.equal(x[k * nc + 1], Math.fround(normaliseCtHuOpenKbp(c.ct[i])));
+          assert.equal(x[k * nc + nc - 1], c.possibleDoseMask![i] ? 1 : 0);
+          assert.equal(y[k], Math.fround(c.dose![i] / 70));
+          const kf = (a * P[1] + (P[1] - 1 - b)) * P[2] + cc;
+          for (let ch = 0; ch < nc; ch++) {
+            const src = ch === rp ? lp : ch === lp ? rp : ch;
+            assert.equal(xf[kf * nc + ch], x[k * nc + src], `channel ${ch} at ${a},${b},${cc}`);
+          }
+        }
+  },
+);
 
-test('refine-train: learns on patches, validates before/after, and resumes exactly after a stop', { skip: !available }, async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-refine-train-'));
-  try {
-    const base = { dataDir: NPZ_TRAIN, valDir: NPZ_VAL, steps: 3, patch: 16, baseChannels: 2, levels: 2, trainLimit: 2, valLimit: 1, warmupSteps: 1, quiet: true };
-    const a = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') }));
-    assert.equal(a.stoppedBy, 'steps');
-    assert.ok(a.validation && Number.isFinite(a.validation.refined.dose_score) && Number.isFinite(a.validation.coarse.dose_score));
-    assert.ok(fs.existsSync(path.join(root, 'a', 'validation.json')));
-    const b1 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), maxMinutes: 0 }));
-    assert.equal(b1.stoppedBy, 'time_limit');
-    assert.equal(b1.validation, null);
-    const b2 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), resume: true }));
-    assert.equal(b2.stoppedBy, 'steps');
-    // training moved the zero output layer, and the resumed run ends where the uninterrupted one does
-    const wa = loadCheckpoint(a.refinerDir!);
-    const outW = wa.model.params.get('out_conv.weight')!.dataSync();
-    assert.ok(outW.some((v) => v !== 0), 'the output layer learned');
-    wa.model.dispose();
-    const maxDiff = maxWeightDiff(a.refinerDir!, b2.refinerDir!);
-    assert.ok(maxDiff < 1e-5, `weights after resume differ by ${maxDiff}`);
-    await assert.rejects(trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') })), /already has checkpoints/);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+test(
+  'refiner TTA is L/R equivariant: refining the mirrored patient gives the mirrored dose (the plain pass is not)',
+  { skip: !available },
+  async () => {
+    await initEngine({ quiet: true });
+    const c = await patient();
+    const rc = refinerCase(c, downUpDose(c.dose!, c.possibleDoseMask!));
+    const S: [number, number, number] = [128, 128, 128];
+    const mirror = (v: ArrayLike<number>) => flipAxis1(Float32Array.from(v), S);
+    const toU8 = (v: Float32Array) => Uint8Array.from(v);
+    const structures = rc.structures.map((m) => (m ? toU8(mirror(m)) : null));
+    const [r, l] = [OPENKBP_STRUCTURES.indexOf('RightParotid'), OPENKBP_STRUCTURES.indexOf('LeftParotid')];
+    [structures[r], structures[l]] = [structures[l], structures[r]];
+    const mirrored = {
+      ...rc,
+      ct: mirror(rc.ct),
+      structures,
+      pdm: toU8(mirror(rc.pdm)),
+      coarse: mirror(rc.coarse),
+      target: null,
+    };
+    const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 7 });
+    try {
+      const gap = (tta: boolean) => {
+        const a = mirror(refineGy(refiner, rc, { tta }));
+        const b = refineGy(refiner, mirrored, { tta });
+        let d = 0;
+        for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+        return d;
+      };
+      assert.ok(gap(false) > 0.01, `the untrained refiner is not symmetric by itself (${gap(false)} Gy)`);
+      assert.ok(gap(true) < 1e-3, `TTA refinement is equivariant (max difference ${gap(true)} Gy)`);
+    } finally {
+      refiner.dispose();
+    }
+  },
+);
+
+test(
+  'a zero-initialised refiner is the identity; a model folder with refiner/ refines in predict, refine:false skips it',
+  { skip: !available },
+  async () => {
+    await initEngine({ quiet: true });
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-refine-'));
+    try {
+      const c = await patient();
+      const coarseModel = createModel({ inChannels: OPENKBP_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 3 });
+      const b = coarseModel.params.get('out_conv.bias')!;
+      b.assign(tf.fill(b.shape, 0.5));
+      const dir = path.join(root, 'model');
+      await saveCheckpoint(dir, { model: coarseModel, input: null, meta: { openkbp: openKbpRecipe() } });
+      coarseModel.dispose();
+      const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 4 });
+      for (const k of ['out_conv.weight', 'out_conv.bias'])
+        refiner.params.get(k)!.assign(tf.zerosLike(refiner.params.get(k)!));
+      const s = prepareOpenKbp64(c);
+      const plain = loadOpenKbpModel(dir);
+      assert.equal(plain.refiner, null);
+      const coarse = predictOpenKbpGy(plain, s);
+      const ident = refineGy(refiner, refinerCase(c, coarse));
+      let maxDiff = 0;
+      for (let i = 0; i < coarse.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ident[i] - coarse[i]));
+      assert.ok(maxDiff < 1e-4, `identity refiner moved the dose by ${maxDiff} Gy`);
+      // a non-zero refiner in the folder changes predict's output; refine: false gives the coarse dose
+      refiner.params.get('out_conv.bias')!.assign(tf.fill([1], 0.1));
+      await saveCheckpoint(path.join(dir, 'refiner'), {
+        model: refiner,
+        input: null,
+        meta: { openkbp_refiner: { profile: 'openkbp-refine-128' } },
+      });
+      refiner.dispose();
+      const withRef = loadOpenKbpModel(dir);
+      assert.ok(withRef.refiner);
+      assert.throws(() => predictOpenKbpGy(withRef, s), /refiner/);
+      const refined = predictOpenKbpGy(withRef, s, { case: c });
+      const skipped = predictOpenKbpGy(withRef, s, { refine: false });
+      assert.deepEqual(skipped, coarse);
+      let changed = 0;
+      for (let i = 0; i < coarse.length; i++)
+        if (c.possibleDoseMask![i] && Math.abs(refined[i] - coarse[i]) > 1) changed++;
+      assert.ok(changed > 1000, `the refiner changed ${changed} voxels`);
+      for (let i = 0; i < refined.length; i++) if (!c.possibleDoseMask![i]) assert.equal(refined[i], 0);
+      // predict on a folder goes through the refiner too
+      const refs = path.join(root, 'refs');
+      fs.mkdirSync(refs);
+      fs.symlinkSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'));
+      await predictOpenKbpDir({ model: dir, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
+      const rows = fs
+        .readFileSync(path.join(root, 'pred', 'pt_170.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
+      const fromCsv = new Float32Array(refined.length);
+      for (const r of rows) {
+        const [i, v] = r.split(',');
+        fromCsv[Number(i)] = Number(v);
+      }
+      let csvDiff = 0;
+      for (let i = 0; i < refined.length; i++) csvDiff = Math.max(csvDiff, Math.abs(fromCsv[i] - refined[i]));
+      assert.ok(csvDiff < 1e-3, `CSV vs refined differ by ${csvDiff}`);
+      for (const m of [plain, withRef]) disposeOpenKbpModel(m);
+      // a shipped folder with its own refiner/ serves as refine-train's coarse model (its 64³ stage alone)
+      const cascade = await trainRefiner(
+        refinerTrainOptions({
+          dataDir: NPZ_TRAIN,
+          valDir: NPZ_VAL,
+          runDir: path.join(root, 'cascade'),
+          coarseModel: dir,
+          steps: 1,
+          patch: 16,
+          baseChannels: 2,
+          levels: 2,
+          trainLimit: 1,
+          valLimit: 1,
+          warmupSteps: 1,
+          quiet: true,
+        }),
+      );
+      assert.ok(cascade.validation && Number.isFinite(cascade.validation.coarse.dose_score));
+      // a refiner folder that is not one is refused with the file and what was expected
+      const wrong = createModel({ inChannels: 5, baseChannels: 2, levels: 2 }, { seed: 1 });
+      await saveCheckpoint(path.join(dir, 'refiner'), { model: wrong, input: null, meta: {} });
+      wrong.dispose();
+      assert.throws(() => loadOpenKbpModel(dir), /openkbp_refiner/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'refine-train: learns on patches, validates before/after, and resumes exactly after a stop',
+  { skip: !available },
+  async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-refine-train-'));
+    try {
+      const base = {
+        dataDir: NPZ_TRAIN,
+        valDir: NPZ_VAL,
+        steps: 3,
+        patch: 16,
+        baseChannels: 2,
+        levels: 2,
+        trainLimit: 2,
+        valLimit: 1,
+        warmupSteps: 1,
+        quiet: true,
+      };
+      const a = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') }));
+      assert.equal(a.stoppedBy, 'steps');
+      assert.ok(
+        a.validation &&
+          Number.isFinite(a.validation.refined.dose_score) &&
+          Number.isFinite(a.validation.coarse.dose_score),
+      );
+      assert.ok(fs.existsSync(path.join(root, 'a', 'validation.json')));
+      const b1 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), maxMinutes: 0 }));
+      assert.equal(b1.stoppedBy, 'time_limit');
+      assert.equal(b1.validation, null);
+      const b2 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), resume: true }));
+      assert.equal(b2.stoppedBy, 'steps');
+      // training moved the zero output layer, and the resumed run ends where the uninterrupted one does
+      const wa = loadCheckpoint(a.refinerDir!);
+      const outW = wa.model.params.get('out_conv.weight')!.dataSync();
+      assert.ok(
+        outW.some((v) => v !== 0),
+        'the output layer learned',
+      );
+      wa.model.dispose();
+      const maxDiff = maxWeightDiff(a.refinerDir!, b2.refinerDir!);
+      assert.ok(maxDiff < 1e-5, `weights after resume differ by ${maxDiff}`);
+      await assert.rejects(
+        trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') })),
+        /already has checkpoints/,
+      );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  },
+);

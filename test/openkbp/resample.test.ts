@@ -6,7 +6,8 @@ import type { Shape3 } from '../../lib/data/case';
 function ramp(shape: Shape3, f: (i: number, j: number, k: number) => number): Float32Array {
   const out = new Float32Array(shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < shape[0]; i++)
-    for (let j = 0; j < shape[1]; j++) for (let k = 0; k < shape[2]; k++) out[(i * shape[1] + j) * shape[2] + k] = f(i, j, k);
+    for (let j = 0; j < shape[1]; j++)
+      for (let k = 0; k < shape[2]; k++) out[(i * shape[1] + j) * shape[2] + k] = f(i, j, k);
   return out;
 }
 

@@ -20,12 +20,25 @@ function close(actual: number, expected: number, rel: number, msg: string): void
 }
 
 test('wilcoxon matches scipy 1.17 on every option combination (n = 7/8/10/13/14/21/60, ties, zeros)', () => {
-  const cases = peers.wilcoxon as Array<{ case: string; zero_method: WilcoxonZeroMethod; correction: boolean; alternative: Alternative; method: WilcoxonMethod; statistic: number; pvalue: number }>;
+  const cases = peers.wilcoxon as Array<{
+    case: string;
+    zero_method: WilcoxonZeroMethod;
+    correction: boolean;
+    alternative: Alternative;
+    method: WilcoxonMethod;
+    statistic: number;
+    pvalue: number;
+  }>;
   assert.ok(cases.length > 500);
   const seen = new Set<string>();
   for (const c of cases) {
     const s = peers.wilcoxon_samples[c.case];
-    const r = wilcoxon(s.x, s.y, { zeroMethod: c.zero_method, correction: c.correction, alternative: c.alternative, method: c.method });
+    const r = wilcoxon(s.x, s.y, {
+      zeroMethod: c.zero_method,
+      correction: c.correction,
+      alternative: c.alternative,
+      method: c.method,
+    });
     const label = `${c.case} ${c.zero_method} corr=${c.correction} ${c.alternative} ${c.method}`;
     close(r.statistic, c.statistic, 1e-12, `${label} statistic`);
     close(r.pvalue, c.pvalue, 1e-9, `${label} pvalue`);
@@ -87,7 +100,14 @@ test('bootstrap reproduces the reference bootstrap_ci (RandomState(42), 10,000 r
 });
 
 test('bootstrap percentile and BCa match scipy on shared resample indices', () => {
-  for (const c of peers.bootstrap as Array<{ case: string; statistic: BootstrapStatistic; ci: number; percentile: number[]; bca: number[]; estimate: number }>) {
+  for (const c of peers.bootstrap as Array<{
+    case: string;
+    statistic: BootstrapStatistic;
+    ci: number;
+    percentile: number[];
+    bca: number[];
+    estimate: number;
+  }>) {
     const s = peers.bootstrap_samples[c.case];
     const label = `${c.case} ${c.statistic} ${c.ci}%`;
     const p = bootstrapCi(s.x, { indices: s.indices, statistic: c.statistic, ci: c.ci, method: 'percentile' });
@@ -117,8 +137,14 @@ test('Holm-Bonferroni: standard step-down with monotone adjusted p-values', () =
   // the reference's variant is not monotone and does not stop: [0.01, 0.04, 0.045] at m = 3
   const ref = holmReferenceVariant([0.01, 0.04, 0.045]);
   const std = holmBonferroni([0.01, 0.04, 0.045]);
-  assert.deepEqual(std.pAdjusted.map((v) => +v.toFixed(6)), [0.03, 0.08, 0.08]);
-  assert.deepEqual(ref.pAdjusted.map((v) => +v.toFixed(6)), [0.03, 0.08, 0.045]);
+  assert.deepEqual(
+    std.pAdjusted.map((v) => +v.toFixed(6)),
+    [0.03, 0.08, 0.08],
+  );
+  assert.deepEqual(
+    ref.pAdjusted.map((v) => +v.toFixed(6)),
+    [0.03, 0.08, 0.045],
+  );
   assert.deepEqual(std.significant, [true, false, false]);
   assert.deepEqual(ref.significant, [true, false, true]);
   assert.deepEqual(ref.differsFromStandard, [false, false, true]);
@@ -137,9 +163,17 @@ test('multi-seed aggregation averages per case first, then summarises', () => {
     { a: mk(2), b: mk(4) },
     { a: mk(3), c: mk(7), d: mk(10) },
   ];
-  const agg = aggregateAcrossSeeds(seeds, ['dose_metrics.mae_gy', 'dvh_metrics.PTV50.4.D95_error'], { resamples: 200, seed: 1 });
+  const agg = aggregateAcrossSeeds(seeds, ['dose_metrics.mae_gy', 'dvh_metrics.PTV50.4.D95_error'], {
+    resamples: 200,
+    seed: 1,
+  });
   const m = agg['dose_metrics.mae_gy'];
-  assert.deepEqual(Object.fromEntries(Object.entries(m.per_case).map(([k, v]) => [k, v.mean])), { a: 2, b: 3.5, c: 6, d: 10 });
+  assert.deepEqual(Object.fromEntries(Object.entries(m.per_case).map(([k, v]) => [k, v.mean])), {
+    a: 2,
+    b: 3.5,
+    c: 6,
+    d: 10,
+  });
   close(m.mean as number, (2 + 3.5 + 6 + 10) / 4, 1e-15, 'mean of case means');
   assert.equal(m.n_cases_with_data, 4);
   assert.deepEqual(m.per_seed_means, [3, 3, 20 / 3]);
@@ -149,15 +183,25 @@ test('multi-seed aggregation averages per case first, then summarises', () => {
 });
 
 test('condition comparison uses per-case means and Holm across metrics', () => {
-  const mk = (v: number, g: number) => ({ dose_metrics: { mae_gy: v }, gamma: { global_3mm3pct: { gamma_pass_rate: g } } });
+  const mk = (v: number, g: number) => ({
+    dose_metrics: { mae_gy: v },
+    gamma: { global_3mm3pct: { gamma_pass_rate: g } },
+  });
   const ids = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'];
   const A = [Object.fromEntries(ids.map((id, i) => [id, mk(3 + i * 0.1, 50 + i)]))];
   const B = [Object.fromEntries(ids.map((id, i) => [id, mk(3.5 + i * 0.13, 50 + i + (i % 2 ? 1 : -1) * 0.5)]))];
   const keys = ['dose_metrics.mae_gy', 'gamma.global_3mm3pct.gamma_pass_rate'];
-  const res = compareConditions(aggregateAcrossSeeds(A, keys, { resamples: 100 }), aggregateAcrossSeeds(B, keys, { resamples: 100 }), keys);
+  const res = compareConditions(
+    aggregateAcrossSeeds(A, keys, { resamples: 100 }),
+    aggregateAcrossSeeds(B, keys, { resamples: 100 }),
+    keys,
+  );
   assert.equal(res[0].n_pairs, 8);
   assert.equal(res[0].direction, 'A < B');
-  const w = wilcoxon(ids.map((_, i) => 3 + i * 0.1), ids.map((_, i) => 3.5 + i * 0.13));
+  const w = wilcoxon(
+    ids.map((_, i) => 3 + i * 0.1),
+    ids.map((_, i) => 3.5 + i * 0.13),
+  );
   close(res[0].p_value as number, w.pvalue, 1e-15, 'p');
   const h = holmBonferroni([res[0].p_value as number, res[1].p_value as number]);
   assert.equal(res[0].p_adjusted, h.pAdjusted[0]);

@@ -8,7 +8,12 @@ import { DEFAULT_SHAPE, DEFAULT_SPACING_MM } from '../../lib/synth/synth_case';
 const TYPES: PlanType[] = ['sib_2level', 'sib_3level', 'nodal_only', 'single_rx'];
 
 function build(seed: number, planType: PlanType) {
-  return buildAnatomy(DEFAULT_SHAPE, DEFAULT_SPACING_MM, sampleAnatomy(new Rng(`anat-test:${seed}`), planType), new Rng(`noise:${seed}`));
+  return buildAnatomy(
+    DEFAULT_SHAPE,
+    DEFAULT_SPACING_MM,
+    sampleAnatomy(new Rng(`anat-test:${seed}`), planType),
+    new Rng(`noise:${seed}`),
+  );
 }
 
 const cases = TYPES.flatMap((t, k) => [build(100 + k, t), build(200 + k, t)]);
@@ -16,8 +21,19 @@ const cases = TYPES.flatMap((t, k) => [build(100 + k, t), build(200 + k, t)]);
 test('every profile structure is present and non-empty; targets follow the plan type', () => {
   for (const a of cases) {
     const t = PLAN_TARGETS[a.params.planType];
-    const want = ['PTV70', 'Prostate', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel', ...(t.ptv56 ? ['PTV56'] : []), ...(t.ptv50 ? ['PTV50.4'] : [])];
-    for (const nm of want) assert.ok(a.masks.has(nm) && count(a.masks.get(nm)!) > 50, `${a.params.planType}: ${nm} missing or tiny`);
+    const want = [
+      'PTV70',
+      'Prostate',
+      'Rectum',
+      'Bladder',
+      'Femur_L',
+      'Femur_R',
+      'Bowel',
+      ...(t.ptv56 ? ['PTV56'] : []),
+      ...(t.ptv50 ? ['PTV50.4'] : []),
+    ];
+    for (const nm of want)
+      assert.ok(a.masks.has(nm) && count(a.masks.get(nm)!) > 50, `${a.params.planType}: ${nm} missing or tiny`);
     assert.equal(a.masks.has('PTV56'), t.ptv56);
     assert.equal(a.masks.has('PTV50.4'), t.ptv50);
   }
@@ -108,7 +124,10 @@ test('anatomy varies between cases and is reproducible for the same seed', () =>
   assert.deepEqual(a.hu, cases[0].hu);
   assert.deepEqual(a.masks.get('PTV70'), cases[0].masks.get('PTV70'));
   const vols = cases.map((c) => count(c.masks.get('Prostate')!));
-  assert.ok(new Set(vols).size >= vols.length - 2 && Math.max(...vols) > 1.3 * Math.min(...vols), `prostate voxel counts barely vary: ${vols.join(',')}`);
+  assert.ok(
+    new Set(vols).size >= vols.length - 2 && Math.max(...vols) > 1.3 * Math.min(...vols),
+    `prostate voxel counts barely vary: ${vols.join(',')}`,
+  );
   const rect = cases.map((c) => centroidIndex(c.grid, c.masks.get('Bladder')!)[2]);
   assert.ok(Math.max(...rect) - Math.min(...rect) > 2, `bladder height barely varies: ${rect.join(',')}`);
 });

@@ -31,7 +31,13 @@ before(async () => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('cohort writes one npz per case, split.json and batch_summary.json', () => {
-  assert.deepEqual(fs.readdirSync(path.join(tmp, 'v23')).sort(), ['batch_summary.json', 'split.json', 'synth_0001.npz', 'synth_0002.npz', 'synth_0003.npz']);
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'v23')).sort(), [
+    'batch_summary.json',
+    'split.json',
+    'synth_0001.npz',
+    'synth_0002.npz',
+    'synth_0003.npz',
+  ]);
   const split = readSplit(path.join(tmp, 'v23', 'split.json'));
   assert.deepEqual([...split.train, ...split.val, ...split.test].sort(), ['synth_0001', 'synth_0002', 'synth_0003']);
   assert.deepEqual(split, v23.split);
@@ -43,7 +49,12 @@ test('cohort writes one npz per case, split.json and batch_summary.json', () => 
 test('plan types: SIB and single-Rx in v2.3; all four reference types in v2.4', () => {
   const t23 = v23.cases.map((c) => c.planType).sort();
   assert.ok(t23.includes('sib_2level') && t23.includes('single_rx'), t23.join(','));
-  assert.deepEqual([...new Set(v24.cases.map((c) => c.planType))].sort(), ['nodal_only', 'sib_2level', 'sib_3level', 'single_rx']);
+  assert.deepEqual([...new Set(v24.cases.map((c) => c.planType))].sort(), [
+    'nodal_only',
+    'sib_2level',
+    'sib_3level',
+    'single_rx',
+  ]);
   // a large cohort has about 35 % SIB plans
   const big = assignPlanTypes(100, 3, 'v2.3');
   assert.equal(big.filter((t) => t === 'sib_2level').length, 35);
@@ -58,7 +69,8 @@ test('readReferenceNpz reads what was written: layout, Rx, spacing, plan type, s
     assert.deepEqual(c.shape, [96, 96, 64]);
     const expected = (v24file ? v24 : v23).cases.find((r) => r.file === f)!;
     assert.equal(c.planType, expected.planType);
-    for (const nm of ['PTV70', 'Prostate', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel']) assert.ok(c.masks.has(nm), `${f}: ${nm}`);
+    for (const nm of ['PTV70', 'Prostate', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel'])
+      assert.ok(c.masks.has(nm), `${f}: ${nm}`);
     assert.equal(c.masks.has('PTV56'), expected.planType.startsWith('sib'));
     assert.equal(c.masks.has('PTV50.4'), expected.planType === 'sib_3level' || expected.planType === 'nodal_only');
     assert.equal(c.constraints?.[0], 1);
@@ -103,7 +115,8 @@ test('DVH numbers fall in the clinical ranges the cohort promises', () => {
     const d2 = doseAtVolume(d, c.masks.get('PTV70')!, 2);
     assert.ok(d2 <= 78.4, `${f}: PTV70 D2 ${d2}`);
     // the femoral heads are spared
-    for (const fem of ['Femur_L', 'Femur_R']) assert.ok(volumeAtDose(d, c.masks.get(fem)!, 50) < 10, `${f}: ${fem} V50`);
+    for (const fem of ['Femur_L', 'Femur_R'])
+      assert.ok(volumeAtDose(d, c.masks.get(fem)!, 50) < 10, `${f}: ${fem} V50`);
   }
 });
 
@@ -116,7 +129,13 @@ test('dose falls off gradually outside the targets (not a painted step, not zero
       if (m) for (let i = 0; i < n; i++) targets[i] |= m[i];
     }
     const d2 = squaredDistanceToFeatures(targets, c.shape, c.spacingMm);
-    const shells = [[0, 5], [5, 10], [10, 20], [20, 30], [40, 60]];
+    const shells = [
+      [0, 5],
+      [5, 10],
+      [10, 20],
+      [20, 30],
+      [40, 60],
+    ];
     const means = shells.map(([lo, hi]) => {
       let s = 0;
       let k = 0;
@@ -140,15 +159,42 @@ test('dose falls off gradually outside the targets (not a painted step, not zero
 });
 
 test('same arguments give byte-identical files, whatever the number of threads', async () => {
-  const a = await generateCohort({ out: path.join(tmp, 'det-a'), cases: 3, seed: 4, layout: 'v2.4', shape: [64, 64, 40], spacingMm: [5, 5, 4], threads: 1 });
-  const b = await generateCohort({ out: path.join(tmp, 'det-b'), cases: 3, seed: 4, layout: 'v2.4', shape: [64, 64, 40], spacingMm: [5, 5, 4], threads: 2 });
+  const a = await generateCohort({
+    out: path.join(tmp, 'det-a'),
+    cases: 3,
+    seed: 4,
+    layout: 'v2.4',
+    shape: [64, 64, 40],
+    spacingMm: [5, 5, 4],
+    threads: 1,
+  });
+  const b = await generateCohort({
+    out: path.join(tmp, 'det-b'),
+    cases: 3,
+    seed: 4,
+    layout: 'v2.4',
+    shape: [64, 64, 40],
+    spacingMm: [5, 5, 4],
+    threads: 2,
+  });
   const names = fs.readdirSync(path.join(tmp, 'det-a')).sort();
   assert.deepEqual(names, fs.readdirSync(path.join(tmp, 'det-b')).sort());
   for (const nm of names) {
-    assert.ok(fs.readFileSync(path.join(tmp, 'det-a', nm)).equals(fs.readFileSync(path.join(tmp, 'det-b', nm))), `${nm} differs`);
+    assert.ok(
+      fs.readFileSync(path.join(tmp, 'det-a', nm)).equals(fs.readFileSync(path.join(tmp, 'det-b', nm))),
+      `${nm} differs`,
+    );
   }
   assert.deepEqual(a.split, b.split);
   // a different seed gives different patients
-  const c = await generateCohort({ out: path.join(tmp, 'det-c'), cases: 1, seed: 5, layout: 'v2.4', shape: [64, 64, 40], spacingMm: [5, 5, 4], threads: 1 });
+  const c = await generateCohort({
+    out: path.join(tmp, 'det-c'),
+    cases: 1,
+    seed: 5,
+    layout: 'v2.4',
+    shape: [64, 64, 40],
+    spacingMm: [5, 5, 4],
+    threads: 1,
+  });
   assert.ok(!fs.readFileSync(c.files[0]).equals(fs.readFileSync(a.files[0])));
 });

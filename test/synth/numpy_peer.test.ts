@@ -34,7 +34,9 @@ interface PeerCase {
   mlc_a_sum: number;
 }
 
-const peer = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'synth', 'numpy_peer.json'), 'utf8')) as { args: string[]; cases: PeerCase[] };
+const peer = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'synth', 'numpy_peer.json'), 'utf8'),
+) as { args: string[]; cases: PeerCase[] };
 const close = (a: number, b: number, rel = 1e-6) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
 
 test('vmat synth output matches what numpy read from the same command', async () => {
@@ -56,7 +58,8 @@ test('vmat synth output matches what numpy read from the same command', async ()
         } else assert.equal(p.dtypes[k], '|O', k);
       }
       const c = await readReferenceNpz(file);
-      for (const [k, v] of Object.entries(p.metadata)) assert.deepEqual(JSON.parse(JSON.stringify(c.metadata[k])), v, `metadata.${k}`);
+      for (const [k, v] of Object.entries(p.metadata))
+        assert.deepEqual(JSON.parse(JSON.stringify(c.metadata[k])), v, `metadata.${k}`);
       const ct = (await z.get('ct')) as { data: Float32Array };
       let s = 0;
       let mn = Infinity;
@@ -87,9 +90,18 @@ test('vmat synth output matches what numpy read from the same command', async ()
         assert.equal(Math.max(...sdf), p.sdf_max[ch], `${nm} sdf max`);
       });
       assert.deepEqual([...c.constraints!], p.constraints);
-      assert.ok(close(doseAtVolume(c.dose!, c.masks.get('PTV70')!, 95), p.ptv70_d95_gy), 'PTV70 D95 (nearest-rank lower, as np.percentile method=lower)');
+      assert.ok(
+        close(doseAtVolume(c.dose!, c.masks.get('PTV70')!, 95), p.ptv70_d95_gy),
+        'PTV70 D95 (nearest-rank lower, as np.percentile method=lower)',
+      );
       const mlc = c.extras!.get('beam0_mlc_a')!.data as Float32Array;
-      assert.ok(close(mlc.reduce((a, b) => a + b, 0), p.mlc_a_sum, 1e-6));
+      assert.ok(
+        close(
+          mlc.reduce((a, b) => a + b, 0),
+          p.mlc_a_sum,
+          1e-6,
+        ),
+      );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

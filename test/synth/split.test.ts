@@ -10,14 +10,22 @@ import { type SplitItem, makeStratifiedSplit, readSplit, tertileLabels, writeSpl
 function items(): SplitItem[] {
   const vols = Array.from({ length: 24 }, (_, i) => ((i * 7) % 24) + 1);
   const tert = tertileLabels(vols);
-  return vols.map((_, i) => ({ id: `case_${String(i).padStart(2, '0')}`, strata: [i % 3 === 0 ? 'sib_2level' : 'single_rx', tert[i]] }));
+  return vols.map((_, i) => ({
+    id: `case_${String(i).padStart(2, '0')}`,
+    strata: [i % 3 === 0 ? 'sib_2level' : 'single_rx', tert[i]],
+  }));
 }
 
 const typeOf = (its: SplitItem[], id: string) => its.find((x) => x.id === id)!.strata[0];
 
 test('split covers every id exactly once, with the reference-style counts', () => {
   const its = items();
-  const m = makeStratifiedSplit(its, { val: 0.15, test: 0.15, seed: 42, strataKeys: ['plan_type', 'ptv70_volume_tertile'] });
+  const m = makeStratifiedSplit(its, {
+    val: 0.15,
+    test: 0.15,
+    seed: 42,
+    strataKeys: ['plan_type', 'ptv70_volume_tertile'],
+  });
   const all = [...m.train, ...m.val, ...m.test];
   assert.equal(new Set(all).size, 24);
   assert.deepEqual([...all].sort(), its.map((x) => x.id).sort());
@@ -54,12 +62,20 @@ test('deterministic and independent of input order; the seed changes the draw', 
   const a = makeStratifiedSplit(its, { val: 0.15, test: 0.15, seed: 9 });
   const b = makeStratifiedSplit([...its].reverse(), { val: 0.15, test: 0.15, seed: 9 });
   assert.deepEqual(a, b);
-  const draws = new Set([9, 10, 11, 12].map((seed) => makeStratifiedSplit(its, { val: 0.15, test: 0.15, seed }).test.join(',')));
+  const draws = new Set(
+    [9, 10, 11, 12].map((seed) => makeStratifiedSplit(its, { val: 0.15, test: 0.15, seed }).test.join(',')),
+  );
   assert.ok(draws.size > 1, 'the seed never changes the test set');
 });
 
 test('small cohorts keep at least one training case; singleton strata stay in training', () => {
-  const two = makeStratifiedSplit([{ id: 'a', strata: ['x'] }, { id: 'b', strata: ['y'] }], { val: 0.15, test: 0.15, seed: 1 });
+  const two = makeStratifiedSplit(
+    [
+      { id: 'a', strata: ['x'] },
+      { id: 'b', strata: ['y'] },
+    ],
+    { val: 0.15, test: 0.15, seed: 1 },
+  );
   assert.equal(two.train.length, 1);
   assert.equal(two.test.length, 1);
   assert.equal(two.val.length, 0);
@@ -84,7 +100,10 @@ test('writeSplit/readSplit round trip; malformed manifests are DataErrors naming
     assert.deepEqual(readSplit(f), m);
     const bad = (obj: unknown, key: RegExp) => {
       fs.writeFileSync(f, JSON.stringify(obj));
-      assert.throws(() => readSplit(f), (e: unknown) => e instanceof DataError && key.test(e.message));
+      assert.throws(
+        () => readSplit(f),
+        (e: unknown) => e instanceof DataError && key.test(e.message),
+      );
     };
     bad({ ...m, version: 2 }, /\[version\]/);
     bad({ ...m, test: [...m.test, m.train[0]] }, /\[test\].*in both train and test/);

@@ -52,7 +52,11 @@ test('patch sampler: same seed → same centres; padding keeps content and fills
   assert.deepEqual(pb, [3, 2, 5]);
   const p = extractPatch(pc, [8, 8, 8], P);
   // content at the padded offset
-  for (const [y, x, z] of [[0, 0, 0], [9, 11, 5], [5, 6, 3]]) {
+  for (const [y, x, z] of [
+    [0, 0, 0],
+    [9, 11, 5],
+    [5, 6, 3],
+  ]) {
     const i = (y * 12 + x) * 6 + z;
     assert.equal(at(p.channels[0], P, y + 3, x + 2, z + 5), pc.channels[0][i]);
     assert.equal(at(p.dose!, P, y + 3, x + 2, z + 5), pc.dose![i]);
@@ -101,14 +105,18 @@ test('true left-right flip mirrors axis X (1) and swaps Femur_L/Femur_R channels
       }
   assert.equal(p.present[5], false, 'Femur_L now absent');
   assert.equal(p.present[6], true, 'Femur_R now present');
-  assert.ok(p.channels[iL].every((v) => v === 1), 'Femur_L channel holds the absent value');
+  assert.ok(
+    p.channels[iL].every((v) => v === 1),
+    'Femur_L channel holds the absent value',
+  );
   // inside voxels of the new Femur_R lie on the right side (low x)
   let xs = 0;
   let n = 0;
-  for (let i = 0; i < P ** 3; i++) if (p.channels[iR][i] < 0) {
-    xs += Math.floor(i / P) % P;
-    n++;
-  }
+  for (let i = 0; i < P ** 3; i++)
+    if (p.channels[iR][i] < 0) {
+      xs += Math.floor(i / P) % P;
+      n++;
+    }
   assert.ok(n > 0 && xs / n < P / 2, `mean x of flipped femur ${xs / n}`);
 });
 
@@ -121,7 +129,9 @@ test('translation and rotation: exact integer shift with edge repeat; 0° rotati
   assert.deepEqual(Array.from(rotateZ(v, s, 0)), Array.from(v));
   const r = rotateZ(v, s, 90);
   // 90° maps (y, x) to a rotated position exactly on the grid
-  assert.ok(Math.abs(at(r, s, 0, 0, 2) - at(v, s, 0, 7, 2)) < 1e-3 || Math.abs(at(r, s, 0, 0, 2) - at(v, s, 7, 0, 2)) < 1e-3);
+  assert.ok(
+    Math.abs(at(r, s, 0, 0, 2) - at(v, s, 0, 7, 2)) < 1e-3 || Math.abs(at(r, s, 0, 0, 2) - at(v, s, 7, 0, 2)) < 1e-3,
+  );
 });
 
 test('augmentation is deterministic for a seed and keeps CT within [0, 1.26]', () => {

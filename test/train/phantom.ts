@@ -52,7 +52,11 @@ export function phantomCase(o: PhantomOptions = {}): Case {
           ct[i] = 700;
         }
       }
-  const masks = new Map<string, Uint8Array>([['PTV70', ptv], ['Rectum', rectum], ['Femur_L', femL]]);
+  const masks = new Map<string, Uint8Array>([
+    ['PTV70', ptv],
+    ['Rectum', rectum],
+    ['Femur_L', femL],
+  ]);
   if (o.withFemurR !== false) masks.set('Femur_R', femR);
   return {
     id: o.id ?? 'phantom',

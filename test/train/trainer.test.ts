@@ -14,11 +14,27 @@ import { phantomCase } from './phantom';
 
 function cohort(n: number) {
   return Array.from({ length: n }, (_, i) =>
-    phantomCase({ id: `case_${String(i).padStart(2, '0')}`, shape: [16, 16, 12], shift: [(i % 3) - 1, ((i * 2) % 3) - 1, 0], radius: 3 + (i % 2), rxGy: i % 4 === 3 ? 60 : 70 }),
+    phantomCase({
+      id: `case_${String(i).padStart(2, '0')}`,
+      shape: [16, 16, 12],
+      shift: [(i % 3) - 1, ((i * 2) % 3) - 1, 0],
+      radius: 3 + (i % 2),
+      rxGy: i % 4 === 3 ? 60 : 70,
+    }),
   );
 }
 
-const tiny = { patchSize: 16, baseChannels: 4, levels: 3, batchSize: 2, patchesPerVolume: 1, valEvery: 1, patience: 10, quiet: true, lr: 1e-3 };
+const tiny = {
+  patchSize: 16,
+  baseChannels: 4,
+  levels: 3,
+  batchSize: 2,
+  patchesPerVolume: 1,
+  valEvery: 1,
+  patience: 10,
+  quiet: true,
+  lr: 1e-3,
+};
 
 test('AdamW: hand-computed first step with decoupled decay; clipping; cosine schedule', async () => {
   await initEngine({ quiet: true });
@@ -49,13 +65,20 @@ test('AdamW + clip_grad_norm_ follow the torch peer over 5 steps', async () => {
     clipGradNorm(gm, 1.0);
     opt.apply(gm, peer.lrs[k]);
     const got = p.dataSync();
-    peer.trajectory[k].forEach((want: number, i: number) => assert.ok(Math.abs(got[i] - want) < 2e-6, `step ${k} [${i}] ${got[i]} vs ${want}`));
+    peer.trajectory[k].forEach((want: number, i: number) =>
+      assert.ok(Math.abs(got[i] - want) < 2e-6, `step ${k} [${i}] ${got[i]} vs ${want}`),
+    );
   });
   opt.dispose();
 });
 
 test('locked split: stratified by plan type and target-volume tertile, independent of the training seed', () => {
-  const infos = Array.from({ length: 20 }, (_, i) => ({ id: `c${String(i).padStart(2, '0')}`, planType: i < 10 ? 'sib_2level' : 'single_rx', targetVolumeCc: 50 + i, institution: null }));
+  const infos = Array.from({ length: 20 }, (_, i) => ({
+    id: `c${String(i).padStart(2, '0')}`,
+    planType: i < 10 ? 'sib_2level' : 'single_rx',
+    targetVolumeCc: 50 + i,
+    institution: null,
+  }));
   const a = makeSplitFor(infos, { val: 0.1, test: 0.1, seed: 1 });
   assert.deepEqual(a, makeSplitFor([...infos].reverse(), { val: 0.1, test: 0.1, seed: 1 }));
   assert.equal(a.test.length, 2);
@@ -79,7 +102,8 @@ test('resume after a kill reaches the same weights as an uninterrupted run (3 ep
   assert.equal(b2.history.length, 3);
   const la = loadCheckpoint(a.lastCheckpoint);
   const lb = loadCheckpoint(b2.lastCheckpoint);
-  for (const [k, v] of la.model.params) assert.deepEqual(Array.from(lb.model.params.get(k)!.dataSync()), Array.from(v.dataSync()), k);
+  for (const [k, v] of la.model.params)
+    assert.deepEqual(Array.from(lb.model.params.get(k)!.dataSync()), Array.from(v.dataSync()), k);
   assert.equal(la.optimizer!.step, lb.optimizer!.step);
   for (let e = 0; e < 3; e++) {
     assert.equal(a.history[e].train_loss, b2.history[e].train_loss, `epoch ${e} train loss`);
@@ -102,7 +126,10 @@ test('resume after a kill reaches the same weights as an uninterrupted run (3 ep
   assert.equal(summary.epochs_completed, 3);
   const tc = JSON.parse(fs.readFileSync(path.join(dir, 'test_cases.json'), 'utf8'));
   // the same split for both runs (and any seed): locked by the split seed
-  assert.deepEqual(tc.test_cases, JSON.parse(fs.readFileSync(path.join(runs, 'killed', 'test_cases.json'), 'utf8')).test_cases);
+  assert.deepEqual(
+    tc.test_cases,
+    JSON.parse(fs.readFileSync(path.join(runs, 'killed', 'test_cases.json'), 'utf8')).test_cases,
+  );
   assert.equal(tc.test_cases.length, 1);
   // a rerun into an existing run folder without --resume is refused
   await assert.rejects(train(trainOptions({ ...base, expName: 'straight' })), /--resume/);

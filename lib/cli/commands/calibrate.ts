@@ -26,7 +26,9 @@ interface CalibrateFlags {
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description('measure every loss on noisy copies of the targets and write the initial log-sigmas for --use-uncertainty-weighting')
+    .description(
+      'measure every loss on noisy copies of the targets and write the initial log-sigmas for --use-uncertainty-weighting',
+    )
     .option('--data-dir <dir>', 'folder of cases (the first --num-samples in sorted order are used)')
     .option('--num-samples <n>', 'cases used', intOpt('--num-samples', 1), 12)
     .option('--noise-std <gy>', 'Gaussian noise added to the target dose, in Gy', numOpt('--noise-std', 0), 5.0)
@@ -39,14 +41,23 @@ export function register(program: Command): void {
       if (!f.dataDir) throw new UsageError('calibrate: --data-dir is required');
       await initEngine({ quiet: f.quiet });
       const progress = f.quiet ? null : createProgress({ label: 'calibrate', total: f.numSamples });
-      const r = await calibrateLossNormalization(f.dataDir, { numSamples: f.numSamples, noiseStdGy: f.noiseStd, cropSize: f.cropSize, seed: f.seed, onProgress: () => progress?.tick() });
+      const r = await calibrateLossNormalization(f.dataDir, {
+        numSamples: f.numSamples,
+        noiseStdGy: f.noiseStd,
+        cropSize: f.cropSize,
+        seed: f.seed,
+        onProgress: () => progress?.tick(),
+      });
       progress?.stop();
       const out = f.output ?? path.join(f.dataDir, 'loss_normalization_calib.json');
       await writeJsonAtomic(out, r);
       if (f.json) printJson(r);
       else {
         process.stdout.write(`calibration written to ${out}\n`);
-        for (const [k, v] of Object.entries(r.avg_raw_losses)) process.stdout.write(`  ${k.padEnd(11)} avg ${v.toExponential(3)}  log_sigma ${r.recommended_initial_log_sigma[k].toFixed(4)}\n`);
+        for (const [k, v] of Object.entries(r.avg_raw_losses))
+          process.stdout.write(
+            `  ${k.padEnd(11)} avg ${v.toExponential(3)}  log_sigma ${r.recommended_initial_log_sigma[k].toFixed(4)}\n`,
+          );
       }
     });
 }

@@ -21,7 +21,9 @@ interface GammaOpts {
 export function register(program: Command): void {
   program
     .command('gamma')
-    .description('3-D gamma index (pymedphys gamma_shell semantics): pass rates gamma<1 and gamma<=1 over reference points above the cutoff')
+    .description(
+      '3-D gamma index (pymedphys gamma_shell semantics): pass rates gamma<1 and gamma<=1 over reference points above the cutoff',
+    )
     .requiredOption('--ref <array>', 'reference dose: file.npy or file.npz:key')
     .requiredOption('--eval <array>', 'evaluated dose on the same grid: file.npy or file.npz:key')
     .requiredOption('--spacing-mm <a,b,c>', 'voxel size in mm, array axis order')
@@ -47,7 +49,10 @@ export function register(program: Command): void {
         maxGamma: o.maxGamma === undefined ? null : parseNumber('--max-gamma', o.maxGamma, 0, pos, 'a positive number'),
         local: !!o.local,
         mask,
-        threads: o.threads === undefined ? undefined : parseNumber('--threads', o.threads, 1, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
+        threads:
+          o.threads === undefined
+            ? undefined
+            : parseNumber('--threads', o.threads, 1, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
       });
       const s = gammaStats(map.gamma);
       const out = {
@@ -65,7 +70,9 @@ export function register(program: Command): void {
       if (o.json) printJson(out);
       else {
         const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
-        console.log(`gamma: pass rate ${f(s.pass_rate)}% (gamma < 1), ${f(s.pass_rate_le)}% (gamma <= 1); ${s.n_evaluated} points; mean ${f(s.mean_gamma)}; ${map.seconds.toFixed(2)} s`);
+        console.log(
+          `gamma: pass rate ${f(s.pass_rate)}% (gamma < 1), ${f(s.pass_rate_le)}% (gamma <= 1); ${s.n_evaluated} points; mean ${f(s.mean_gamma)}; ${map.seconds.toFixed(2)} s`,
+        );
       }
     });
 }

@@ -38,14 +38,25 @@ interface InferFlags {
 }
 
 /** the distance baseline fitted on the training ids of a run folder's split.json (or read from a JSON) */
-async function distancePredictor(spec: string, trainDir: string, outputDir: string, quiet: boolean): Promise<Predictor> {
+async function distancePredictor(
+  spec: string,
+  trainDir: string,
+  outputDir: string,
+  quiet: boolean,
+): Promise<Predictor> {
   if (spec.endsWith('.json') && fs.existsSync(spec) && !fs.statSync(spec).isDirectory()) {
     const m = readDistanceBaseline(spec);
     const files = await listCasePaths(trainDir);
     return distanceBaselinePredictor(m, inputRecipeFor([await loadCase(files[0])]));
   }
   const splitFile = path.join(spec, 'split.json');
-  if (!fs.existsSync(splitFile)) throw new DataError(spec, 'split.json', 'a run folder with split.json (or a distance_baseline.json)', 'no split.json');
+  if (!fs.existsSync(splitFile))
+    throw new DataError(
+      spec,
+      'split.json',
+      'a run folder with split.json (or a distance_baseline.json)',
+      'no split.json',
+    );
   const split = JSON.parse(fs.readFileSync(splitFile, 'utf8')) as { train: string[] };
   const byId = new Map((await listCasePaths(trainDir)).map((f) => [caseIdOfPath(f), f]));
   const cases = [];
@@ -64,9 +75,14 @@ async function distancePredictor(spec: string, trainDir: string, outputDir: stri
 export function register(program: Command): void {
   program
     .command('infer')
-    .description('predict full-volume doses by sliding window (or the distance baseline); write <case>_pred.npz, pt_N.csv and optional metrics')
+    .description(
+      'predict full-volume doses by sliding window (or the distance baseline); write <case>_pred.npz, pt_N.csv and optional metrics',
+    )
     .option('--checkpoint <dir>', 'checkpoint folder (runs/<exp>/checkpoints/best-…)')
-    .option('--distance-baseline <run-dir|json>', 'instead of a model: the mean-dose-by-distance-to-PTV baseline fitted on the run\'s training cases')
+    .option(
+      '--distance-baseline <run-dir|json>',
+      "instead of a model: the mean-dose-by-distance-to-PTV baseline fitted on the run's training cases",
+    )
     .option('--train-dir <dir>', 'where the training cases of --distance-baseline are (default --input-dir)')
     .option('--input-dir <dir>', 'folder of cases to predict')
     .option('--output-dir <dir>', 'where predictions are written')
@@ -84,14 +100,22 @@ export function register(program: Command): void {
     .action(async (f: InferFlags) => {
       if (!f.inputDir) throw new UsageError('infer: --input-dir is required');
       if (!f.outputDir) throw new UsageError('infer: --output-dir is required');
-      if (!!f.checkpoint === !!f.distanceBaseline) throw new UsageError('infer: give exactly one of --checkpoint or --distance-baseline');
+      if (!!f.checkpoint === !!f.distanceBaseline)
+        throw new UsageError('infer: give exactly one of --checkpoint or --distance-baseline');
       await initEngine({ quiet: f.quiet });
       fs.mkdirSync(f.outputDir, { recursive: true });
       const predictor = f.checkpoint
-        ? checkpointPredictor(f.checkpoint, { patchSize: f.patchSize, overlap: f.overlap, batchSize: f.batchSize, tta: f.tta })
+        ? checkpointPredictor(f.checkpoint, {
+            patchSize: f.patchSize,
+            overlap: f.overlap,
+            batchSize: f.batchSize,
+            tta: f.tta,
+          })
         : await distancePredictor(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet);
       const caseIds = f.casesFrom ? readCaseList(f.casesFrom) : null;
-      const progress = f.quiet ? null : createProgress({ label: 'infer', total: caseIds?.length ?? (await listCasePaths(f.inputDir)).length });
+      const progress = f.quiet
+        ? null
+        : createProgress({ label: 'infer', total: caseIds?.length ?? (await listCasePaths(f.inputDir)).length });
       const t0 = Date.now();
       const r = await runInference(predictor, {
         inputDir: f.inputDir,
@@ -103,8 +127,18 @@ export function register(program: Command): void {
         onCase: (id, _k, _n, s) => progress?.tick(1, `${id} ${s.toFixed(1)} s`),
       });
       progress?.stop();
-      const summary = { output_dir: path.resolve(f.outputDir), model_type: predictor.modelType, n_cases: r.predictions.length, seconds: (Date.now() - t0) / 1000, predictions: r.predictions, evaluation_file: r.evaluationFile };
+      const summary = {
+        output_dir: path.resolve(f.outputDir),
+        model_type: predictor.modelType,
+        n_cases: r.predictions.length,
+        seconds: (Date.now() - t0) / 1000,
+        predictions: r.predictions,
+        evaluation_file: r.evaluationFile,
+      };
       if (f.json) printJson(summary);
-      else process.stdout.write(`${r.predictions.length} predictions in ${summary.output_dir}${r.evaluationFile ? `\nmetrics: ${r.evaluationFile}` : ''}\n`);
+      else
+        process.stdout.write(
+          `${r.predictions.length} predictions in ${summary.output_dir}${r.evaluationFile ? `\nmetrics: ${r.evaluationFile}` : ''}\n`,
+        );
     });
 }

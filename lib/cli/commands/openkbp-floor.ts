@@ -15,7 +15,9 @@ import { scoreOpenKbpDirs } from '../../eval/openkbp_score_dirs';
 export function register(program: Command): void {
   openkbpGroup(program)
     .command('floor')
-    .description('score the down(64³)-then-up(128³)-sampled ground truth itself: the best score a perfect 64³ model can reach')
+    .description(
+      'score the down(64³)-then-up(128³)-sampled ground truth itself: the best score a perfect 64³ model can reach',
+    )
     .requiredOption('--ref-dir <dir>', 'reference patients: OpenKBP patient folders (pt_N/) or openkbp npz files')
     .option('--out <dir>', 'keep the floor predictions (pt_N.csv) here (default: a temporary folder, removed)')
     .option('--json', 'print one JSON object')
@@ -25,10 +27,22 @@ export function register(program: Command): void {
       try {
         await writeFloorPredictions(o.refDir, out, { quiet });
         const r = await scoreOpenKbpDirs(o.refDir, out, { quiet });
-        const perPatient = Object.fromEntries(Object.entries(r.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }]));
-        const res = { scheme: 'mask-aware 2x2x2 mean -> mask-normalised trilinear x mask', dose_score: r.dose_score, dvh_score: r.dvh_score, n_patients: r.n_patients, n_dvh_cells: r.n_dvh_cells, per_patient: perPatient };
+        const perPatient = Object.fromEntries(
+          Object.entries(r.per_patient).map(([id, p]) => [id, { dose_error: p.dose_error, dvh_errors: p.dvh_errors }]),
+        );
+        const res = {
+          scheme: 'mask-aware 2x2x2 mean -> mask-normalised trilinear x mask',
+          dose_score: r.dose_score,
+          dvh_score: r.dvh_score,
+          n_patients: r.n_patients,
+          n_dvh_cells: r.n_dvh_cells,
+          per_patient: perPatient,
+        };
         if (o.json) printJson(res);
-        else console.log(`resolution floor (64³): dose score ${r.dose_score.toFixed(4)} Gy, DVH score ${r.dvh_score.toFixed(4)} Gy (${r.n_patients} patients, ${r.n_dvh_cells} DVH cells)`);
+        else
+          console.log(
+            `resolution floor (64³): dose score ${r.dose_score.toFixed(4)} Gy, DVH score ${r.dvh_score.toFixed(4)} Gy (${r.n_patients} patients, ${r.n_dvh_cells} DVH cells)`,
+          );
       } finally {
         if (!o.out) fs.rmSync(out, { recursive: true, force: true });
       }

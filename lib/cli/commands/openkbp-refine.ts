@@ -34,19 +34,29 @@ export function register(program: Command): void {
   const d = refinerTrainOptions({ dataDir: '', valDir: '', runDir: '' });
   openkbpGroup(program)
     .command('refine-train')
-    .description('train the 128³ refinement stage that corrects a 64³ model\'s up-sampled prediction with full-resolution CT and structures; resumable')
+    .description(
+      "train the 128³ refinement stage that corrects a 64³ model's up-sampled prediction with full-resolution CT and structures; resumable",
+    )
     .requiredOption('--data-dir <dir>', 'training patients (openkbp npz files or pt_N/ folders)')
     .requiredOption('--val-dir <dir>', 'validation patients (scored before and after refinement at the end)')
     .requiredOption('--exp <name>', 'run folder name under --runs-dir')
     .option('--runs-dir <dir>', 'where run folders go', 'runs')
-    .option('--coarse-model <dir>', 'the 64³ model whose predictions are refined (default: ground truth down to 64³ and up)')
+    .option(
+      '--coarse-model <dir>',
+      'the 64³ model whose predictions are refined (default: ground truth down to 64³ and up)',
+    )
     .option('--steps <n>', 'optimisation steps (one 64³ patch each)', intOpt('--steps', 1), d.steps)
     .option('--lr <x>', 'peak learning rate (AdamW, warm-up then cosine)', numOpt('--lr', 0), d.lr)
     .option('--patch <n>', 'cubic patch edge at 128³', intOpt('--patch', 8), d.patch)
     .option('--base-channels <n>', 'refiner U-Net width', intOpt('--base-channels', 1), d.baseChannels)
     .option('--levels <n>', 'refiner U-Net levels', intOpt('--levels', 2), d.levels)
     .option('--seed <n>', 'seed', intOpt('--seed', 0), d.seed)
-    .option('--train-limit <n>', 'training patients held in memory (the first n)', intOpt('--train-limit', 1), d.trainLimit as number)
+    .option(
+      '--train-limit <n>',
+      'training patients held in memory (the first n)',
+      intOpt('--train-limit', 1),
+      d.trainLimit as number,
+    )
     .option('--val-limit <n>', 'score only the first n validation patients', intOpt('--val-limit', 1))
     .option('--resume', 'continue from checkpoints/last', false)
     .option('--init-from <dir>', 'start from the weights of this refiner checkpoint (fine-tuning)')
@@ -74,8 +84,21 @@ export function register(program: Command): void {
           quiet: !!f.quiet,
         }),
       );
-      if (f.json) printJson({ stopped_by: r.stoppedBy, refiner_dir: r.refinerDir, last_checkpoint: r.lastDir, elapsed_minutes: r.elapsedSeconds / 60, validation: r.validation });
-      else if (!r.validation) console.log(`stopped at the time limit after ${(r.elapsedSeconds / 60).toFixed(1)} min; continue with --resume (${r.lastDir})`);
-      else console.log(`refiner saved to ${r.refinerDir} after ${(r.elapsedSeconds / 60).toFixed(1)} min: validation dose score ${r.validation.coarse.dose_score.toFixed(4)} → ${r.validation.refined.dose_score.toFixed(4)}, DVH score ${r.validation.coarse.dvh_score.toFixed(4)} → ${r.validation.refined.dvh_score.toFixed(4)}`);
+      if (f.json)
+        printJson({
+          stopped_by: r.stoppedBy,
+          refiner_dir: r.refinerDir,
+          last_checkpoint: r.lastDir,
+          elapsed_minutes: r.elapsedSeconds / 60,
+          validation: r.validation,
+        });
+      else if (!r.validation)
+        console.log(
+          `stopped at the time limit after ${(r.elapsedSeconds / 60).toFixed(1)} min; continue with --resume (${r.lastDir})`,
+        );
+      else
+        console.log(
+          `refiner saved to ${r.refinerDir} after ${(r.elapsedSeconds / 60).toFixed(1)} min: validation dose score ${r.validation.coarse.dose_score.toFixed(4)} → ${r.validation.refined.dose_score.toFixed(4)}, DVH score ${r.validation.coarse.dvh_score.toFixed(4)} → ${r.validation.refined.dvh_score.toFixed(4)}`,
+        );
     });
 }

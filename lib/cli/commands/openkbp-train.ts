@@ -35,8 +35,13 @@ export function register(program: Command): void {
   const d = openKbpTrainOptions({ dataDir: '', valDir: '', expName: '' });
   openkbpGroup(program)
     .command('train')
-    .description('train the 64³ OpenKBP dose model (masked L1, validation by the official dose score, best checkpoint by it); resumable')
-    .requiredOption('--data-dir <dir>', 'training patients (openkbp npz files or pt_N/ folders), e.g. …/openkbp/npz/train')
+    .description(
+      'train the 64³ OpenKBP dose model (masked L1, validation by the official dose score, best checkpoint by it); resumable',
+    )
+    .requiredOption(
+      '--data-dir <dir>',
+      'training patients (openkbp npz files or pt_N/ folders), e.g. …/openkbp/npz/train',
+    )
     .requiredOption('--val-dir <dir>', 'validation patients, e.g. …/openkbp/npz/validation')
     .requiredOption('--exp-name <name>', 'run folder name under --runs-dir')
     .option('--runs-dir <dir>', 'where run folders go', d.runsDir)
@@ -50,10 +55,22 @@ export function register(program: Command): void {
     .option('--val-limit <n>', 'score only the first n validation patients (quick checks)', intOpt('--val-limit', 1))
     .option('--train-limit <n>', 'use only the first n training patients (quick checks)', intOpt('--train-limit', 1))
     .option('--no-augment', 'no flips/shifts')
-    .option('--max-minutes <m>', 'stop (resumably) after this much training time over all sessions', numOpt('--max-minutes', 0))
-    .option('--checkpoint-every-minutes <m>', 'save checkpoints/last at least this often', numOpt('--checkpoint-every-minutes', 0.1), d.checkpointEveryMinutes)
+    .option(
+      '--max-minutes <m>',
+      'stop (resumably) after this much training time over all sessions',
+      numOpt('--max-minutes', 0),
+    )
+    .option(
+      '--checkpoint-every-minutes <m>',
+      'save checkpoints/last at least this often',
+      numOpt('--checkpoint-every-minutes', 0.1),
+      d.checkpointEveryMinutes,
+    )
     .option('--resume', 'continue the run from checkpoints/last', false)
-    .option('--init-from <dir>', 'fine-tune: start a new run from the weights of this checkpoint (fresh optimiser and schedule)')
+    .option(
+      '--init-from <dir>',
+      'fine-tune: start a new run from the weights of this checkpoint (fresh optimiser and schedule)',
+    )
     .option('--json', 'print a JSON summary at the end')
     .option('--quiet', 'no progress output')
     .action(async (f: TrainFlags) => {
@@ -80,9 +97,22 @@ export function register(program: Command): void {
           quiet: !!f.quiet,
         }),
       );
-      const best = r.history.reduce<(typeof r.history)[number] | null>((b, h) => (b === null || h.val_dose_score < b.val_dose_score ? h : b), null);
-      const out = { run_dir: r.runDir, stopped_by: r.stoppedBy, elapsed_hours: r.elapsedSeconds / 3600, best_checkpoint: r.bestDir, best, history: r.history };
+      const best = r.history.reduce<(typeof r.history)[number] | null>(
+        (b, h) => (b === null || h.val_dose_score < b.val_dose_score ? h : b),
+        null,
+      );
+      const out = {
+        run_dir: r.runDir,
+        stopped_by: r.stoppedBy,
+        elapsed_hours: r.elapsedSeconds / 3600,
+        best_checkpoint: r.bestDir,
+        best,
+        history: r.history,
+      };
       if (f.json) printJson(out);
-      else console.log(`${r.stoppedBy === 'time_limit' ? 'stopped at the time limit' : 'finished'} after ${(r.elapsedSeconds / 60).toFixed(1)} min; best val dose score ${best ? best.val_dose_score.toFixed(4) : 'n/a'}, DVH score ${best ? best.val_dvh_score.toFixed(4) : 'n/a'} (${r.bestDir ?? 'no checkpoint'})`);
+      else
+        console.log(
+          `${r.stoppedBy === 'time_limit' ? 'stopped at the time limit' : 'finished'} after ${(r.elapsedSeconds / 60).toFixed(1)} min; best val dose score ${best ? best.val_dose_score.toFixed(4) : 'n/a'}, DVH score ${best ? best.val_dvh_score.toFixed(4) : 'n/a'} (${r.bestDir ?? 'no checkpoint'})`,
+        );
     });
 }

@@ -26,7 +26,8 @@ function parseIntArg(flag: string, v: string, min: number): number {
 
 function parseFraction(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`${flag}: expected a fraction in [0, 1), found "${v}"`);
+  if (!Number.isFinite(n) || n < 0 || n >= 1)
+    throw new UsageError(`${flag}: expected a fraction in [0, 1), found "${v}"`);
   return n;
 }
 
@@ -62,11 +63,13 @@ export function register(program: Command): void {
     .option('--json', 'print the result (files, split, DVH summary) as JSON')
     .action(async (o: SynthOpts) => {
       const layout = o.layout;
-      if (layout !== 'v2.3' && layout !== 'v2.4') throw new UsageError(`--layout: expected v2.3 or v2.4, found "${layout}"`);
+      if (layout !== 'v2.3' && layout !== 'v2.4')
+        throw new UsageError(`--layout: expected v2.3 or v2.4, found "${layout}"`);
       const cases = parseIntArg('--cases', o.cases, 1);
       const seed = parseIntArg('--seed', o.seed, 0);
       const shape = o.shape ? parseTriple('--shape', o.shape, true) : undefined;
-      if (shape && shape.some((v) => v < 16)) throw new UsageError(`--shape: each dimension must be >= 16 voxels, found "${o.shape}"`);
+      if (shape && shape.some((v) => v < 16))
+        throw new UsageError(`--shape: each dimension must be >= 16 voxels, found "${o.shape}"`);
       const spacingMm = o.spacingMm ? parseTriple('--spacing-mm', o.spacingMm, false) : undefined;
       const threads = o.threads ? parseIntArg('--threads', o.threads, 1) : undefined;
       const out = path.resolve(o.out);
@@ -75,7 +78,13 @@ export function register(program: Command): void {
       let result;
       try {
         result = await generateCohort({
-          out, cases, seed, layout, shape, spacingMm, threads,
+          out,
+          cases,
+          seed,
+          layout,
+          shape,
+          spacingMm,
+          threads,
           valFraction: parseFraction('--val-fraction', o.valFraction),
           testFraction: parseFraction('--test-fraction', o.testFraction),
           onProgress: (_d, _t, info) => progress.tick(1, info),
@@ -86,13 +95,21 @@ export function register(program: Command): void {
       const seconds = (Date.now() - t0) / 1000;
       const summary = summariseCohort(result.cases);
       if (o.json) {
-        printJson({ out, seconds, files: result.files, split: result.split, summary, cases: result.cases.map(({ file: _f, ...c }) => c) });
+        printJson({
+          out,
+          seconds,
+          files: result.files,
+          split: result.split,
+          summary,
+          cases: result.cases.map(({ file: _f, ...c }) => c),
+        });
         return;
       }
       process.stdout.write(
         `wrote ${result.files.length} cases + split.json + batch_summary.json to ${out} in ${seconds.toFixed(1)} s\n` +
           `split: ${result.split.train.length} train / ${result.split.val.length} val / ${result.split.test.length} test (stratified by ${result.split.strata_keys.join(' + ')})\n` +
-          formatSummary(summary) + '\n',
+          formatSummary(summary) +
+          '\n',
       );
     });
 }

@@ -65,26 +65,56 @@ interface TrainFlags {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train a 3-D dose-prediction U-Net (reference BaselineUNet3D or ablation variants) into runs/<exp-name>/')
-    .option('--data-dir <dir>', 'folder of cases (reference npz v2.3/v2.4, OpenKBP); split.json there is used as the locked split')
+    .description(
+      'train a 3-D dose-prediction U-Net (reference BaselineUNet3D or ablation variants) into runs/<exp-name>/',
+    )
+    .option(
+      '--data-dir <dir>',
+      'folder of cases (reference npz v2.3/v2.4, OpenKBP); split.json there is used as the locked split',
+    )
     .option('--exp-name <name>', 'run name (folder under --runs-dir); convention <exp>_seed<N>', 'baseline_unet')
     .option('--runs-dir <dir>', 'where run folders go', 'runs')
     .option('--val-split <f>', 'validation fraction when a split must be made', numOpt('--val-split', 0), 0.1)
     .option('--test-split <f>', 'test fraction when a split must be made', numOpt('--test-split', 0), 0.1)
     .option('--epochs <n>', 'maximum epochs (also the cosine schedule length)', intOpt('--epochs', 1), 200)
     .option('--batch-size <n>', 'patches per step', intOpt('--batch-size', 1), 2)
-    .option('--patch-size <n>', 'cubic patch edge in voxels (divisible by 2^(levels-1))', intOpt('--patch-size', 2), 128)
-    .option('--patches-per-volume <n>', 'patches drawn per training case per epoch', intOpt('--patches-per-volume', 1), 4)
+    .option(
+      '--patch-size <n>',
+      'cubic patch edge in voxels (divisible by 2^(levels-1))',
+      intOpt('--patch-size', 2),
+      128,
+    )
+    .option(
+      '--patches-per-volume <n>',
+      'patches drawn per training case per epoch',
+      intOpt('--patches-per-volume', 1),
+      4,
+    )
     .option('--lr <x>', 'AdamW learning rate', numOpt('--lr', 0), 1e-4)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', numOpt('--weight-decay', 0), 1e-2)
     .option('--base-channels <n>', 'U-Net base width b (widths b, 2b, 4b, 8b)', intOpt('--base-channels', 1), 48)
     .option('--levels <n>', 'resolution levels incl. the bottleneck (reference 5)', intOpt('--levels', 2), 5)
-    .option('--architecture <name>', `one of ${ARCHITECTURES.join('|')}`, choiceOpt('--architecture', ARCHITECTURES), 'baseline')
+    .option(
+      '--architecture <name>',
+      `one of ${ARCHITECTURES.join('|')}`,
+      choiceOpt('--architecture', ARCHITECTURES),
+      'baseline',
+    )
     .option('--seed <n>', 'seed for weights, patch sampling and augmentation', intOpt('--seed', 0), 42)
-    .option('--split-seed <n>', 'seed of a newly made split (kept apart from --seed so every seed shares it)', intOpt('--split-seed', 0), 42)
+    .option(
+      '--split-seed <n>',
+      'seed of a newly made split (kept apart from --seed so every seed shares it)',
+      intOpt('--split-seed', 0),
+      42,
+    )
     .option('--val-every <n>', 'validate on full volumes every N epochs', intOpt('--val-every', 1), 1)
     .option('--patience <n>', 'early stopping: validations without improvement', intOpt('--patience', 1), 50)
-    .option('--monitor <metric>', 'checkpoint/early-stopping metric: val_mae_gy|val_mae_gy_ptv70', choiceOpt('--monitor', ['val_mae_gy', 'val_mae_gy_ptv70'] as const), 'val_mae_gy')
+    .option(
+      '--monitor <metric>',
+      'checkpoint/early-stopping metric: val_mae_gy|val_mae_gy_ptv70',
+      choiceOpt('--monitor', ['val_mae_gy', 'val_mae_gy_ptv70'] as const),
+      'val_mae_gy',
+    )
     .option('--no-augmentation', 'turn off flip/translation/rotation/noise augmentation')
     .option('--val-overlap <n>', 'sliding-window overlap for validation (default patch/2)', intOpt('--val-overlap', 0))
     .option('--val-gamma', 'also compute the global 3%/3 mm gamma pass rate at validation', false)
@@ -95,23 +125,77 @@ export function register(program: Command): void {
     .option('--dvh-loss-weight <w>', 'weight of the DVH loss', numOpt('--dvh-loss-weight', 0), 0.5)
     .option('--dvh-d95-weight <w>', 'D95 term weight', numOpt('--dvh-d95-weight', 0), DVH_LOSS_DEFAULTS.d95Weight)
     .option('--dvh-vx-weight <w>', 'V70 term weight', numOpt('--dvh-vx-weight', 0), DVH_LOSS_DEFAULTS.vxWeight)
-    .option('--dvh-dmean-weight <w>', 'Dmean term weight', numOpt('--dvh-dmean-weight', 0), DVH_LOSS_DEFAULTS.dmeanWeight)
-    .option('--dvh-temperature <t>', 'soft-D95 temperature in normalised dose (reference 0.1 was mis-scaled)', numOpt('--dvh-temperature', 1e-6), DVH_LOSS_DEFAULTS.d95Temperature)
-    .option('--dvh-vx-temperature <t>', 'soft-Vx sigmoid temperature in normalised dose', numOpt('--dvh-vx-temperature', 1e-6), DVH_LOSS_DEFAULTS.vxTemperature)
+    .option(
+      '--dvh-dmean-weight <w>',
+      'Dmean term weight',
+      numOpt('--dvh-dmean-weight', 0),
+      DVH_LOSS_DEFAULTS.dmeanWeight,
+    )
+    .option(
+      '--dvh-temperature <t>',
+      'soft-D95 temperature in normalised dose (reference 0.1 was mis-scaled)',
+      numOpt('--dvh-temperature', 1e-6),
+      DVH_LOSS_DEFAULTS.d95Temperature,
+    )
+    .option(
+      '--dvh-vx-temperature <t>',
+      'soft-Vx sigmoid temperature in normalised dose',
+      numOpt('--dvh-vx-temperature', 1e-6),
+      DVH_LOSS_DEFAULTS.vxTemperature,
+    )
     .option('--use-structure-weighted', 'structure-weighted MSE', false)
-    .option('--structure-weighted-weight <w>', 'weight of the structure-weighted loss', numOpt('--structure-weighted-weight', 0), 1.0)
-    .option('--structure-ptv-weight <w>', 'voxel weight inside targets', numOpt('--structure-ptv-weight', 0), STRUCTURE_WEIGHTED_DEFAULTS.ptvWeight)
-    .option('--structure-oar-boundary-weight <w>', 'voxel weight in OAR surface bands', numOpt('--structure-oar-boundary-weight', 0), STRUCTURE_WEIGHTED_DEFAULTS.oarBoundaryWeight)
-    .option('--structure-background-weight <w>', 'voxel weight elsewhere', numOpt('--structure-background-weight', 0), STRUCTURE_WEIGHTED_DEFAULTS.backgroundWeight)
-    .option('--structure-boundary-width-mm <mm>', 'half-width of the OAR band', numOpt('--structure-boundary-width-mm', 0), STRUCTURE_WEIGHTED_DEFAULTS.boundaryWidthMm)
+    .option(
+      '--structure-weighted-weight <w>',
+      'weight of the structure-weighted loss',
+      numOpt('--structure-weighted-weight', 0),
+      1.0,
+    )
+    .option(
+      '--structure-ptv-weight <w>',
+      'voxel weight inside targets',
+      numOpt('--structure-ptv-weight', 0),
+      STRUCTURE_WEIGHTED_DEFAULTS.ptvWeight,
+    )
+    .option(
+      '--structure-oar-boundary-weight <w>',
+      'voxel weight in OAR surface bands',
+      numOpt('--structure-oar-boundary-weight', 0),
+      STRUCTURE_WEIGHTED_DEFAULTS.oarBoundaryWeight,
+    )
+    .option(
+      '--structure-background-weight <w>',
+      'voxel weight elsewhere',
+      numOpt('--structure-background-weight', 0),
+      STRUCTURE_WEIGHTED_DEFAULTS.backgroundWeight,
+    )
+    .option(
+      '--structure-boundary-width-mm <mm>',
+      'half-width of the OAR band',
+      numOpt('--structure-boundary-width-mm', 0),
+      STRUCTURE_WEIGHTED_DEFAULTS.boundaryWidthMm,
+    )
     .option('--use-asymmetric-ptv', 'asymmetric PTV loss (underdose penalised more)', false)
     .option('--asymmetric-ptv-weight <w>', 'weight of the asymmetric loss', numOpt('--asymmetric-ptv-weight', 0), 1.0)
-    .option('--asymmetric-underdose-weight <w>', 'weight of underdosed PTV voxels', numOpt('--asymmetric-underdose-weight', 0), ASYMMETRIC_PTV_DEFAULTS.underdoseWeight)
-    .option('--asymmetric-overdose-weight <w>', 'weight of overdosed PTV voxels', numOpt('--asymmetric-overdose-weight', 0), ASYMMETRIC_PTV_DEFAULTS.overdoseWeight)
+    .option(
+      '--asymmetric-underdose-weight <w>',
+      'weight of underdosed PTV voxels',
+      numOpt('--asymmetric-underdose-weight', 0),
+      ASYMMETRIC_PTV_DEFAULTS.underdoseWeight,
+    )
+    .option(
+      '--asymmetric-overdose-weight <w>',
+      'weight of overdosed PTV voxels',
+      numOpt('--asymmetric-overdose-weight', 0),
+      ASYMMETRIC_PTV_DEFAULTS.overdoseWeight,
+    )
     .option('--use-uncertainty-weighting', 'Kendall 2018 learned loss weights (manual weights ignored)', false)
     .option('--calibration-json <file>', 'initial log-sigmas from `vmat calibrate`')
     .option('--resume', 'continue runs/<exp-name> from checkpoints/last', false)
-    .option('--max-minutes <m>', 'stop after the epoch in which this many minutes have passed (resumable)', numOpt('--max-minutes', 0))
+    .option(
+      '--max-minutes <m>',
+      'stop after the epoch in which this many minutes have passed (resumable)',
+      numOpt('--max-minutes', 0),
+    )
     .option('--json', 'print the training summary as JSON', false)
     .option('--quiet', 'no progress output', false)
     .action(async (f: TrainFlags) => {
@@ -121,10 +205,22 @@ export function register(program: Command): void {
         gradientLossWeight: f.gradientLossWeight,
         useDvhLoss: f.useDvhLoss,
         dvhLossWeight: f.dvhLossWeight,
-        dvh: { ...DVH_LOSS_DEFAULTS, d95Weight: f.dvhD95Weight, vxWeight: f.dvhVxWeight, dmeanWeight: f.dvhDmeanWeight, d95Temperature: f.dvhTemperature, vxTemperature: f.dvhVxTemperature },
+        dvh: {
+          ...DVH_LOSS_DEFAULTS,
+          d95Weight: f.dvhD95Weight,
+          vxWeight: f.dvhVxWeight,
+          dmeanWeight: f.dvhDmeanWeight,
+          d95Temperature: f.dvhTemperature,
+          vxTemperature: f.dvhVxTemperature,
+        },
         useStructureWeighted: f.useStructureWeighted,
         structureWeightedWeight: f.structureWeightedWeight,
-        structure: { ptvWeight: f.structurePtvWeight, oarBoundaryWeight: f.structureOarBoundaryWeight, backgroundWeight: f.structureBackgroundWeight, boundaryWidthMm: f.structureBoundaryWidthMm },
+        structure: {
+          ptvWeight: f.structurePtvWeight,
+          oarBoundaryWeight: f.structureOarBoundaryWeight,
+          backgroundWeight: f.structureBackgroundWeight,
+          boundaryWidthMm: f.structureBoundaryWidthMm,
+        },
         useAsymmetricPtv: f.useAsymmetricPtv,
         asymmetricPtvWeight: f.asymmetricPtvWeight,
         asymmetric: { underdoseWeight: f.asymmetricUnderdoseWeight, overdoseWeight: f.asymmetricOverdoseWeight },
@@ -172,6 +268,9 @@ export function register(program: Command): void {
       };
       result.model.dispose();
       if (f.json) printJson(summary);
-      else process.stdout.write(`run folder: ${result.runDir}\nbest checkpoint: ${result.bestCheckpoint ?? 'none'}\nstopped by: ${result.stoppedBy}\n`);
+      else
+        process.stdout.write(
+          `run folder: ${result.runDir}\nbest checkpoint: ${result.bestCheckpoint ?? 'none'}\nstopped by: ${result.stoppedBy}\n`,
+        );
     });
 }

@@ -28,7 +28,9 @@ async function expand(paths: string[]): Promise<string[]> {
 export function register(program: Command): void {
   program
     .command('verify-npz')
-    .description('check case files (reference npz v2.3/v2.4, openkbp npz, OpenKBP folders) like the reference verify_npz; exit 1 if any fails')
+    .description(
+      'check case files (reference npz v2.3/v2.4, openkbp npz, OpenKBP folders) like the reference verify_npz; exit 1 if any fails',
+    )
     .argument('<paths...>', 'files or folders (folders: every *.npz and pt_* patient folder inside)')
     .option('--json', 'print a JSON array of {file, ok, source, errors[], warnings[]}')
     .action(async (paths: string[], opts: { json?: boolean }) => {
@@ -41,7 +43,13 @@ export function register(program: Command): void {
           r = await verifyCaseFile(f);
         } catch (e) {
           // a bug or an unexpected failure on one file must not stop the others
-          r = { file: f, ok: false, source: null, errors: [e instanceof DataError ? e.message : `internal error: ${(e as Error).message}`], warnings: [] };
+          r = {
+            file: f,
+            ok: false,
+            source: null,
+            errors: [e instanceof DataError ? e.message : `internal error: ${(e as Error).message}`],
+            warnings: [],
+          };
         }
         results.push(r);
         progress.tick(1, path.basename(f));
