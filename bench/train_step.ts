@@ -23,9 +23,9 @@ import {
   adam,
   type Activation,
 } from '../lib/engine';
-import { UsageError } from '../lib/cli/errors';
+import { UsageError } from '../lib/core/errors';
 import { printJson } from '../lib/cli/json';
-import { createProgress } from '../lib/cli/progress';
+import { createProgress } from '../lib/core/progress';
 
 export interface UNetSpec {
   inChannels: number;

@@ -2,10 +2,10 @@
 // Entry point for `npx vmat`: registers the TypeScript loader (tsx) and hands over to lib/cli/main.ts.
 'use strict';
 require('tsx/cjs/api').register();
-require('../lib/cli/main.ts')
+require('../lib/cli/main')
   .main(process.argv)
   .catch((err) => {
-    const { formatError } = require('../lib/cli/errors.ts');
+    const { formatError } = require('../lib/core/errors');
     process.stderr.write(formatError(err) + '\n');
     process.exit(typeof err?.exitCode === 'number' ? err.exitCode : 2);
   });

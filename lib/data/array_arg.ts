@@ -1,6 +1,6 @@
 /** CLI array inputs: `path.npy` or `path.npz:key`. */
 import * as fs from 'node:fs';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { NdArray } from './ndarray';
 import { parseNpy } from './npy';
 import { isNdArray, openNpz } from './npz';

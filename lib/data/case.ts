@@ -5,9 +5,10 @@
  * Axis conventions: reference (vmat) npz files are (Y, X, Z) = (row A->P, column R->L, slice
  * ascending z); OpenKBP is (row A->P, column R->L, slice S->I). `spacingMm` is in array-axis order.
  */
+import type { Shape3 } from '../core/shape';
 import type { NdArray } from './ndarray';
 
-export type Shape3 = [number, number, number];
+export type { Shape3 };
 
 export type CaseSource = 'vmat-npz-v2.3' | 'vmat-npz-v2.4' | 'openkbp-csv' | 'openkbp-npz' | 'synthetic';
 

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { Case, CaseSource } from './case';
 import { openNpz } from './npz';
 import { readOpenKbpCsvFolder, readOpenKbpNpz } from './openkbp';

@@ -8,7 +8,7 @@
  * the header with loose regexes. All five matter for files from other machines, so the small
  * parser below does header, byte order, order and length checks itself.
  */
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import { numel, type NdArray, type TypedArray } from './ndarray';
 
 /** where a buffer came from, for error messages */

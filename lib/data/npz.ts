@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import JSZip from 'jszip';
-import { DataError } from '../cli/errors';
-import { writeFileAtomic } from '../io/atomic';
+import { DataError } from '../core/errors';
+import { writeFileAtomic } from '../core/atomic';
 import type { NdArray } from './ndarray';
 import { encodeNpy, isObjectNpy, parseNpy, readNpyHeader } from './npy';
 import { objectNpyBytes, unpickle } from './pickle';

@@ -8,8 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError } from '../cli/errors';
-import { writeFileAtomic } from '../io/atomic';
+import { DataError } from '../core/errors';
+import { writeFileAtomic } from '../core/atomic';
 import type { Case, Prescription, Shape3 } from './case';
 import { anyNonZero, type NdArray } from './ndarray';
 import { isNdArray, openNpz } from './npz';

@@ -9,7 +9,7 @@
  * in ALLOWED_GLOBALS and anything else is a DataError "unknown pickle global X". Values are
  * represented as described in pyobj.ts.
  */
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import { decodeRawArray, npyHeaderBytes, type NpyContext } from './npy';
 import type { NdArray } from './ndarray';
 import { PyFloat, PY_FLOATS, PY_INT_KEYS, PY_TUPLE, floatKeysOf, hasIntKeys, isPyTuple } from './pyobj';

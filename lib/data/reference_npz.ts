@@ -3,7 +3,7 @@
  * `<case>_pred.npz` prediction files (spec 6.3).
  */
 import * as path from 'node:path';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import { absentSdfValue, DEFAULT_SDF_CLIP_MM, signedDistanceField } from '../transforms/sdf';
 import type { Case, CaseSource, Prescription, Shape3 } from './case';
 import { anyNonZero, type NdArray } from './ndarray';

@@ -11,9 +11,9 @@
  * the input order.
  */
 import * as fs from 'node:fs';
-import { DataError } from '../cli/errors';
-import { writeJsonAtomic } from '../io/atomic';
-import { Rng } from '../synth/rng';
+import { DataError } from '../core/errors';
+import { writeJsonAtomic } from '../core/atomic';
+import { Rng } from '../core/rng';
 
 export interface SplitManifest {
   version: 1;
@@ -101,7 +101,7 @@ export function makeStratifiedSplit(items: SplitItem[], opts: SplitOptions): Spl
   const assign = (g: SplitItem[], level: number, path: string[], tq: number, vq: number) => {
     if (level >= width) {
       const members = g.map((it) => it.id).sort();
-      new Rng(`vmat-split:${opts.seed}:${JSON.stringify(path)}`).shuffle(members);
+      Rng.fromSeed(`vmat-split:${opts.seed}:${JSON.stringify(path)}`).shuffle(members);
       test.push(...members.slice(0, tq));
       val.push(...members.slice(tq, tq + vq));
       train.push(...members.slice(tq + vq));

@@ -2,7 +2,7 @@
  * Structural checks shared by the loaders (which throw the first failure as a DataError) and by
  * verify.ts (which collects them). Every failure names file, key, expected and found.
  */
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { NdArray } from './ndarray';
 
 export interface ArraySpec {

@@ -13,7 +13,7 @@
  * 9 channels with script_version 2.3, constraints differing from spec 1.5, spacing or Rx missing
  * from metadata (fallbacks used), volume_shape mismatch.
  */
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { Shape3 } from './case';
 import { detectKind, loadCase } from './load';
 import { anyNonZero, type NdArray } from './ndarray';

@@ -16,7 +16,7 @@ import type { EngineOps } from './index';
 import { loadNativeAddon } from './native_addon';
 import { makeNativeOps } from './ops_native';
 import { installFastCpuKernels } from './cpu_kernels';
-import { UsageError } from '../cli/errors';
+import { UsageError } from '../core/errors';
 
 export type PathName = 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
 export const PATH_NAMES: PathName[] = ['tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'];

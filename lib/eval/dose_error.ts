@@ -8,7 +8,7 @@
  *    and per-structure Dmean error (mean(pred) - mean(target) over the structure).
  * Means use numpy's summation order (npsum.ts) so values agree with the reference to the last bits.
  */
-import { VmatError } from '../cli/errors';
+import { VmatError } from '../core/errors';
 import { npMean } from '../stats/npsum';
 
 function checkPair(pred: ArrayLike<number>, target: ArrayLike<number>): void {

@@ -17,7 +17,7 @@
  * Vx (x in Gy) = 100 · #{voxels >= x} / n; Vx_cc = #{voxels >= x} · voxel cc.
  * Dmean = np.mean order (npsum.ts); Dmax/Dmin = extremes.
  */
-import { VmatError } from '../cli/errors';
+import { VmatError } from '../core/errors';
 import { npMean } from '../stats/npsum';
 import { percentileSorted, type PercentileMethod } from '../stats/percentile';
 

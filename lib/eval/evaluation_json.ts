@@ -21,8 +21,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError, VmatError } from '../cli/errors';
-import { createProgress } from '../cli/progress';
+import { DataError, VmatError } from '../core/errors';
+import { createProgress } from '../core/progress';
 import type { Case } from '../data/case';
 import { listCasePaths, loadCase } from '../data/load';
 import { readPredictionNpz } from '../data/reference_npz';

@@ -19,7 +19,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { VmatError } from '../cli/errors';
+import { VmatError } from '../core/errors';
 import { cellRange, gammaAtPoints, shellCacheFor, type GammaKernelParams } from './gamma_kernel';
 import { runGammaChunks, type GammaJob } from './gamma_worker';
 

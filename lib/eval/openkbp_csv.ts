@@ -5,8 +5,8 @@
  * reads dose values as float64 here, as the official pandas loader does.
  */
 import * as fs from 'node:fs';
-import { DataError } from '../cli/errors';
-import { writeFileAtomic } from '../io/atomic';
+import { DataError } from '../core/errors';
+import { writeFileAtomic } from '../core/atomic';
 
 /** dense float64 dose (0 where no row) from a sparse dose CSV */
 export async function readDoseCsv64(file: string, nVoxels: number): Promise<Float64Array> {

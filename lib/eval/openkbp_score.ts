@@ -10,7 +10,7 @@
  *    per-patient means).
  * Checked against golden_metrics.json (official evaluator outputs) to 1e-9.
  */
-import { VmatError } from '../cli/errors';
+import { VmatError } from '../core/errors';
 import { OPENKBP_OARS, OPENKBP_TARGETS } from '../data/profiles';
 import { npMean, npSum } from '../stats/npsum';
 import { percentileSorted } from '../stats/percentile';

@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError } from '../cli/errors';
-import { createProgress } from '../cli/progress';
+import { DataError } from '../core/errors';
+import { createProgress } from '../core/progress';
 import { listCasePaths, loadCase } from '../data/load';
 import {
   combineOpenKbpScores,

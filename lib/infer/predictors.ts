@@ -3,7 +3,7 @@
  */
 import * as fs from 'node:fs';
 import { loadCheckpoint, type LoadedCheckpoint } from '../models/checkpoint';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import { lrChannelPairs } from '../train/inputs';
 import type { InputRecipe } from '../models/input_recipe';
 import { predictVolume } from './sliding_window';

@@ -8,14 +8,14 @@
 import { tf } from '../engine';
 import { listCasePaths, loadCase } from '../data/load';
 import { inputRecipeFor, prepareCase, type PreparedCase } from '../train/inputs';
-import { Rng } from '../train/rng';
+import { Rng } from '../core/rng';
 import { writeChannelsLast } from '../train/patches';
 import { mseLoss, gradientLoss } from './basic';
 import { dvhAwareLoss } from './dvh_loss';
 import { structureWeightedLoss } from './structure_weighted';
 import { asymmetricPtvLoss } from './asymmetric_ptv';
 import type { LossBatch } from './batch';
-import { UsageError } from '../cli/errors';
+import { UsageError } from '../core/errors';
 
 export interface CalibrationOptions {
   numSamples?: number;

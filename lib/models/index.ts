@@ -3,7 +3,7 @@
  * the pure forward function. Weights are initialised like PyTorch's defaults from a seeded stream.
  */
 import { tf } from '../engine';
-import { Rng } from '../train/rng';
+import { Rng } from '../core/rng';
 import { type ModelConfig, modelConfig, ARCHITECTURE_CLASS } from './config';
 import { parameterSpecs, numElements, type ParamSpec } from './param_specs';
 import { applyUNet } from './unet';

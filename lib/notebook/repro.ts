@@ -3,7 +3,7 @@
  * Node/tfjs/package versions, engine backend, seed and date of the run, machine, and the
  * command that reproduces the run (from its training_config.json when recorded).
  */
-import { envSnapshot } from '../env/snapshot';
+import { envSnapshot } from '../core/environment';
 import { engineInfo, initEngine } from '../engine/index';
 import { configValue, type RunArtifacts } from './run_artifacts';
 

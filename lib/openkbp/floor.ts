@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import type { Case } from '../data/case';
 import { listCasePaths, loadCase } from '../data/load';
 import { writeOpenKbpDoseCsv } from '../data/openkbp';
-import { createProgress } from '../cli/progress';
-import { DataError } from '../cli/errors';
+import { createProgress } from '../core/progress';
+import { DataError } from '../core/errors';
 import {
   combineOpenKbpScores,
   scoreOpenKbpPatient,

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { tf } from '../engine';
 import type { DoseModel } from '../models';
 import { loadCheckpoint } from '../models/checkpoint';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { Case, Shape3 } from '../data/case';
 import {
   OPENKBP_FULL_SHAPE,

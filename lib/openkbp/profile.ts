@@ -19,7 +19,7 @@
  */
 import type { Case, Shape3 } from '../data/case';
 import { OPENKBP_STRUCTURES } from '../data/profiles';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import { signedDistanceField } from '../transforms/sdf';
 import { maskedMeanPool2x, meanPool2x } from './resample';
 

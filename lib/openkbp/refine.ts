@@ -18,7 +18,7 @@
 import { tf } from '../engine';
 import type { Case, Shape3 } from '../data/case';
 import { OPENKBP_STRUCTURES } from '../data/profiles';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { DoseModel } from '../models';
 import { OPENKBP_DOSE_SCALE_GY, OPENKBP_FULL_SHAPE, normaliseCtHuOpenKbp } from './profile';
 import { flipAxis1 } from './volume_ops';

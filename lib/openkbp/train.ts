@@ -22,13 +22,13 @@ import { saveCheckpoint } from '../models/checkpoint';
 import { AdamW, cosineLr } from '../train/adamw';
 import { resumeFrom, initWeightsFrom } from '../train/resume';
 import { optimisationStep } from '../train/step';
-import { Rng, type RngState } from '../train/rng';
+import { Rng, type RngState } from '../core/rng';
 import { caseIdOfPath } from '../train/case_store';
 import { listCasePaths, loadCase } from '../data/load';
-import { writeJsonAtomic, writeFileAtomic } from '../io/atomic';
-import { envSnapshot } from '../env/snapshot';
-import { createProgress } from '../cli/progress';
-import { DataError, UsageError } from '../cli/errors';
+import { writeJsonAtomic, writeFileAtomic } from '../core/atomic';
+import { envSnapshot } from '../core/environment';
+import { createProgress } from '../core/progress';
+import { DataError, UsageError } from '../core/errors';
 import {
   combineOpenKbpScores,
   scoreOpenKbpPatient,

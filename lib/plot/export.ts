@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import { writeFileAtomic } from '../io/atomic';
+import { writeFileAtomic } from '../core/atomic';
 import type { FigureSpec } from './figure';
 import { plotlySource } from './plotly_bundle';
 

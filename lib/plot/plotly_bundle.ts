@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomicSync } from '../io/atomic';
+import { writeFileAtomicSync } from '../core/atomic';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let cached: string | null = null;

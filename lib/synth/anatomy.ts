@@ -16,7 +16,7 @@
  * rectum, bowel and bone) + 7 mm, minus PTV70 and PTV56.
  */
 import type { Shape3 } from '../data/case';
-import { Rng } from './rng';
+import { Rng } from '../core/rng';
 import {
   Grid,
   type Vec3,
@@ -132,7 +132,7 @@ export function sampleAnatomy(rng: Rng, planType: PlanType, zCentreMm = -32): An
     riseMm: u(3, 9),
   };
   const rAP = u(11, 16);
-  const gasN = rng.bool(0.4) ? 0 : rng.int(1, 3);
+  const gasN = rng.bool(0.4) ? 0 : rng.intInclusive(1, 3);
   const gas = Array.from({ length: gasN }, () => ({ z: pc[2] + u(-25, 55), r: u(4, 9), dx: u(-5, 5) }));
   const rectum = {
     radiusAP: rAP,
@@ -149,7 +149,7 @@ export function sampleAnatomy(rng: Rng, planType: PlanType, zCentreMm = -32): An
     semi: bSemi,
   };
   const bladderTop = bladder.centre[2] + bSemi[2];
-  const nLoops = rng.int(6, 11);
+  const nLoops = rng.intInclusive(6, 11);
   const lowDip = rng.bool(0.35) ? u(0, 18) : u(18, 35);
   const loops: AnatomyParams['bowel']['loops'] = [];
   for (let k = 0; k < nLoops; k++) {
@@ -158,7 +158,7 @@ export function sampleAnatomy(rng: Rng, planType: PlanType, zCentreMm = -32): An
     const dip = k === 0 ? pc[2] + pSemi[2] + lowDip : bladderTop - u(-10, 12);
     let p: Vec3 = [k === 0 ? pc[0] + u(5, 25) : pc[0] + u(-70, 25), u(-70, 70), dip];
     const pts: Vec3[] = [p];
-    const n = rng.int(3, 6);
+    const n = rng.intInclusive(3, 6);
     for (let s = 0; s < n; s++) {
       const th = u(0, 2 * Math.PI);
       p = [

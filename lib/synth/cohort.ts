@@ -7,15 +7,15 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { UsageError } from '../cli/errors';
+import { UsageError } from '../core/errors';
 import type { Shape3 } from '../data/case';
 import type { ReferenceLayout } from '../data/prostate_plan';
 import { type SplitManifest, makeStratifiedSplit, tertileLabels, writeSplit } from '../data/split';
-import { writeJsonAtomic } from '../io/atomic';
+import { writeJsonAtomic } from '../core/atomic';
 import type { PlanType } from './anatomy';
 import { type CaseJob, type CaseJobResult, runCaseJob } from './cohort_job';
 import type { DoseModelOptions } from './dose';
-import { Rng } from './rng';
+import { Rng } from '../core/rng';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM, SYNTH_GENERATOR, SYNTH_PROCESSED_DATE } from './synth_case';
 
 /** plan-type mix of the cohort (v2.3 has only two types; v2.4 adds nodal plans) */
@@ -74,7 +74,7 @@ export function assignPlanTypes(n: number, seed: number, layout: ReferenceLayout
   mix.forEach(([t], i) => {
     for (let k = 0; k < counts[i]; k++) types.push(t);
   });
-  return new Rng(`vmat-synth:${seed}:plan-types:${layout}`).shuffle(types);
+  return Rng.fromSeed(`vmat-synth:${seed}:plan-types:${layout}`).shuffle(types);
 }
 
 function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResult) => void): Promise<CaseJobResult[]> {

@@ -4,7 +4,7 @@
  * on which worker made it).
  */
 import { parentPort } from 'node:worker_threads';
-import { VmatError } from '../cli/errors';
+import { VmatError } from '../core/errors';
 import { type CaseJob, runCaseJob } from './cohort_job';
 
 export function runCohortWorker(): void {

@@ -7,7 +7,7 @@
  * outside a tight crop); the case is then cropped back to the requested grid, centred, the way
  * the reference preprocessing crops a CT around the prostate (spec 2.2 step 9).
  */
-import { UsageError } from '../cli/errors';
+import { UsageError } from '../core/errors';
 import type { Case, Shape3 } from '../data/case';
 import { PROSTATE_V23_STRUCTURES, PROSTATE_V24_STRUCTURES } from '../data/profiles';
 import { constraintVector, type ReferenceLayout } from '../data/prostate_plan';
@@ -17,7 +17,7 @@ import { pyFloat, pyTuple } from '../data/pyobj';
 import { type Anatomy, type PlanType, PLAN_TARGETS, buildAnatomy, sampleAnatomy } from './anatomy';
 import { type DoseModelOptions, type PlanResult, type TargetLevels, planDose } from './dose';
 import { doseAtVolume, volumeAtDose } from './dvh';
-import { Rng } from './rng';
+import { Rng } from '../core/rng';
 
 /** the embedded default grid: 96 x 96 x 64 voxels of 3.90625 x 3.90625 x 2.5 mm (375 x 375 x 160 mm) */
 export const DEFAULT_SHAPE: Shape3 = [96, 96, 64];
@@ -81,7 +81,7 @@ function crop<T extends Float32Array | Uint8Array>(src: T, world: Shape3, shape:
 export function synthesizeCase(o: SynthCaseOptions): SynthCaseResult {
   const shape = o.shape ?? DEFAULT_SHAPE;
   const sp = o.spacingMm ?? DEFAULT_SPACING_MM;
-  const stream = (name: string) => new Rng(`vmat-synth:${o.seed}:${o.id}:${name}`);
+  const stream = (name: string) => Rng.fromSeed(`vmat-synth:${o.seed}:${o.id}:${name}`);
   const planRng = stream('plan');
   const params = sampleAnatomy(stream('anatomy'), o.planType);
   const world = worldShape(shape, sp, params);

@@ -12,7 +12,7 @@
  * Dose values are never scaled.
  */
 import type { Patch } from './patches';
-import type { Rng } from './rng';
+import type { Rng } from '../core/rng';
 
 export interface AugmentOptions {
   /** max translation in voxels (default round(16 · size / 128)) */

@@ -9,7 +9,7 @@ export { prepareCase, inputRecipeFor, constraintsOf, lrChannelPairs, normaliseCt
 export { samplePatchCentre, extractPatch, writeChannelsLast, type Patch } from './patches';
 export { augmentPatch, flipLeftRight } from './augment';
 export { AdamW, clipGradNorm, cosineLr } from './adamw';
-export { Rng } from './rng';
+export { Rng } from '../core/rng';
 export { CaseStore, caseIdOfPath } from './case_store';
 export { resolveSplit, makeSplitFor, type LockedSplit } from './split_lock';
 export { validate, scoreCase, type ValidationResult } from './validation';

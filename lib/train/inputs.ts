@@ -9,7 +9,7 @@ import { LR_PAIRS, targetDoseGy } from '../data/profiles';
 import { constraintVector } from '../data/prostate_plan';
 import { signedDistanceField, DEFAULT_SDF_CLIP_MM } from '../transforms/sdf';
 import type { InputRecipe } from '../models/input_recipe';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 
 export const CT_NORMALISATION = 'clip(HU,-1000,3000)/4000+0.5' as const;
 /** normalised CT of air (−1000 HU): the padding value of the CT channel */

@@ -6,7 +6,7 @@
  */
 import type { Shape3 } from '../data/case';
 import type { PreparedCase } from './inputs';
-import type { Rng } from './rng';
+import type { Rng } from '../core/rng';
 
 export interface Patch {
   /** planar channels, each size³ in (Y, X, Z) order: [CT, SDF…] */

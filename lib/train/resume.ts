@@ -7,7 +7,7 @@
 import type { tf } from '../engine';
 import type { ModelConfig } from '../models';
 import { loadCheckpoint, restoreParams } from '../models/checkpoint';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import type { AdamW } from './adamw';
 
 /**

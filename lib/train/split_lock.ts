@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError } from '../cli/errors';
+import { DataError } from '../core/errors';
 import { readSplit, makeStratifiedSplit, tertileLabels, type SplitManifest } from '../data/split';
 
 export interface LockedSplit {

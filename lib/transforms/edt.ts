@@ -7,7 +7,7 @@
  * are 2-D or isotropic). Matches `scipy.ndimage.distance_transform_edt(mask, sampling=spacing)`
  * (checked against scipy fixtures in test/data).
  */
-import type { Shape3 } from '../data/case';
+import type { Shape3 } from '../core/shape';
 
 const INF = 1e20;
 

@@ -4,7 +4,7 @@
  * spacing)`, clipped to ±clipMm and divided by clipMm → [−1, 1], negative inside. Computed on
  * the (cropped) grid as given, so truncated structures are measured to the grid boundary.
  */
-import type { Shape3 } from '../data/case';
+import type { Shape3 } from '../core/shape';
 import { squaredDistanceToFeatures } from './edt';
 
 /** reference default `--sdf_clip_mm` */

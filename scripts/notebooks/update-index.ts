@@ -1,6 +1,6 @@
 /** Regenerates notebooks/EXPERIMENTS_INDEX.md from runs/ (see lib/notebook/experiments_index.ts). */
 import * as path from 'node:path';
-import { writeFileAtomicSync } from '../../lib/io/atomic';
+import { writeFileAtomicSync } from '../../lib/core/atomic';
 import { collectRuns, renderIndex } from '../../lib/notebook/experiments_index';
 
 const root = path.resolve(process.env.VMAT_ROOT ?? path.join(__dirname, '..', '..'));

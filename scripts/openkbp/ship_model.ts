@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initEngine } from '../../lib/engine';
-import { withAtomicDir, writeJsonAtomic, writeFileAtomic } from '../../lib/io/atomic';
+import { withAtomicDir, writeJsonAtomic, writeFileAtomic } from '../../lib/core/atomic';
 import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
 import { writeFloorPredictions } from '../../lib/openkbp/floor';
 import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';

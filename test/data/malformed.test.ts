@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DataError } from '../../lib/cli/errors';
+import { DataError } from '../../lib/core/errors';
 import { loadArrayArg } from '../../lib/data/array_arg';
 import { loadCase } from '../../lib/data/load';
 import { readOpenKbpCsvFolder, readOpenKbpNpz } from '../../lib/data/openkbp';

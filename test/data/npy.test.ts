@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import npyjs from 'npyjs';
-import { DataError } from '../../lib/cli/errors';
+import { DataError } from '../../lib/core/errors';
 import { encodeNpy, parseNpy } from '../../lib/data/npy';
 import { FIX } from './helpers';
 

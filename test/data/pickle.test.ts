@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataError } from '../../lib/cli/errors';
+import { DataError } from '../../lib/core/errors';
 import type { NdArray } from '../../lib/data/ndarray';
 import { pickleMetadata, unpickle } from '../../lib/data/pickle';
 import { pyFloat, pyTuple, withIntKeys } from '../../lib/data/pyobj';

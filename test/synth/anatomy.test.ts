@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type PlanType, PLAN_TARGETS, buildAnatomy, sampleAnatomy } from '../../lib/synth/anatomy';
 import { centroidIndex, count, dilate, uniformMargins, Grid } from '../../lib/synth/geometry';
-import { Rng } from '../../lib/synth/rng';
+import { Rng } from '../../lib/core/rng';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM } from '../../lib/synth/synth_case';
 
 const TYPES: PlanType[] = ['sib_2level', 'sib_3level', 'nodal_only', 'single_rx'];
@@ -11,8 +11,8 @@ function build(seed: number, planType: PlanType) {
   return buildAnatomy(
     DEFAULT_SHAPE,
     DEFAULT_SPACING_MM,
-    sampleAnatomy(new Rng(`anat-test:${seed}`), planType),
-    new Rng(`noise:${seed}`),
+    sampleAnatomy(Rng.fromSeed(`anat-test:${seed}`), planType),
+    Rng.fromSeed(`noise:${seed}`),
   );
 }
 

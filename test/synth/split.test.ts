@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DataError } from '../../lib/cli/errors';
+import { DataError } from '../../lib/core/errors';
 import { type SplitItem, makeStratifiedSplit, readSplit, tertileLabels, writeSplit } from '../../lib/data/split';
 
 /** 24 cases: 8 SIB + 16 single-Rx, volumes 1..24 */

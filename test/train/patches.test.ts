@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { prepareCase, inputRecipeFor, lrChannelPairs, CT_AIR, normaliseCtHu } from '../../lib/train/inputs';
 import { extractPatch, samplePatchCentre, padBefore, validHighDoseVoxels, centreRange } from '../../lib/train/patches';
 import { flipLeftRight, augmentPatch, translate, rotateZ } from '../../lib/train/augment';
-import { Rng } from '../../lib/train/rng';
+import { Rng } from '../../lib/core/rng';
 import { phantomCase } from './phantom';
 
 const at = (v: Float32Array, s: number, y: number, x: number, z: number) => v[(y * s + x) * s + z];

@@ -6,11 +6,11 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import { initEngine } from '../../engine';
 import { calibrateLossNormalization } from '../../losses/calibration';
-import { writeJsonAtomic } from '../../io/atomic';
-import { intOpt, numOpt } from '../../train/cli_parse';
-import { createProgress } from '../progress';
+import { writeJsonAtomic } from '../../core/atomic';
+import { intOpt, numOpt } from '../options';
+import { createProgress } from '../../core/progress';
 import { printJson } from '../json';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 
 interface CalibrateFlags {
   dataDir?: string;

@@ -1,7 +1,7 @@
 /** `vmat dvh`: DVH points of one structure (lib/eval/dvh.ts). */
 import type { Command } from 'commander';
 import { dvhPoints, type DxMethod } from '../../eval/dvh';
-import { load3d, loadMask, oneOf, parseNumberList, parseSpacing } from '../../eval/args';
+import { load3d, loadMask, oneOf, parseNumberList, parseSpacing } from '../options';
 import { printJson } from '../json';
 
 export function register(program: Command): void {

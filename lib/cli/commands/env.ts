@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { envSnapshot } from '../../env/snapshot';
+import { envSnapshot } from '../../core/environment';
 import { initEngine } from '../../engine';
 import { printJson } from '../json';
 

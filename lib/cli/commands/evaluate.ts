@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { evaluatePredictions } from '../../eval/evaluation_json';
-import { oneOf, parseNumber } from '../../eval/args';
+import { oneOf, parseNumber } from '../options';
 import type { ConstraintTable } from '../../eval/clinical';
 import type { DxMethod } from '../../eval/dvh';
-import { writeJsonAtomic } from '../../io/atomic';
+import { writeJsonAtomic } from '../../core/atomic';
 import { printJson } from '../json';
 
 export function register(program: Command): void {

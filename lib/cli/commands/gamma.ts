@@ -1,7 +1,7 @@
 /** `vmat gamma`: 3-D gamma index of two dose arrays (pymedphys gamma_shell semantics, lib/eval/gamma.ts). */
 import type { Command } from 'commander';
 import { gammaIndex, gammaStats } from '../../eval/gamma';
-import { load3d, loadMask, parseNumber, parseSpacing, sameShape } from '../../eval/args';
+import { load3d, loadMask, parseNumber, parseSpacing, sameShape } from '../options';
 import { printJson } from '../json';
 
 interface GammaOpts {

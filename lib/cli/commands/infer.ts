@@ -13,11 +13,11 @@ import { fitDistanceBaseline } from '../../infer/distance_baseline';
 import { listCasePaths, loadCase } from '../../data/load';
 import { caseIdOfPath } from '../../train/case_store';
 import { inputRecipeFor, prepareCase } from '../../train/inputs';
-import { intOpt } from '../../train/cli_parse';
-import { createProgress } from '../progress';
+import { intOpt } from '../options';
+import { createProgress } from '../../core/progress';
 import { printJson } from '../json';
-import { UsageError, DataError } from '../errors';
-import { writeJsonAtomic } from '../../io/atomic';
+import { UsageError, DataError } from '../../core/errors';
+import { writeJsonAtomic } from '../../core/atomic';
 
 interface InferFlags {
   checkpoint?: string;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
-import { intOpt, numOpt } from '../../train/cli_parse';
+import { intOpt, numOpt } from '../options';
 import { refinerTrainOptions, trainRefiner } from '../../openkbp/refine_train';
 
 interface RefineFlags {

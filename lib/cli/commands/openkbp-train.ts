@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
-import { intOpt, numOpt } from '../../train/cli_parse';
+import { intOpt, numOpt } from '../options';
 import { openKbpTrainOptions, trainOpenKbp } from '../../openkbp/train';
 
 interface TrainFlags {

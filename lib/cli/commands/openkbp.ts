@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { scoreOpenKbpDirs } from '../../eval/openkbp_score_dirs';
 import { resolutionFloorOfDir } from '../../openkbp/floor';
 import { LEADERBOARD } from '../../openkbp/report';
-import { DataError } from '../errors';
+import { DataError } from '../../core/errors';
 import { printJson } from '../json';
 
 export function openkbpGroup(program: Command): Command {

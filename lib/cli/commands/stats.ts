@@ -1,7 +1,7 @@
 /** `vmat stats wilcoxon|bootstrap`: paired Wilcoxon signed-rank test (scipy 1.15+ semantics) and bootstrap CIs (lib/stats). */
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
-import { oneOf, parseNumber, parseNumberList } from '../../eval/args';
+import { UsageError } from '../../core/errors';
+import { oneOf, parseNumber, parseNumberList } from '../options';
 import { bootstrapCi, type BootstrapMethod, type BootstrapStatistic } from '../../stats/bootstrap';
 import { rankBiserial } from '../../stats/effect_size';
 import { wilcoxon, type Alternative, type WilcoxonMethod, type WilcoxonZeroMethod } from '../../stats/wilcoxon';

@@ -5,9 +5,9 @@ import type { Shape3 } from '../../data/case';
 import { generateCohort } from '../../synth/cohort';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM } from '../../synth/synth_case';
 import { formatSummary, summariseCohort } from '../../synth/summary';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 import { printJson } from '../json';
-import { createProgress } from '../progress';
+import { createProgress } from '../../core/progress';
 
 function parseTriple(flag: string, v: string, integer: boolean): Shape3 {
   const parts = v.split(',').map((s) => s.trim());

@@ -7,9 +7,9 @@ import { train } from '../../train/trainer';
 import { trainOptions } from '../../train/options';
 import { lossConfig, DVH_LOSS_DEFAULTS, STRUCTURE_WEIGHTED_DEFAULTS, ASYMMETRIC_PTV_DEFAULTS } from '../../losses';
 import { ARCHITECTURES, type Architecture } from '../../models/config';
-import { intOpt, numOpt, choiceOpt } from '../../train/cli_parse';
+import { intOpt, numOpt, choiceOpt } from '../options';
 import { printJson } from '../json';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 
 interface TrainFlags {
   dataDir?: string;

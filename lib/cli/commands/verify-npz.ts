@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listCasePaths } from '../../data/load';
 import { verifyCaseFile, type VerifyResult } from '../../data/verify';
-import { DataError } from '../errors';
+import { DataError } from '../../core/errors';
 import { printJson } from '../json';
-import { createProgress } from '../progress';
+import { createProgress } from '../../core/progress';
 
 /** expands folders into their case paths (an OpenKBP patient folder is itself a case) */
 async function expand(paths: string[]): Promise<string[]> {

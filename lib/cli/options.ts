@@ -1,5 +1,5 @@
-/** Parsing and checking of the eval/stats command options (shared by lib/cli/commands/{gamma,dvh,stats}.ts). */
-import { DataError, UsageError } from '../cli/errors';
+/** Parsing and checking of command-line option values: bad values are UsageErrors naming the flag. */
+import { DataError, UsageError } from '../core/errors';
 import { loadArrayArg } from '../data/array_arg';
 import type { NdArray } from '../data/ndarray';
 
@@ -87,4 +87,28 @@ export async function loadMask(spec: string, shape: number[], against: string): 
     }
   if (!any) throw new DataError(spec, null, 'a non-empty mask', 'no voxel > 0');
   return out;
+}
+
+export function intOpt(flag: string, min = 0): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, found '${v}'`);
+    return n;
+  };
+}
+
+export function numOpt(flag: string, min = -Infinity): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min)
+      throw new UsageError(`${flag}: expected a number${min > -Infinity ? ` >= ${min}` : ''}, found '${v}'`);
+    return n;
+  };
+}
+
+export function choiceOpt<T extends string>(flag: string, choices: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!choices.includes(v as T)) throw new UsageError(`${flag}: expected one of ${choices.join('|')}, found '${v}'`);
+    return v as T;
+  };
 }

@@ -1,7 +1,10 @@
 /**
- * The seeded random stream used for weight init, patch sampling and augmentation. Backed by
- * seedrandom's Alea generator, whose state is four numbers, so it is saved in every checkpoint
- * and `--resume` continues the exact same stream.
+ * The one seeded random stream of vmat-lab: weight init, patch sampling, augmentation, the
+ * synthetic cohort and the locked split all draw from it (never Math.random or the clock), so the
+ * same seed gives the same result. Backed by seedrandom's Alea generator (well tested, portable);
+ * its state is four numbers, so it is saved in every checkpoint and `--resume` continues the exact
+ * same stream. The distributions on top (uniform ranges, Box-Muller normals, Fisher-Yates) are the
+ * textbook ones. A string seed names a stream, e.g. `vmat-synth:42:case_0007:anatomy`.
  */
 import seedrandom from 'seedrandom';
 
@@ -32,6 +35,21 @@ export class Rng {
   /** uniform in [0, 1) */
   next(): number {
     return this.prng();
+  }
+
+  /** uniform integer in [lo, hi] (both ends included) */
+  intInclusive(lo: number, hi: number): number {
+    return lo + Math.floor(this.prng() * (hi - lo + 1));
+  }
+
+  /** true with probability p */
+  bool(p = 0.5): boolean {
+    return this.prng() < p;
+  }
+
+  /** normal with mean and sd, clamped to [lo, hi] */
+  normalClamped(mean: number, sd: number, lo: number, hi: number): number {
+    return Math.min(hi, Math.max(lo, mean + sd * this.normal()));
   }
 
   /** uniform integer in [lo, hi) */
