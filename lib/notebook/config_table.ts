@@ -88,7 +88,12 @@ function flatten(section: string, prefix: string, v: unknown, out: ConfigRow[]):
   }
   if (Array.isArray(v)) {
     if (v.every((x) => x === null || typeof x !== 'object'))
-      out.push({ section, key: prefix, value: v.length ? v.map(scalarText).join(', ') : '(none)', unit: unitOf(prefix) });
+      out.push({
+        section,
+        key: prefix,
+        value: v.length ? v.map(scalarText).join(', ') : '(none)',
+        unit: unitOf(prefix),
+      });
     else v.forEach((x, i) => flatten(section, `${prefix}[${i}]`, x, out));
     return;
   }
@@ -119,7 +124,8 @@ export function configRows(config: Obj, sections?: string[]): ConfigRow[] {
   // top-level scalars (model, version, architecture, model_params, timestamp…)
   if (!sections)
     for (const [k, v] of Object.entries(config))
-      if (!skip.has(k) && (v === null || typeof v !== 'object')) out.push({ section: 'run', key: k, value: scalarText(v), unit: k === 'model_params' ? 'parameters' : '' });
+      if (!skip.has(k) && (v === null || typeof v !== 'object'))
+        out.push({ section: 'run', key: k, value: scalarText(v), unit: k === 'model_params' ? 'parameters' : '' });
   return out;
 }
 
@@ -139,11 +145,36 @@ export function lossTerms(config: Obj): Array<{ loss: string; enabled: boolean; 
   const uw = hp.useUncertaintyWeighting === true;
   const w = (on: unknown, v: unknown) => (uw && on ? 'learned (uncertainty weighting)' : scalarText(v));
   return [
-    { loss: 'MSE (normalised dose)', enabled: true, weight: uw ? 'learned (uncertainty weighting)' : '1', purpose: 'overall dose accuracy' },
+    {
+      loss: 'MSE (normalised dose)',
+      enabled: true,
+      weight: uw ? 'learned (uncertainty weighting)' : '1',
+      purpose: 'overall dose accuracy',
+    },
     { loss: 'Negative-dose penalty', enabled: true, weight: '0.1', purpose: 'prevent negative doses' },
-    { loss: 'Gradient (3-D Sobel)', enabled: hp.useGradientLoss === true, weight: w(hp.useGradientLoss, hp.gradientLossWeight), purpose: 'edge preservation' },
-    { loss: 'DVH-aware (D95, V70, Dmean)', enabled: hp.useDvhLoss === true, weight: w(hp.useDvhLoss, hp.dvhLossWeight), purpose: 'clinical DVH points' },
-    { loss: 'Structure-weighted MSE', enabled: hp.useStructureWeighted === true, weight: w(hp.useStructureWeighted, hp.structureWeightedWeight), purpose: 'weight targets and OAR boundaries' },
-    { loss: 'Asymmetric PTV', enabled: hp.useAsymmetricPtv === true, weight: w(hp.useAsymmetricPtv, hp.asymmetricPtvWeight), purpose: 'penalise PTV under-dose more than over-dose' },
+    {
+      loss: 'Gradient (3-D Sobel)',
+      enabled: hp.useGradientLoss === true,
+      weight: w(hp.useGradientLoss, hp.gradientLossWeight),
+      purpose: 'edge preservation',
+    },
+    {
+      loss: 'DVH-aware (D95, V70, Dmean)',
+      enabled: hp.useDvhLoss === true,
+      weight: w(hp.useDvhLoss, hp.dvhLossWeight),
+      purpose: 'clinical DVH points',
+    },
+    {
+      loss: 'Structure-weighted MSE',
+      enabled: hp.useStructureWeighted === true,
+      weight: w(hp.useStructureWeighted, hp.structureWeightedWeight),
+      purpose: 'weight targets and OAR boundaries',
+    },
+    {
+      loss: 'Asymmetric PTV',
+      enabled: hp.useAsymmetricPtv === true,
+      weight: w(hp.useAsymmetricPtv, hp.asymmetricPtvWeight),
+      purpose: 'penalise PTV under-dose more than over-dose',
+    },
   ];
 }

@@ -88,7 +88,11 @@ export function experimentOf(run: string): { experiment: string; seed: number | 
 }
 
 function findEvaluation(runsDir: string, predictionsDir: string, run: string): string | null {
-  for (const dir of [path.join(predictionsDir, run), path.join(predictionsDir, `${run}_test`), path.join(runsDir, run)]) {
+  for (const dir of [
+    path.join(predictionsDir, run),
+    path.join(predictionsDir, `${run}_test`),
+    path.join(runsDir, run),
+  ]) {
     if (!fs.existsSync(dir)) continue;
     const f = fs
       .readdirSync(dir)
@@ -217,7 +221,10 @@ function rowCells(r: RunRow, status: string, linkBase: string): string[] {
 /** aggregate over seeds: mean ± sample SD (ddof 1) of the per-seed means */
 function aggregateRow(exp: string, rs: RunRow[]): string[] {
   const over = (k: 'mae' | 'globalGamma' | 'ptvGamma' | 'd95Gap') => sampleStat(rs.map((r) => r[k]?.mean ?? null));
-  const q = rs.reduce((a, r) => ({ pass: a.pass + (r.quantec?.pass ?? 0), n: a.n + (r.quantec?.n ?? 0) }), { pass: 0, n: 0 });
+  const q = rs.reduce((a, r) => ({ pass: a.pass + (r.quantec?.pass ?? 0), n: a.n + (r.quantec?.n ?? 0) }), {
+    pass: 0,
+    n: 0,
+  });
   const g = `${pm(over('globalGamma'), 1, '%')} (global), ${pm(over('ptvGamma'), 1, '%')} (PTV)`;
   return [
     '',

@@ -55,7 +55,10 @@ export function seedRunsOf(runsDir: string, experiment: string): Array<{ run: st
   return fs
     .readdirSync(runsDir)
     .map((r) => ({ r, s: splitRunName(r) }))
-    .filter(({ r, s }) => s.experiment === experiment && s.seed !== null && fs.existsSync(path.join(runsDir, r, 'training_config.json')))
+    .filter(
+      ({ r, s }) =>
+        s.experiment === experiment && s.seed !== null && fs.existsSync(path.join(runsDir, r, 'training_config.json')),
+    )
     .map(({ r, s }) => ({ run: r, seed: s.seed as number }))
     .sort((a, b) => a.seed - b.seed);
 }

@@ -37,14 +37,16 @@ export function judge(a: number | null, b: number | null, dir: Direction, tolera
   const diff = a - b;
   const score = dir === 'lower' ? b - a : dir === 'higher' ? a - b : Math.abs(b) - Math.abs(a);
   const verdict = Math.abs(score) <= tolerance ? 'unchanged' : score > 0 ? 'improved' : 'worse';
-  const rule = dir === 'zero' ? (verdict === 'improved' ? 'closer to 0, ' : verdict === 'worse' ? 'further from 0, ' : '') : '';
+  const rule =
+    dir === 'zero' ? (verdict === 'improved' ? 'closer to 0, ' : verdict === 'worse' ? 'further from 0, ' : '') : '';
   return { verdict, diff, text: `${diff >= 0 ? '+' : ''}${diff.toFixed(2)} (${rule}${verdict})` };
 }
 
 // ---------------------------------------------------------------------------------------------
 // clinical constraints
 
-export type ConstraintKind = 'Dmax (point dose)' | 'OAR volume (Vx)' | 'target coverage (D95/V95)' | 'mean dose' | 'other';
+export type ConstraintKind =
+  'Dmax (point dose)' | 'OAR volume (Vx)' | 'target coverage (D95/V95)' | 'mean dose' | 'other';
 
 export function constraintKind(column: string): ConstraintKind {
   const [struct, metric = ''] = column.split(' ');
@@ -66,7 +68,10 @@ export interface ConstraintSummary {
 }
 
 /** failures grouped by kind, with the predicted value against its limit; the summary sentences */
-export function constraintSummary(rows: ConstraintRow[], shortId: (id: string) => string = (x) => x): ConstraintSummary {
+export function constraintSummary(
+  rows: ConstraintRow[],
+  shortId: (id: string) => string = (x) => x,
+): ConstraintSummary {
   const byKind: ConstraintSummary['byKind'] = {};
   let nAllPass = 0;
   let nCases = 0;
@@ -87,13 +92,16 @@ export function constraintSummary(rows: ConstraintRow[], shortId: (id: string) =
     }
   }
   const totalFail = Object.values(byKind).reduce((a, k) => a + k.fail, 0);
-  const lines: string[] = [`- ${nAllPass}/${nCases} cases pass every checked constraint${nCases ? ` (${Math.round((100 * nAllPass) / nCases)}%)` : ''}.`];
+  const lines: string[] = [
+    `- ${nAllPass}/${nCases} cases pass every checked constraint${nCases ? ` (${Math.round((100 * nAllPass) / nCases)}%)` : ''}.`,
+  ];
   const failing = Object.entries(byKind).filter(([, k]) => k.fail > 0);
   if (totalFail === 0) lines.push('- No constraint fails.');
   else if (failing.length === 1)
-    lines.push(`- **All ${totalFail} failure(s) are ${failing[0][0]} violations**: ${failing[0][1].failures.join('; ')}.`);
-  else
-    for (const [k, v] of failing) lines.push(`- ${k}: ${v.fail} failure(s): ${v.failures.join('; ')}.`);
+    lines.push(
+      `- **All ${totalFail} failure(s) are ${failing[0][0]} violations**: ${failing[0][1].failures.join('; ')}.`,
+    );
+  else for (const [k, v] of failing) lines.push(`- ${k}: ${v.fail} failure(s): ${v.failures.join('; ')}.`);
   for (const [k, v] of Object.entries(byKind))
     if (v.fail === 0 && v.pass > 0) lines.push(`- **${k} constraints pass in every case** (${v.pass} checks).`);
   return { nCases, nAllPass, byKind, lines };
@@ -122,7 +130,9 @@ export function gtCoverageCheck(ev: EvaluationResults, structure = 'PTV70'): Cov
   for (const c of ev.per_case_results) {
     const gt = metricAt(c, `dvh_metrics.${structure}.target_D95`);
     if (gt === null) continue;
-    const checked = c.clinical_constraints?.structures?.[structure]?.constraints_checked?.find((k) => k.metric === 'D95');
+    const checked = c.clinical_constraints?.structures?.[structure]?.constraints_checked?.find(
+      (k) => k.metric === 'D95',
+    );
     const rx = typeof c.rx_gy === 'number' ? c.rx_gy : null;
     const level = Number(/(\d+(?:\.\d+)?)/.exec(structure)?.[1] ?? NaN);
     const limit = checked ? checked.limit : structure === 'PTV70' && rx !== null ? 0.95 * rx : 0.95 * level;
@@ -177,14 +187,17 @@ function slope(x: number[], y: number[]): number | null {
 /** overfitting, convergence (val-MAE trend over the second half), best vs typical late value */
 export function trainingObservations(h: TrainingHistory): TrainingObservations {
   const lines: string[] = [];
-  const pairs = h.epoch.map((e, i) => [e, h.trainLoss[i], h.valLoss[i]] as const).filter(([, t, v]) => t !== null && v !== null);
+  const pairs = h.epoch
+    .map((e, i) => [e, h.trainLoss[i], h.valLoss[i]] as const)
+    .filter(([, t, v]) => t !== null && v !== null);
   const last = pairs[pairs.length - 1];
   const overfitRatio = last && (last[1] as number) > 0 ? (last[2] as number) / (last[1] as number) : null;
   if (overfitRatio !== null)
     lines.push(
       `- Final val/train loss ratio ${overfitRatio.toFixed(2)} at epoch ${last[0]}${overfitRatio > 2 ? ' — the validation loss sits well above the training loss (overfitting)' : overfitRatio < 1.2 ? ' — no sign of overfitting' : ''}.`,
     );
-  else lines.push('- Validation loss not logged: the val/train loss ratio (overfitting) cannot be computed for this run.');
+  else
+    lines.push('- Validation loss not logged: the val/train loss ratio (overfitting) cannot be computed for this run.');
   const val = h.epoch.map((e, i) => [e, h.valMae[i]] as const).filter(([, v]) => v !== null) as Array<[number, number]>;
   let bestEpoch: number | null = null;
   let bestMae: number | null = null;
@@ -194,7 +207,13 @@ export function trainingObservations(h: TrainingHistory): TrainingObservations {
       bestEpoch = e;
     }
   const half = val.filter(([e]) => e >= (h.epoch[h.epoch.length - 1] ?? 0) / 2);
-  const sl = half.length >= 3 ? slope(half.map(([e]) => e), half.map(([, v]) => v)) : null;
+  const sl =
+    half.length >= 3
+      ? slope(
+          half.map(([e]) => e),
+          half.map(([, v]) => v),
+        )
+      : null;
   const lateMedianMae = median(val.slice(Math.floor(val.length * 0.75)).map(([, v]) => v));
   if (sl !== null)
     lines.push(
@@ -206,17 +225,29 @@ export function trainingObservations(h: TrainingHistory): TrainingObservations {
       `- Best val MAE ${bestMae.toFixed(3)} Gy at epoch ${bestEpoch} (0-based) of ${h.epoch[h.epoch.length - 1]}; median of the last quarter of validations ${lateMedianMae?.toFixed(3) ?? '—'} Gy${lateMedianMae !== null && lateMedianMae - bestMae > 0.1 * bestMae ? ' — the best checkpoint may be a favourable fluctuation' : ''}.`,
     );
   const g = defined(h.valGamma);
-  if (g.length) lines.push(`- Val gamma (3%/3 mm, global): last ${g[g.length - 1].toFixed(1)}%, best ${Math.max(...g).toFixed(1)}%.`);
+  if (g.length)
+    lines.push(
+      `- Val gamma (3%/3 mm, global): last ${g[g.length - 1].toFixed(1)}%, best ${Math.max(...g).toFixed(1)}%.`,
+    );
   else lines.push('- Validation gamma not logged for this run.');
   const gp = defined(h.valGammaPtv);
-  if (gp.length) lines.push(`- Val PTV-region gamma: last ${gp[gp.length - 1].toFixed(1)}%, best ${Math.max(...gp).toFixed(1)}%.`);
+  if (gp.length)
+    lines.push(`- Val PTV-region gamma: last ${gp[gp.length - 1].toFixed(1)}%, best ${Math.max(...gp).toFixed(1)}%.`);
   return { lines, overfitRatio, bestEpoch, bestMae, lateMedianMae, slopeGyPerEpoch: sl };
 }
 
 /** D95 progression during training (asymmetric report): rows at validation epochs, at most `maxRows` */
-export const D95_PROGRESSION_COLUMNS = ['val_mae_gy', 'val_d95_gap_gy', 'val_pred_d95_gy', 'val_underdose_pct'] as const;
+export const D95_PROGRESSION_COLUMNS = [
+  'val_mae_gy',
+  'val_d95_gap_gy',
+  'val_pred_d95_gy',
+  'val_underdose_pct',
+] as const;
 
-export function d95Progression(h: TrainingHistory, maxRows = 8): { rows: Array<Array<number | null>>; missing: string[] } {
+export function d95Progression(
+  h: TrainingHistory,
+  maxRows = 8,
+): { rows: Array<Array<number | null>>; missing: string[] } {
   const cols = D95_PROGRESSION_COLUMNS;
   const missing = cols.filter((c) => !(c in h.columns) || !h.columns[c].some((v) => v !== null));
   const idx = h.epoch.map((_, i) => i).filter((i) => h.columns.val_mae_gy?.[i] != null || h.valMae[i] != null);
@@ -225,7 +256,10 @@ export function d95Progression(h: TrainingHistory, maxRows = 8): { rows: Array<A
     const step = (idx.length - 1) / (maxRows - 1);
     pick = [...new Set(Array.from({ length: maxRows }, (_, k) => idx[Math.round(k * step)]))];
   }
-  const rows = pick.map((i) => [h.epoch[i], ...cols.map((c) => (c === 'val_mae_gy' ? h.valMae[i] : (h.columns[c]?.[i] ?? null)))]);
+  const rows = pick.map((i) => [
+    h.epoch[i],
+    ...cols.map((c) => (c === 'val_mae_gy' ? h.valMae[i] : (h.columns[c]?.[i] ?? null))),
+  ]);
   return { rows, missing };
 }
 
@@ -350,7 +384,8 @@ export function doseMapObservations(c: CaseWithPrediction): DoseMapObservations 
         sd += d;
         k++;
       }
-    if (k) parts.push(`${name}: mean |Δ| ${(s / k).toFixed(2)} Gy (mean Δ ${sd / k >= 0 ? '+' : ''}${(sd / k).toFixed(2)})`);
+    if (k)
+      parts.push(`${name}: mean |Δ| ${(s / k).toFixed(2)} Gy (mean Δ ${sd / k >= 0 ? '+' : ''}${(sd / k).toFixed(2)})`);
   }
   if (parts.length) lines.push(`- Prediction − ground truth by region: ${parts.join('; ')}.`);
   return { lines, lateralRatioPred: lrP, lateralRatioGt: lrG };
@@ -359,7 +394,8 @@ export function doseMapObservations(c: CaseWithPrediction): DoseMapObservations 
 /** DVH observations of one case from its evaluation record: mean-dose error per structure */
 export function dvhObservations(ev: EvaluationResults, caseId: string): string[] {
   const c = ev.per_case_results.find((x) => x.case_id === caseId);
-  const e = (c?.dose_metrics as { per_structure_dmean_error?: Record<string, number> } | undefined)?.per_structure_dmean_error;
+  const e = (c?.dose_metrics as { per_structure_dmean_error?: Record<string, number> } | undefined)
+    ?.per_structure_dmean_error;
   if (!e) return ['- Per-structure mean-dose errors are not in the evaluation results.'];
   return Object.entries(e).map(
     ([s, v]) =>
@@ -389,7 +425,10 @@ export function planTypeBreakdown(
   const file = path.join(dataDir, 'batch_summary.json');
   const recorded = ((config.data as Record<string, unknown> | undefined)?.script_version as string | undefined) ?? null;
   if (!fs.existsSync(file)) return null;
-  const b = JSON.parse(fs.readFileSync(file, 'utf8')) as { case_types?: Record<string, string>; script_version?: string };
+  const b = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    case_types?: Record<string, string>;
+    script_version?: string;
+  };
   const types = b.case_types ?? {};
   const set = (k: 'train' | 'val' | 'test') => new Set(Array.isArray(split?.[k]) ? (split![k] as string[]) : []);
   const sets = { train: set('train'), val: set('val'), test: set('test') };

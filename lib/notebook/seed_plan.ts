@@ -39,7 +39,8 @@ export function seedPlan(opts: {
   if (fs.existsSync(plain)) {
     const cfg = JSON.parse(fs.readFileSync(plain, 'utf8')) as { training?: { seed?: number } };
     const seed = cfg.training?.seed;
-    if (typeof seed === 'number' && !found.some((f) => f.seed === seed)) found.push({ run: experiment, seed, evaluated: false });
+    if (typeof seed === 'number' && !found.some((f) => f.seed === seed))
+      found.push({ run: experiment, seed, evaluated: false });
   }
   for (const f of found)
     f.evaluated =
@@ -78,7 +79,9 @@ export function seedPlan(opts: {
   const have = found.filter((f) => f.evaluated);
   const lines = [
     `**Seeds of \`${experiment}\`:** found ${have.length} evaluated of the ${required.length} the statistics need (seeds ${required.join(', ')}, spec 8.2)` +
-      (found.length ? `: ${found.map((f) => `seed ${f.seed} (\`${f.run}\`${f.evaluated ? '' : ', not evaluated'})`).join(', ')}.` : '.'),
+      (found.length
+        ? `: ${found.map((f) => `seed ${f.seed} (\`${f.run}\`${f.evaluated ? '' : ', not evaluated'})`).join(', ')}.`
+        : '.'),
   ];
   if (missing.length || notEvaluated.length) {
     lines.push(
@@ -95,7 +98,10 @@ export function seedPlan(opts: {
         ...commands,
         '```',
       );
-    else lines.push(`No run of \`${experiment}\` exists to copy the configuration from: train one first (\`bash scripts/main.sh\`).`);
+    else
+      lines.push(
+        `No run of \`${experiment}\` exists to copy the configuration from: train one first (\`bash scripts/main.sh\`).`,
+      );
   } else lines.push('All required seeds are trained and evaluated.');
   return { experiment, required, found, missing, notEvaluated, commands, markdown: lines.join('\n') };
 }

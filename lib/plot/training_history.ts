@@ -45,7 +45,10 @@ export function parseMetricsCsv(text: string): TrainingHistory {
       if (Number.isFinite(v)) row!.set(h, v);
     });
   }
-  return historyFromMap(byEpoch, header.filter((h) => h !== 'epoch'));
+  return historyFromMap(
+    byEpoch,
+    header.filter((h) => h !== 'epoch'),
+  );
 }
 
 function historyFromMap(byEpoch: Map<number, Map<string, number>>, names: string[]): TrainingHistory {
@@ -71,7 +74,9 @@ function historyFromMap(byEpoch: Map<number, Map<string, number>>, names: string
  * The history of per-epoch rows as the training engine reports them (`onEpoch`; keys = the
  * metrics.csv column names, null = not computed at that epoch).
  */
-export function historyFromRows(rows: ReadonlyArray<{ epoch: number } & Record<string, number | null | undefined>>): TrainingHistory {
+export function historyFromRows(
+  rows: ReadonlyArray<{ epoch: number } & Record<string, number | null | undefined>>,
+): TrainingHistory {
   const byEpoch = new Map<number, Map<string, number>>();
   const names: string[] = [];
   for (const r of rows) {

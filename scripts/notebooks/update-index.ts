@@ -12,9 +12,14 @@ import { collectRuns, defaultIndexFile, renderIndex } from '../../lib/notebook/e
 const root = path.resolve(process.env.VMAT_ROOT ?? path.join(__dirname, '..', '..'));
 const argOut = process.argv.indexOf('--out');
 const out = path.resolve(
-  argOut >= 0 && process.argv[argOut + 1] ? process.argv[argOut + 1] : (process.env.VMAT_INDEX_FILE ?? defaultIndexFile(root)),
+  argOut >= 0 && process.argv[argOut + 1]
+    ? process.argv[argOut + 1]
+    : (process.env.VMAT_INDEX_FILE ?? defaultIndexFile(root)),
 );
-const rows = collectRuns(root, { runsDir: process.env.VMAT_RUNS_DIR, predictionsDir: process.env.VMAT_PREDICTIONS_DIR });
+const rows = collectRuns(root, {
+  runsDir: process.env.VMAT_RUNS_DIR,
+  predictionsDir: process.env.VMAT_PREDICTIONS_DIR,
+});
 const linkBase = path.relative(path.dirname(out), root).split(path.sep).join('/') || '.';
 writeFileAtomicSync(out, renderIndex(rows, { linkBase }));
 process.stderr.write(`EXPERIMENTS_INDEX.md: ${rows.length} run(s) -> ${path.relative(process.cwd(), out)}\n`);

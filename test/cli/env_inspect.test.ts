@@ -49,7 +49,8 @@ test('inspect lists structure volumes in cc and voxel counts', () => {
   };
   const voxelCc = (j.spacing_mm[0] * j.spacing_mm[1] * j.spacing_mm[2]) / 1000;
   assert.deepEqual(Object.keys(j.structures_cc), Object.keys(j.structures));
-  for (const [name, n] of Object.entries(j.structures)) assert.ok(Math.abs(j.structures_cc[name] - n * voxelCc) < 1e-3, name);
+  for (const [name, n] of Object.entries(j.structures))
+    assert.ok(Math.abs(j.structures_cc[name] - n * voxelCc) < 1e-3, name);
   assert.equal(j.dose_available, true);
   const text = vmat('inspect', path.join(FIX, 'ref_v23.npz')).stdout;
   assert.match(text, /volume \(cc\)\s+voxels/);
@@ -74,11 +75,16 @@ test('inspect shows a dose-less case as "no dose"', async (t) => {
     const file = path.join(dir, 'no_dose.npz');
     const entries = referenceNpzEntries(c)
       .filter(([k]) => k !== 'dose')
-      .map(([k, v]) => [k, k === 'metadata' ? { pickle: pickleMetadata({ ...c.metadata, dose_available: false }) } : v]);
+      .map(([k, v]) => [
+        k,
+        k === 'metadata' ? { pickle: pickleMetadata({ ...c.metadata, dose_available: false }) } : v,
+      ]);
     await writeNpz(file, entries as Parameters<typeof writeNpz>[1]);
     const r = vmat('inspect', file, '--json');
     if (r.status !== 0 && /\[dose\]|'dose'/.test(r.stderr)) {
-      t.skip(`the npz reader does not read dose-less files yet (lib/data/reference_npz.ts, dicom-in): ${r.stderr.trim()}`);
+      t.skip(
+        `the npz reader does not read dose-less files yet (lib/data/reference_npz.ts, dicom-in): ${r.stderr.trim()}`,
+      );
       return;
     }
     assert.equal(r.status, 0, r.stderr);

@@ -91,7 +91,10 @@ export function register(program: Command): void {
     .command('inspect')
     .description('summarise one case: reference npz (v2.3/v2.4), openkbp npz or OpenKBP patient folder')
     .argument('<path>', 'case file (.npz) or OpenKBP patient folder (pt_N/)')
-    .option('--json', 'print one JSON object {source, shape, spacing_mm, rx_gy, structures (voxels), structures_cc, dose_available, dose_max_gy, dose_mean_gy}')
+    .option(
+      '--json',
+      'print one JSON object {source, shape, spacing_mm, rx_gy, structures (voxels), structures_cc, dose_available, dose_max_gy, dose_mean_gy}',
+    )
     .action(async (p: string, opts: { json?: boolean }) => {
       const s = inspectSummary(await loadCase(p));
       if (opts.json) printJson(s);
