@@ -230,8 +230,10 @@ test('live curve consumes the engine EpochRow; D95 progression columns', () => {
   const rows: EpochRow[] = [
     {
       epoch: 0,
+      global_step: 4,
       lr: 1e-3,
       seconds: 1,
+      elapsed_minutes: 0.02,
       train_loss: 1,
       val_loss: 2,
       val_mae_gy: 10,
@@ -242,8 +244,10 @@ test('live curve consumes the engine EpochRow; D95 progression columns', () => {
     },
     {
       epoch: 1,
+      global_step: 8,
       lr: 1e-3,
       seconds: 1,
+      elapsed_minutes: 0.04,
       train_loss: 0.5,
       val_loss: null,
       val_mae_gy: null,

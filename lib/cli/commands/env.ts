@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { envSnapshot, type EnvSnapshot } from '../../core/environment';
-import { initEngine } from '../../engine';
 import { printJson } from '../json';
 
 /** the snapshot as aligned `key  value` lines (nested objects flattened with dots) */
@@ -28,7 +27,7 @@ export function register(program: Command): void {
     .option('--json', 'print the snapshot as one JSON object (as recorded in training_config.json)', false)
     .option('--no-engine', 'do not initialise the compute engine')
     .action(async (opts: { engine: boolean; json: boolean }) => {
-      const engine = opts.engine ? await initEngine({ quiet: true }) : null;
+      const engine = opts.engine ? await (await import('../../engine')).initEngine({ quiet: true }) : null;
       const snap = envSnapshot(engine);
       if (opts.json) printJson(snap);
       else process.stdout.write(readableSnapshot(snap));

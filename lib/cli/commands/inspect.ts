@@ -1,7 +1,6 @@
 /** `vmat inspect PATH`: summary of one case (reference npz, openkbp npz or OpenKBP folder). */
 import type { Command } from 'commander';
 import { voxelCc, type Case } from '../../data/case';
-import { loadCase } from '../../data/load';
 import { printJson } from '../json';
 
 export interface InspectSummary {
@@ -96,6 +95,7 @@ export function register(program: Command): void {
       'print one JSON object {source, shape, spacing_mm, rx_gy, structures (voxels), structures_cc, dose_available, dose_max_gy, dose_mean_gy}',
     )
     .action(async (p: string, opts: { json?: boolean }) => {
+      const { loadCase } = await import('../../data/load');
       const s = inspectSummary(await loadCase(p));
       if (opts.json) printJson(s);
       else process.stdout.write(readableInspect(s));
