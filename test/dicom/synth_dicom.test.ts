@@ -1,0 +1,178 @@
+/**
+ * `vmat synth --format dicom` read back with pydicom + scikit-image (Debian peers), against the
+ * same cohort written as reference npz (`vmat synth --format npz`, same seed): CT within 0.5 HU
+ * (16-bit rounding), every structure's RTSTRUCT contours filled the reference's way equal to
+ * its mask exactly, RTDOSE grid points (CT voxel centres) equal to the planned dose within
+ * 1e-4 Gy, RTPLAN Rx 70 Gy in DoseReferenceSequence and 28 fx × BeamDose, MLC leaves within
+ * 0.005 mm (written to 0.01 mm), consistent study / frame-of-reference / patient, explicit VR
+ * little endian, spec 2.2 file names, and byte-identical output for the same arguments.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readReferenceNpz } from '../../lib/data/reference_npz';
+import { DICOM_FIX, PY, ROOT, pythonMissing } from './helpers';
+
+const skip = pythonMissing('pydicom', 'skimage', 'numpy') ?? false;
+const SHAPE = '40,40,24';
+
+function vmat(args: string[]): void {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/vmat.js'), ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `vmat ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
+}
+
+function readCase(dir: string): any {
+  const r = spawnSync(PY, [path.join(DICOM_FIX, 'read_case_pydicom.py'), dir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+function treeHash(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of fs.readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const p = path.join(dir, f);
+    if (fs.statSync(p).isFile()) h.update(f).update(fs.readFileSync(p));
+  }
+  return h.digest('hex');
+}
+
+test(
+  'synth --format dicom: pydicom + skimage read back the synthetic cases (CT, masks, dose, plan)',
+  { skip, timeout: 120_000 },
+  async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-sd-'));
+    try {
+      const common = ['--cases', '2', '--seed', '5', '--shape', SHAPE, '--threads', '1'];
+      vmat(['synth', '--out', path.join(tmp, 'npz'), ...common]);
+      vmat(['synth', '--format', 'dicom', '--out', path.join(tmp, 'dcm'), ...common]);
+      const cohort = JSON.parse(fs.readFileSync(path.join(tmp, 'dcm', 'synthetic_cohort.json'), 'utf8'));
+      let sawRing = false;
+      for (const entry of cohort.cases) {
+        const id: string = entry.id;
+        const dir = path.join(tmp, 'dcm', id);
+        const names = fs.readdirSync(dir).sort();
+        assert.ok(names.filter((n) => n.startsWith('CT.')).length === 24, 'one CT file per slice');
+        for (const p of ['RS.', 'RP.', 'RD.']) assert.equal(names.filter((n) => n.startsWith(p)).length, 1, p);
+        const c = await readReferenceNpz(path.join(tmp, 'npz', `${id}.npz`));
+        const d = readCase(dir);
+        const [ny, nx, nz] = c.shape;
+        const n = ny * nx * nz;
+
+        // one study, one frame of reference, one patient; explicit VR little endian everywhere
+        const objs = [d.ct.objects[0], d.rs, d.plan, d.dose];
+        for (const o of objs) {
+          assert.equal(o.transfer_syntax, '1.2.840.10008.1.2.1');
+          assert.equal(o.study, d.ct.objects[0].study);
+          assert.equal(o.patient_id, id);
+        }
+        for (const o of [d.ct.objects[0], d.rs, d.dose])
+          assert.equal(o.frame_of_reference, d.ct.objects[0].frame_of_reference);
+        assert.deepEqual(
+          objs.map((o) => o.modality),
+          ['CT', 'RTSTRUCT', 'RTPLAN', 'RTDOSE'],
+        );
+        assert.deepEqual(d.rs.referenced_slices, d.ct.slice_uids);
+        assert.equal(d.plan.referenced_structure_set, d.rs.sop_instance);
+        assert.equal(d.dose.referenced_plan, d.plan.sop_instance);
+
+        // CT geometry and values
+        assert.deepEqual(d.ct.shape, [ny, nx, nz]);
+        assert.deepEqual(d.ct.pixel_spacing, [c.spacingMm[0], c.spacingMm[1]]);
+        assert.deepEqual(d.ct.orientation, [1, 0, 0, 0, 1, 0]);
+        d.ct.slice_z.forEach((z: number, k: number) =>
+          assert.ok(Math.abs(z - (d.ct.slice_z[0] + k * c.spacingMm[2])) < 1e-9),
+        );
+        assert.equal(d.ct.pixel_dtype, 'int16');
+        let maxHu = 0;
+        for (let i = 0; i < n; i++) {
+          const want = Math.min(3000, Math.max(-1000, c.ct[i]));
+          const got = Math.min(3000, Math.max(-1000, d.ct.hu[i]));
+          maxHu = Math.max(maxHu, Math.abs(got - want));
+        }
+        assert.ok(maxHu <= 0.5 + 1e-3, `CT differs by ${maxHu} HU`);
+
+        // every structure: reference-style polygon fill of the contours == the mask
+        for (const [structure, roi] of Object.entries(entry.roi_names as Record<string, string>)) {
+          const m = c.masks.get(structure)!;
+          const got = d.rois[roi] as number[];
+          assert.ok(got, `ROI ${roi} for ${structure}`);
+          let diff = 0;
+          for (let i = 0; i < n; i++) if ((got[i] ? 1 : 0) !== m[i]) diff++;
+          assert.equal(diff, 0, `${id} ${structure} (${roi}): ${diff} voxels differ`);
+          assert.equal(d.rs.interpreted[roi], structure.startsWith('PTV') ? 'PTV' : 'ORGAN');
+        }
+        assert.equal(d.rs.interpreted.BODY, 'EXTERNAL');
+        if (c.masks.has('PTV56')) {
+          // the SIB PTV56 excludes PTV70: rings whose holes must survive the fill
+          sawRing = true;
+          const p56 = d.rois[entry.roi_names.PTV56];
+          const p70 = c.masks.get('PTV70')!;
+          for (let i = 0; i < n; i++) if (p70[i]) assert.equal(p56[i], 0);
+        }
+
+        // RTDOSE: coarser grid whose points are CT voxel centres, values = planned dose
+        assert.equal(d.dose.dtype, 'uint32');
+        assert.deepEqual(d.dose.bits, [32, 32, 31, 0]);
+        assert.equal(d.dose.units, 'GY');
+        assert.equal(d.dose.type, 'PHYSICAL');
+        assert.equal(d.dose.summation, 'PLAN');
+        assert.equal(d.dose.frame_increment_pointer, '(3004, 000c)');
+        assert.deepEqual(d.dose.pixel_spacing, [2 * c.spacingMm[0], 2 * c.spacingMm[1]]);
+        assert.ok(d.dose.shape[0] < ny && d.dose.shape[1] < nx, 'coarser than the CT');
+        const [dy, dx, dz] = d.dose.shape;
+        const y0 = Math.round((d.dose.ipp[1] - d.ct.ipp[1]) / c.spacingMm[0]);
+        const x0 = Math.round((d.dose.ipp[0] - d.ct.ipp[0]) / c.spacingMm[1]);
+        const z0 = Math.round((d.dose.ipp[2] - d.ct.ipp[2]) / c.spacingMm[2]);
+        assert.ok(Math.abs(d.dose.ipp[1] - (d.ct.ipp[1] + y0 * c.spacingMm[0])) < 1e-6, 'dose rows on CT rows');
+        assert.ok(Math.abs(d.dose.ipp[0] - (d.ct.ipp[0] + x0 * c.spacingMm[1])) < 1e-6, 'dose columns on CT columns');
+        d.dose.offsets.forEach((o: number, k: number) => assert.ok(Math.abs(o - k * c.spacingMm[2]) < 1e-9));
+        let maxD = 0;
+        for (let y = 0; y < dy; y++)
+          for (let x = 0; x < dx; x++)
+            for (let z = 0; z < dz; z++) {
+              const ct = ((y0 + 2 * y) * nx + (x0 + 2 * x)) * nz + (z0 + z);
+              maxD = Math.max(maxD, Math.abs(d.dose.grid[(y * dx + x) * dz + z] - c.dose![ct]));
+            }
+        assert.ok(maxD < 1e-4, `dose grid differs from the planned dose by ${maxD} Gy`);
+
+        // RTPLAN: Rx in both places, arc with MLC control points
+        assert.equal(d.plan.rx, 70);
+        assert.equal(d.plan.fractions, 28);
+        assert.ok(Math.abs(d.plan.fg_rx - 70) < 1e-6);
+        assert.equal(d.plan.targets[0][0], entry.roi_names.PTV70);
+        const beam = d.plan.beams[0];
+        const a = c.extras!.get('beam0_mlc_a')!;
+        const b = c.extras!.get('beam0_mlc_b')!;
+        assert.equal(beam.n_cp, a.shape[0]);
+        assert.equal(beam.cumulative[0], 0);
+        assert.equal(beam.cumulative[beam.n_cp - 1], beam.final);
+        let maxLeaf = 0;
+        beam.mlc_a.forEach((row: number[], k: number) =>
+          row.forEach((v, p) => {
+            maxLeaf = Math.max(
+              maxLeaf,
+              Math.abs(v - (a.data as Float32Array)[k * 40 + p]),
+              Math.abs(beam.mlc_b[k][p] - (b.data as Float32Array)[k * 40 + p]),
+            );
+          }),
+        );
+        assert.ok(maxLeaf <= 0.005 + 1e-6, `MLC differs by ${maxLeaf} mm`);
+      }
+      assert.ok(sawRing, 'the cohort has a SIB case (PTV56 rings)');
+      // deterministic: same arguments, same bytes
+      const h1 = treeHash(path.join(tmp, 'dcm'));
+      fs.rmSync(path.join(tmp, 'dcm'), { recursive: true });
+      vmat(['synth', '--format', 'dicom', '--out', path.join(tmp, 'dcm'), ...common]);
+      assert.equal(treeHash(path.join(tmp, 'dcm')), h1);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);
