@@ -17,7 +17,7 @@ export interface PatientModule {
 /** What the objects of one study share. */
 export interface DicomStudyContext {
   patient: PatientModule;
-  /** any further patient-level attributes to copy verbatim (e.g. from the CT of a clinical export) */
+  /** patient-level attributes to copy verbatim, overriding `patient` (e.g. from the CT of a clinical export) */
   patientExtra?: DicomDataset;
   studyInstanceUid: string;
   studyDate: string;
@@ -36,11 +36,12 @@ export const MANUFACTURER = 'vmat-lab';
 export function studyModules(ctx: DicomStudyContext, softwareVersion: string): DicomDataset {
   return {
     SpecificCharacterSet: 'ISO_IR 100',
-    ...ctx.patientExtra,
     PatientName: ctx.patient.PatientName,
     PatientID: ctx.patient.PatientID,
     PatientBirthDate: ctx.patient.PatientBirthDate ?? '',
     PatientSex: ctx.patient.PatientSex ?? '',
+    // verbatim values (e.g. a PN with its component groups) win over the plain strings above
+    ...ctx.patientExtra,
     StudyInstanceUID: ctx.studyInstanceUid,
     StudyDate: ctx.studyDate,
     StudyTime: ctx.studyTime,

@@ -31,6 +31,10 @@ export interface RtDoseInput {
   softwareVersion: string;
   /** extra attributes to add (e.g. ContentLabel) */
   extra?: DicomDataset;
+  /** ImageOrientationPatient (default head-first supine [1,0,0,0,1,0]); `geometry.originMm` is then the position of voxel (0,0,0) */
+  orientation?: number[];
+  /** GridFrameOffsetVector (mm along the frame normal, first 0); default k × spacingMm[2] */
+  frameOffsetsMm?: number[];
 }
 
 /** the largest pixel value used for the maximum dose (headroom below 2^32 - 1 for the DS rounding of the scaling) */
@@ -57,6 +61,8 @@ export function rtDoseDataset(o: RtDoseInput): DicomDataset {
   if (o.doseGy.length !== ny * nx * nz)
     throw new Error(`rtDoseDataset: ${o.doseGy.length} voxels for shape ${o.geometry.shape.join('x')}`);
   const { scaling, pixels } = quantiseDose(o.doseGy);
+  const offsets = o.frameOffsetsMm ?? Array.from({ length: nz }, (_, k) => k * o.geometry.spacingMm[2]);
+  if (offsets.length !== nz) throw new Error(`rtDoseDataset: ${offsets.length} frame offsets for ${nz} frames`);
   // (Y, X, Z) -> frames of rows x columns
   const framed = new Uint32Array(pixels.length);
   for (let k = 0; k < nz; k++) for (let p = 0; p < ny * nx; p++) framed[k * ny * nx + p] = pixels[p * nz + k];
@@ -75,9 +81,9 @@ export function rtDoseDataset(o: RtDoseInput): DicomDataset {
     ContentDate: o.date,
     ContentTime: o.time,
     ImagePositionPatient: o.geometry.originMm.map(ds),
-    ImageOrientationPatient: HFS_ORIENTATION,
+    ImageOrientationPatient: o.orientation ?? HFS_ORIENTATION,
     PixelSpacing: [ds(o.geometry.spacingMm[0]), ds(o.geometry.spacingMm[1])],
-    SliceThickness: ds(o.geometry.spacingMm[2]),
+    SliceThickness: ds(Math.abs(o.geometry.spacingMm[2])),
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
     Rows: ny,
@@ -92,7 +98,7 @@ export function rtDoseDataset(o: RtDoseInput): DicomDataset {
     DoseUnits: 'GY',
     DoseType: o.doseType ?? 'PHYSICAL',
     DoseSummationType: o.summationType ?? 'PLAN',
-    GridFrameOffsetVector: Array.from({ length: nz }, (_, k) => ds(k * o.geometry.spacingMm[2])),
+    GridFrameOffsetVector: offsets.map(ds),
     DoseGridScaling: ds(scaling),
     ...(o.comment ? { DoseComment: o.comment } : {}),
     ...(o.referencedPlanUid
