@@ -7,7 +7,7 @@
  * 0.005 mm (written to 0.01 mm), consistent study / frame-of-reference / patient, explicit VR
  * little endian, spec 2.2 file names, and byte-identical output for the same arguments.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,20 @@ import { DICOM_FIX, PY, ROOT, pythonMissing } from './helpers';
 
 const skip = pythonMissing('pydicom', 'skimage', 'numpy') ?? false;
 const SHAPE = '40,40,24';
+/** 3 v2.4 cases of seed 5: single_rx, nodal_only and sib_2level (PTV56 and PTV50.4 rings around PTV70) */
+const COMMON = ['--cases', '3', '--seed', '5', '--shape', SHAPE, '--threads', '1', '--layout', 'v2.4'];
+let tmp = '';
+
+before(() => {
+  if (skip) return;
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-sd-'));
+  vmat(['synth', '--out', path.join(tmp, 'npz'), ...COMMON]);
+  vmat(['synth', '--format', 'dicom', '--out', path.join(tmp, 'dcm'), ...COMMON]);
+});
+
+after(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 function vmat(args: string[]): void {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/vmat.js'), ...args], { encoding: 'utf8' });
@@ -134,13 +148,18 @@ test(
         assert.ok(Math.abs(d.dose.ipp[0] - (d.ct.ipp[0] + x0 * c.spacingMm[1])) < 1e-6, 'dose columns on CT columns');
         d.dose.offsets.forEach((o: number, k: number) => assert.ok(Math.abs(o - k * c.spacingMm[2]) < 1e-9));
         let maxD = 0;
+        let inCt = 0;
         for (let y = 0; y < dy; y++)
           for (let x = 0; x < dx; x++)
             for (let z = 0; z < dz; z++) {
-              const ct = ((y0 + 2 * y) * nx + (x0 + 2 * x)) * nz + (z0 + z);
-              maxD = Math.max(maxD, Math.abs(d.dose.grid[(y * dx + x) * dz + z] - c.dose![ct]));
+              const [cy, cx, cz] = [y0 + 2 * y, x0 + 2 * x, z0 + z];
+              // grid points past the CT's edge hold extrapolated dose; the others are CT voxels
+              if (cy < 0 || cx < 0 || cz < 0 || cy >= ny || cx >= nx || cz >= nz) continue;
+              inCt++;
+              maxD = Math.max(maxD, Math.abs(d.dose.grid[(y * dx + x) * dz + z] - c.dose![(cy * nx + cx) * nz + cz]));
             }
         assert.ok(maxD < 1e-4, `dose grid differs from the planned dose by ${maxD} Gy`);
+        assert.ok(inCt >= (nx / 2) * (ny / 2) * nz, `${inCt} dose-grid points inside the CT`);
 
         // RTPLAN: Rx in both places, arc with MLC control points
         assert.equal(d.plan.rx, 70);
@@ -174,5 +193,131 @@ test(
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  },
+);
+
+/**
+ * The round trip synth -> DICOM -> `vmat preprocess` -> npz gives back the synthetic case.
+ * Tolerances (also in docs/dicom.md):
+ * - masks: identical (0 voxels differ), so masks_sdf within 1e-4;
+ * - CT: within the 16-bit HU quantisation, |ΔHU| <= 0.5 (normalised: 0.5 / 4000);
+ * - dose at CT voxels that are RTDOSE grid points: within 1e-5 × Rx (32-bit quantisation and
+ *   float32); everywhere else the cubic B-spline resampling of the 2x coarser grid: mean |Δ| over
+ *   all voxels <= 1 % of Rx and each structure's mean dose within 0.5 % of Rx;
+ * - Rx 70 Gy from DoseReferenceSequence (28 fractions), normalization_dose_gy 70;
+ * - spacing identical; crop box = the whole CT (the synthetic grids are < 300 voxels in-plane
+ *   and < 128 slices, so preprocess keeps them whole); case type identical;
+ * - MLC leaf positions within 0.005 mm (RTPLAN stores them to 0.01 mm);
+ * - the preprocessed files load in Debian's numpy 1.x (issue 14 item 6).
+ */
+const PREPROCESS = fs.existsSync(path.join(ROOT, 'lib', 'cli', 'commands', 'preprocess.ts'));
+
+test(
+  'round trip: synth -> DICOM -> vmat preprocess -> npz gives back the synthetic cases',
+  { skip: skip || (!PREPROCESS && 'vmat preprocess (branch dicom-in) not merged'), timeout: 180_000 },
+  async () => {
+    const out = path.join(tmp, 'pre');
+    vmat(['preprocess', '--input-dir', path.join(tmp, 'dcm'), '--output-dir', out, '--skip-plots']);
+    const { readNpz, isNdArray, isPickled } = await import('../../lib/data/npz');
+    const cohort = JSON.parse(fs.readFileSync(path.join(tmp, 'dcm', 'synthetic_cohort.json'), 'utf8'));
+    for (const entry of cohort.cases) {
+      const id: string = entry.id;
+      const a = await readNpz(path.join(tmp, 'npz', `${id}.npz`));
+      const b = await readNpz(path.join(out, `${id}.npz`));
+      const arr = (m: Map<string, unknown>, k: string) => {
+        const v = m.get(k);
+        assert.ok(isNdArray(v), `${id} ${k}`);
+        return v;
+      };
+      const mdA = a.get('metadata');
+      const mdB = b.get('metadata');
+      assert.ok(isPickled(mdA) && isPickled(mdB));
+      const ma = mdA.value as any;
+      const mb = mdB.value as any;
+      const ctA = arr(a, 'ct');
+      const ctB = arr(b, 'ct');
+      assert.deepEqual(ctB.shape, ctA.shape, `${id} shape`);
+      const [ny, nx, nz] = ctA.shape;
+      const n = ny * nx * nz;
+      let maxCt = 0;
+      for (let i = 0; i < n; i++) maxCt = Math.max(maxCt, Math.abs((ctA.data[i] as number) - (ctB.data[i] as number)));
+      assert.ok(maxCt <= 0.5 / 4000 + 1e-6, `${id} CT differs by ${maxCt * 4000} HU`);
+      const mA = arr(a, 'masks');
+      const mB = arr(b, 'masks');
+      assert.deepEqual(mB.shape, mA.shape);
+      let diff = 0;
+      for (let i = 0; i < mA.data.length; i++) if (mA.data[i] !== mB.data[i]) diff++;
+      assert.equal(diff, 0, `${id}: ${diff} mask voxels differ`);
+      const sA = arr(a, 'masks_sdf');
+      const sB = arr(b, 'masks_sdf');
+      let maxSdf = 0;
+      for (let i = 0; i < sA.data.length; i++)
+        maxSdf = Math.max(maxSdf, Math.abs((sA.data[i] as number) - (sB.data[i] as number)));
+      assert.ok(maxSdf <= 1e-4, `${id} SDF differs by ${maxSdf}`);
+      // dose (normalised by Rx = 70)
+      const dA = arr(a, 'dose').data as Float32Array;
+      const dB = arr(b, 'dose').data as Float32Array;
+      let maxOnGrid = 0;
+      let sumAll = 0;
+      for (let y = 0; y < ny; y++)
+        for (let x = 0; x < nx; x++)
+          for (let z = 0; z < nz; z++) {
+            const i = (y * nx + x) * nz + z;
+            const e = Math.abs(dA[i] - dB[i]);
+            sumAll += e;
+            if (y % 2 === 0 && x % 2 === 0) maxOnGrid = Math.max(maxOnGrid, e);
+          }
+      assert.ok(maxOnGrid <= 1e-5, `${id} dose at dose-grid voxels differs by ${maxOnGrid} x Rx`);
+      assert.ok(sumAll / n <= 0.01, `${id} mean |dose difference| ${((100 * sumAll) / n).toFixed(3)} % of Rx`);
+      const names = Object.values(ma.structure_channels) as string[];
+      names.forEach((nm, c) => {
+        let k = 0;
+        let s1 = 0;
+        let s2 = 0;
+        for (let i = 0; i < n; i++)
+          if (mA.data[c * n + i]) {
+            k++;
+            s1 += dA[i];
+            s2 += dB[i];
+          }
+        if (k)
+          assert.ok(
+            Math.abs(s1 - s2) / k <= 0.005,
+            `${id} ${nm} mean dose differs by ${((100 * Math.abs(s1 - s2)) / k).toFixed(3)} % of Rx`,
+          );
+      });
+      // metadata: Rx and its source, spacing, crop box, plan type
+      assert.equal(mb.normalization_dose_gy, 70);
+      assert.equal(mb.prescription_info.primary_dose, 70);
+      assert.equal(mb.prescription_info.source, 'DoseReferenceSequence');
+      assert.equal(mb.prescription_info.fractions, 28);
+      assert.deepEqual([...mb.voxel_spacing_mm], [...ma.voxel_spacing_mm]);
+      const cb = mb.crop_box;
+      assert.deepEqual([cb.y_start, cb.y_end, cb.x_start, cb.x_end, cb.z_start, cb.z_end], [0, ny, 0, nx, 0, nz]);
+      assert.equal(mb.case_type.type, ma.case_type.type);
+      for (const k of ['beam0_mlc_a', 'beam0_mlc_b']) {
+        const x = arr(a, k);
+        const y = arr(b, k);
+        assert.deepEqual(y.shape, x.shape);
+        let m = 0;
+        for (let i = 0; i < x.data.length; i++)
+          m = Math.max(m, Math.abs((x.data[i] as number) - (y.data[i] as number)));
+        assert.ok(m <= 0.005 + 1e-4, `${id} ${k} differs by ${m} mm`);
+      }
+    }
+    // numpy 1.x reads what preprocess wrote
+    const r = spawnSync(
+      PY,
+      [
+        '-c',
+        'import sys, numpy as np\nfor f in sys.argv[1:]:\n    z = np.load(f, allow_pickle=True); z["metadata"].item(); [z[k] for k in z.files]',
+        ...fs
+          .readdirSync(out)
+          .filter((f) => f.endsWith('.npz'))
+          .map((f) => path.join(out, f)),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
   },
 );

@@ -13,8 +13,9 @@
  * meterset weights, jaws, 40 MLC leaf pairs of 5 mm from the case's beam0_mlc_a/b), Rx in
  * DoseReferenceSequence (the primary PTV first) and FractionGroupSequence (28 fractions).
  * RTDOSE: the planned dose on a grid coarser than the CT (every `doseGridStep` voxel, default
- * 2 in-plane and 1 in z) over the bounding box of the non-zero dose plus one coarse voxel;
- * every dose-grid point is a CT voxel centre, so at those voxels a reader's B-spline resampling
+ * 2 in-plane and 1 in z) over the bounding box of the non-zero dose plus one coarse voxel
+ * (past the CT's edge where the dose reaches it); every dose-grid point inside the CT is a CT
+ * voxel centre, so at those voxels a reader's B-spline resampling
  * gives the dose back exactly (up to the 32-bit quantisation).
  */
 import * as path from 'node:path';
@@ -125,7 +126,12 @@ export function bodyMask(hu: Float32Array, shape: Shape3): Uint8Array {
   return body;
 }
 
-/** the coarse dose grid: every `step` voxel over the bounding box of dose > 0, widened by one coarse voxel */
+/**
+ * The coarse dose grid: every `step` voxel over the bounding box of dose > 0 widened by one
+ * coarse voxel, on multiples of the step (so its points are CT voxel centres). Where the dose
+ * reaches the CT's edge, the grid runs past it (as clinical dose grids may) with the dose
+ * extrapolated linearly from the edge, so every CT voxel lies well inside the grid.
+ */
 function doseGrid(dose: Float32Array, shape: Shape3, step: Shape3): { start: Shape3; shape: Shape3 } {
   const [ny, nx, nz] = shape;
   const lo = [Infinity, Infinity, Infinity];
@@ -145,12 +151,10 @@ function doseGrid(dose: Float32Array, shape: Shape3, step: Shape3): { start: Sha
   const n = [0, 0, 0] as Shape3;
   for (let a = 0; a < 3; a++) {
     const s = step[a];
-    // aligned to multiples of the step so grid points are CT voxels; one coarse voxel margin, clamped
-    const first = Math.max(0, Math.floor(lo[a] / s) * s - s);
-    let last = Math.ceil(hi[a] / s) * s + s;
-    while (last > shape[a] - 1) last -= s;
+    const first = Math.floor(lo[a] / s) * s - s;
+    const last = Math.ceil(hi[a] / s) * s + s;
     start[a] = first;
-    n[a] = Math.floor((last - first) / s) + 1;
+    n[a] = (last - first) / s + 1;
   }
   return { start, shape: n };
 }
@@ -306,15 +310,28 @@ export function synthCaseDatasets(
   const dg = doseGrid(c.dose, c.shape, step);
   const dgeo = subGrid(geometry, dg.start, dg.shape, step);
   const coarse = new Float32Array(dg.shape[0] * dg.shape[1] * dg.shape[2]);
-  const [, nx] = c.shape;
+  const [ny, nx] = c.shape;
+  const dose = c.dose;
+  const at = (y: number, x: number, z: number) => dose[(y * nx + x) * nz + z];
+  const dims = [ny, nx, nz];
   let i = 0;
   for (let y = 0; y < dg.shape[0]; y++)
     for (let x = 0; x < dg.shape[1]; x++)
       for (let z = 0; z < dg.shape[2]; z++) {
-        const yy = dg.start[0] + y * step[0];
-        const xx = dg.start[1] + x * step[1];
-        const zz = dg.start[2] + z * step[2];
-        coarse[i++] = Math.max(0, c.dose[(yy * nx + xx) * nz + zz]);
+        const idx = [dg.start[0] + y * step[0], dg.start[1] + x * step[1], dg.start[2] + z * step[2]];
+        const cl = idx.map((v, a) => Math.min(dims[a] - 1, Math.max(0, v)));
+        // past the CT's edge: linear extrapolation from the last two voxels along each axis,
+        // so a resampled CT voxel between the last grid point inside and the first outside gets
+        // a value close to its own
+        let v = at(cl[0], cl[1], cl[2]);
+        for (let a = 0; a < 3; a++) {
+          const over = idx[a] - cl[a];
+          if (over === 0 || dims[a] < 2) continue;
+          const inner = [...cl];
+          inner[a] -= Math.sign(over);
+          v += Math.abs(over) * (at(cl[0], cl[1], cl[2]) - at(inner[0], inner[1], inner[2]));
+        }
+        coarse[i++] = Math.max(0, v);
       }
   out.push([
     `RD.${c.id}.dcm`,

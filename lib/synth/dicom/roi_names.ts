@@ -22,6 +22,8 @@ export function clinicalSpellings(mapping: OarMapping, channel: number): string[
   return e.variations.filter((v) => {
     // optimisation helpers (Resd_*, *_AP_CS70_*, *_EN_AP) are real ROI names but not the contour a planner draws
     if (!/[A-Z]/.test(v) || v.length > 24 || /^(z|Resd|Spl|Opt|opt)|_AP|_EN|_2-27|hernia/.test(v)) return false;
+    // a PTV spelled as a PTV (the mapping also lists e.g. CTV_7000 under ptv70)
+    if (e.name.startsWith('ptv') && !/ptv/i.test(v)) return false;
     const m = matchingChannels(mapping, v);
     return m.length === 1 && m[0] === channel;
   });
