@@ -18,7 +18,7 @@
 import { DataError } from '../core/errors';
 import { decodeRawArray, npyHeaderBytes, type NpyContext } from './npy';
 import type { NdArray } from './ndarray';
-import { PyFloat, PY_FLOATS, PY_INT_KEYS, PY_TUPLE, floatKeysOf, hasIntKeys, isPyTuple } from './pyobj';
+import { NpScalar, PyFloat, PY_FLOATS, PY_INT_KEYS, PY_TUPLE, floatKeysOf, hasIntKeys, isPyTuple } from './pyobj';
 
 // ---------------------------------------------------------------------------------------------
 // internal Python-like values used while the VM runs (converted to JS by `finalize`)
@@ -589,6 +589,8 @@ export interface PickleOptions {
 
 class Writer {
   private chunks: number[] = [];
+  /** module of numpy's `scalar`/`_reconstruct` globals ('numpy._core.multiarray' or 'numpy.core.multiarray') */
+  numpyModule = 'numpy._core.multiarray';
   byte(b: number): void {
     this.chunks.push(b & 0xff);
   }
@@ -664,9 +666,49 @@ function writeGlobal(w: Writer, module: string, name: string): void {
   w.byte(0x93); // STACK_GLOBAL
 }
 
+/** a numpy scalar as numpy pickles it: scalar(dtype(code, False, True) + BUILD state, raw bytes) */
+function writeNpScalar(w: Writer, v: NpScalar, path: string): void {
+  const raw = new Uint8Array(v.dtype === 'b1' ? 1 : v.dtype === 'f4' ? 4 : 8);
+  const dv = new DataView(raw.buffer);
+  if (v.dtype === 'b1') raw[0] = v.value ? 1 : 0;
+  else if (v.dtype === 'f8') dv.setFloat64(0, Number(v.value), true);
+  else if (v.dtype === 'f4') dv.setFloat32(0, Number(v.value), true);
+  else {
+    const b = BigInt(v.value as number | bigint);
+    if (v.dtype === 'u8' && b < 0n) throw new Error(`pickleMetadata: negative np.uint64 at ${path}`);
+    if (v.dtype === 'u8') dv.setBigUint64(0, b, true);
+    else dv.setBigInt64(0, b, true);
+  }
+  writeGlobal(w, w.numpyModule, 'scalar');
+  writeGlobal(w, 'numpy', 'dtype');
+  writeStr(w, v.dtype);
+  w.byte(0x89); // False
+  w.byte(0x88); // True
+  w.byte(0x87); // TUPLE3
+  w.byte(0x52); // REDUCE
+  // dtype state (3, byteorder, None, None, None, -1, -1, 0)
+  w.byte(0x28);
+  writeInt(w, 3);
+  writeStr(w, v.dtype === 'b1' ? '|' : '<');
+  w.byte(0x4e);
+  w.byte(0x4e);
+  w.byte(0x4e);
+  writeInt(w, -1);
+  writeInt(w, -1);
+  writeInt(w, 0);
+  w.byte(0x74);
+  w.byte(0x62); // BUILD
+  w.byte(0x43); // SHORT_BINBYTES
+  w.byte(raw.length);
+  w.bytes(raw);
+  w.byte(0x86); // TUPLE2
+  w.byte(0x52); // REDUCE
+}
+
 function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth: number): void {
   if (depth > 100) throw new Error(`pickleMetadata: nesting too deep at ${path}`);
   if (v === null || v === undefined) return w.byte(0x4e);
+  if (v instanceof NpScalar) return writeNpScalar(w, v, path);
   if (v === true) return w.byte(0x88);
   if (v === false) return w.byte(0x89);
   if (v instanceof PyFloat) return writeFloat(w, v.value);
@@ -738,6 +780,7 @@ function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth
 export function pickleMetadata(obj: unknown, opts: PickleOptions = {}): Uint8Array {
   const mod = (opts.numpyNames ?? 'numpy1') === 'numpy1' ? 'numpy.core.multiarray' : 'numpy._core.multiarray';
   const w = new Writer();
+  w.numpyModule = mod;
   writeGlobal(w, mod, '_reconstruct');
   writeGlobal(w, 'numpy', 'ndarray');
   writeInt(w, 0);
