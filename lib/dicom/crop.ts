@@ -107,20 +107,53 @@ export function computeCropBox(
   };
 }
 
-/** a sparse mask cut to the crop box as a dense (Y, X, Z) 0/1 volume */
-export function cropSparseMask(m: SparseMask, columns: number, box: CropBox): Uint8Array {
+/** A cropped channel: its dense (Y, X, Z) 0/1 data, voxel count and bounding box [lo, hi) per axis (null when empty). */
+export interface ChannelMask {
+  data: Uint8Array;
+  count: number;
+  bounds: [number, number][] | null;
+}
+
+/**
+ * A sparse mask cut to the crop box as a dense (Y, X, Z) 0/1 volume, written into `out` when
+ * given (e.g. the channel's slice of the npz `masks` array), with its count and bounds.
+ */
+export function cropSparseMask(m: SparseMask, columns: number, box: CropBox, out?: Uint8Array): ChannelMask {
   const ny = box.y_end - box.y_start;
   const nx = box.x_end - box.x_start;
   const nz = box.z_end - box.z_start;
-  const out = new Uint8Array(ny * nx * nz);
+  const data = out ?? new Uint8Array(ny * nx * nz);
+  let count = 0;
+  const lo = [ny, nx, nz];
+  const hi = [-1, -1, -1];
   for (const [z, p] of m) {
     if (z < box.z_start || z >= box.z_end) continue;
     const k = z - box.z_start;
     for (let y = 0; y < ny; y++) {
       const src = (box.y_start + y) * columns + box.x_start;
       let dst = y * nx * nz + k;
-      for (let x = 0; x < nx; x++, dst += nz) if (p[src + x]) out[dst] = 1;
+      for (let x = 0; x < nx; x++, dst += nz) {
+        if (!p[src + x]) continue;
+        data[dst] = 1;
+        count++;
+        if (y < lo[0]) lo[0] = y;
+        if (y > hi[0]) hi[0] = y;
+        if (x < lo[1]) lo[1] = x;
+        if (x > hi[1]) hi[1] = x;
+        if (k < lo[2]) lo[2] = k;
+        if (k > hi[2]) hi[2] = k;
+      }
     }
   }
-  return out;
+  return {
+    data,
+    count,
+    bounds: count
+      ? [
+          [lo[0], hi[0] + 1],
+          [lo[1], hi[1] + 1],
+          [lo[2], hi[2] + 1],
+        ]
+      : null,
+  };
 }

@@ -115,6 +115,56 @@ export interface DicomFile {
   file: string;
   transferSyntaxUid: string;
   ds: Dataset;
+  /** set when the file ends inside the PixelData value (dcmjs zero-fills a short value silently) */
+  truncatedPixelData?: { declared: number; available: number };
+}
+
+/**
+ * Where the native PixelData value of `expected` bytes ends up short: dcmjs reads a PixelData
+ * value that runs past the end of the file without complaint (zero-filled), so a truncated slice
+ * would pass as an image with a black lower half. This looks for the element header
+ * (7FE0,0010) — first where a complete file has it, then backwards — and compares its declared
+ * length with the bytes left in the file. Not a parser: one element's length, read where dcmjs
+ * found the element.
+ */
+function pixelDataShortfall(
+  buf: Buffer,
+  expected: number,
+  bigEndian: boolean,
+): { declared: number; available: number } | null {
+  const t = bigEndian ? [0x7f, 0xe0, 0x00, 0x10] : [0xe0, 0x7f, 0x10, 0x00];
+  const u32 = (at: number) => (bigEndian ? buf.readUInt32BE(at) : buf.readUInt32LE(at));
+  const headerAt = (i: number): { len: number; valueAt: number } | null => {
+    if (
+      i < 132 ||
+      i + 8 > buf.length ||
+      buf[i] !== t[0] ||
+      buf[i + 1] !== t[1] ||
+      buf[i + 2] !== t[2] ||
+      buf[i + 3] !== t[3]
+    )
+      return null;
+    const vr = buf.toString('latin1', i + 4, i + 6);
+    if (['OW', 'OB', 'UN', 'OF', 'OD', 'OL', 'OV'].includes(vr) && buf[i + 6] === 0 && buf[i + 7] === 0) {
+      return i + 12 <= buf.length ? { len: u32(i + 8), valueAt: i + 12 } : null;
+    }
+    return { len: u32(i + 4), valueAt: i + 8 };
+  };
+  const fits = (h: { len: number }) => h.len === expected || h.len === expected + 1;
+  // complete file, PixelData last: the header sits just before the last `expected` (+1 pad) bytes
+  for (const pad of [0, 1]) {
+    for (const hl of [12, 8]) {
+      const h = headerAt(buf.length - expected - pad - hl);
+      if (h && fits(h) && h.valueAt + h.len <= buf.length) return null;
+    }
+  }
+  for (let i = buf.length - 8; i >= 132; i--) {
+    const h = headerAt(i);
+    if (!h || !fits(h)) continue;
+    const available = buf.length - h.valueAt;
+    return available < h.len ? { declared: h.len, available } : null;
+  }
+  return null;
 }
 
 /**
@@ -158,7 +208,18 @@ export function readDicomFile(file: string): DicomFile {
   } catch (e) {
     throw new DataError(file, null, 'a DICOM dataset that parses', `dcmjs: ${(e as Error).message}`);
   }
-  return { file, transferSyntaxUid: ts, ds };
+  const out: DicomFile = { file, transferSyntaxUid: ts, ds };
+  if (ds.PixelData !== undefined && UNCOMPRESSED_TRANSFER_SYNTAXES[ts]) {
+    const rows = numberOf(ds, 'Rows');
+    const cols = numberOf(ds, 'Columns');
+    const bits = numberOf(ds, 'BitsAllocated');
+    const frames = numberOf(ds, 'NumberOfFrames') ?? 1;
+    if (rows && cols && bits && bits % 8 === 0) {
+      const short = pixelDataShortfall(buf, rows * cols * frames * (bits / 8), ts === '1.2.840.10008.1.2.2');
+      if (short) out.truncatedPixelData = short;
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,15 @@ export function requireUncompressed(f: DicomFile): void {
  */
 export function decodePixelData(f: DicomFile): { pixels: PixelArray; geometry: PixelGeometry } {
   requireUncompressed(f);
+  if (f.truncatedPixelData) {
+    const t = f.truncatedPixelData;
+    throw new DataError(
+      f.file,
+      tagLabel('PixelData'),
+      `${t.declared} bytes of pixel data`,
+      `${t.available} bytes before the end of the file (truncated file)`,
+    );
+  }
   const rows = requireNumber(f, 'Rows', 'image rows');
   const columns = requireNumber(f, 'Columns', 'image columns');
   const framesRaw = numberOf(f.ds, 'NumberOfFrames');

@@ -17,7 +17,7 @@ import { constraintVector, prostateCaseType, type ReferenceLayout } from '../dat
 import { NpScalar, npBool, pyFloat, pyTuple, withIntKeys } from '../data/pyobj';
 import { absentSdfValue, DEFAULT_SDF_CLIP_MM } from '../transforms/sdf';
 import { type Axis, bsplineCoefficients, resampleBSpline } from './bspline_resample';
-import { computeCropBox, cropSparseMask, type CropBox } from './crop';
+import { type ChannelMask, computeCropBox, cropSparseMask, type CropBox } from './crop';
 import { type CtSeries, ctHuVolume, inPlaneSpacing, loadCtSeries, type PixelSpacingOrder } from './ct_series';
 import { readDicomFile } from './dicom_file';
 import { selectCaseFiles } from './files';
@@ -197,24 +197,32 @@ export async function preprocessCase(caseDir: string, outputDir: string, opts: P
 
   // 10. CT and masks cropped, CT normalised
   const ctNorm = normaliseCtF32(ctHuVolume(ct, cbox));
-  const masks = sparse.map((m) => cropSparseMask(m, ct.columns, box));
+  const N = shape[0] * shape[1] * shape[2];
+  const masksAll = new Uint8Array(C * N);
+  const masks = sparse.map((m, c) => cropSparseMask(m, ct.columns, box, masksAll.subarray(c * N, (c + 1) * N)));
 
   // 11. DVH sanity check
   let dvh: Record<string, unknown> | null = null;
   if (doseNorm) {
-    const d = dvhValidation(layout, doseNorm, rx.primary_dose, masks, caseId);
+    const d = dvhValidation(layout, doseNorm, rx.primary_dose, masks, shape, caseId);
     dvh = d.dvh;
     warnings.push(...d.warnings);
   }
 
   // 12. SDFs and validation
   const voxelSpacing: Shape3 = [sp.y, sp.x, ct.dz];
+  let sdfAll: Float32Array | null = null;
   let sdf: Float32Array[] | null = null;
   let sdfValidation: Record<string, unknown> | null = null;
   if (computeSdf) {
-    sdf = masks.map(
-      (m) => boundedSdf(m, shape, voxelSpacing, clip) ?? new Float32Array(m.length).fill(absentSdfValue(layout)),
-    );
+    const all = new Float32Array(C * N);
+    sdfAll = all;
+    sdf = masks.map((m, c) => {
+      const out = all.subarray(c * N, (c + 1) * N);
+      if (m.bounds) boundedSdf(m.data, m.bounds, shape, voxelSpacing, clip, out);
+      else out.fill(absentSdfValue(layout));
+      return out;
+    });
     sdfValidation = {};
     structureChannels(layout).forEach((name, ch) => {
       if (ch >= C) return;
@@ -282,12 +290,12 @@ export async function preprocessCase(caseDir: string, outputDir: string, opts: P
   // 13. the npz, in the reference's member order
   const entries: Array<[string, NpzWriteEntry]> = [
     ['ct', ndarray(ctNorm, [...shape])],
-    ['masks', ndarray(concat(masks), [C, ...shape])],
+    ['masks', ndarray(masksAll, [C, ...shape])],
   ];
   if (doseNorm) entries.push(['dose', ndarray(doseNorm, [...shape])]);
   entries.push(['constraints', ndarray(constraints, [13])]);
   entries.push(['metadata', { pickle: pickleMetadata(metadata) }]);
-  if (sdf) entries.push(['masks_sdf', ndarray(concat(sdf), [C, ...shape])]);
+  if (sdfAll) entries.push(['masks_sdf', ndarray(sdfAll, [C, ...shape])]);
   if (beams) for (const [k, a] of beams.mlcArrays) entries.push([k, a]);
   const npz = path.join(outputDir, `${caseId}.npz`);
   await writeNpz(npz, entries);
@@ -316,17 +324,6 @@ export async function preprocessCase(caseDir: string, outputDir: string, opts: P
       layout,
     ),
   };
-}
-
-function concat<T extends Float32Array | Uint8Array>(parts: T[]): T {
-  const n = parts.reduce((s, p) => s + p.length, 0);
-  const out = (parts[0] instanceof Float32Array ? new Float32Array(n) : new Uint8Array(n)) as T;
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** dose grid → normalised dose on the crop box of the CT grid */
@@ -359,7 +356,7 @@ function debugSlices(
   shape: Shape3,
   ct: Float32Array,
   dose: Float32Array | null,
-  masks: Uint8Array[],
+  masks: ChannelMask[],
   sdf: Float32Array[] | null,
   ptv70Mean: number | null,
   pass: boolean,
@@ -370,7 +367,7 @@ function debugSlices(
   const names = structureChannels(layout);
   const m: Record<string, Uint8Array> = {};
   for (const ch of [0, 1, 8, 3, 4])
-    if (masks[ch]) m[names[ch] ?? `channel_${ch}`] = midSlice(masks[ch], shape, mid, (n) => new Uint8Array(n));
+    if (masks[ch]) m[names[ch] ?? `channel_${ch}`] = midSlice(masks[ch].data, shape, mid, (n) => new Uint8Array(n));
   const s: Record<string, Float32Array> = {};
   if (sdf) {
     s.PTV70 = midSlice(sdf[0], shape, mid, (n) => new Float32Array(n));

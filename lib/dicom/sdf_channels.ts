@@ -42,13 +42,18 @@ export function maskBounds(m: Uint8Array, shape: Shape3): [number, number][] | n
 }
 
 /**
- * `compute_sdf(mask, spacing, clip)` of the reference for a non-empty mask: float32 (Y, X, Z),
- * `clip(EDT(~m) − EDT(m), −clip, clip) / clip`. Returns null for an empty mask (the caller
- * writes the layout's absent value).
+ * `compute_sdf(mask, spacing, clip)` of the reference for a non-empty mask with bounds `b`
+ * (maskBounds): float32 (Y, X, Z), `clip(EDT(~m) − EDT(m), −clip, clip) / clip`, written into
+ * `out` (length of the volume).
  */
-export function boundedSdf(m: Uint8Array, shape: Shape3, spacingMm: Shape3, clipMm: number): Float32Array | null {
-  const b = maskBounds(m, shape);
-  if (!b) return null;
+export function boundedSdf(
+  m: Uint8Array,
+  b: [number, number][],
+  shape: Shape3,
+  spacingMm: Shape3,
+  clipMm: number,
+  out: Float32Array,
+): void {
   const lo: number[] = [];
   const hi: number[] = [];
   for (let a = 0; a < 3; a++) {
@@ -60,16 +65,11 @@ export function boundedSdf(m: Uint8Array, shape: Shape3, spacingMm: Shape3, clip
   const [, nx, nz] = shape;
   const [sy, sx, sz] = sub;
   const subMask = new Uint8Array(sy * sx * sz);
+  const at = (y: number, x: number) => ((lo[0] + y) * nx + lo[1] + x) * nz + lo[2];
   for (let y = 0; y < sy; y++)
-    for (let x = 0; x < sx; x++)
-      subMask.set(
-        m.subarray(((lo[0] + y) * nx + lo[1] + x) * nz + lo[2], ((lo[0] + y) * nx + lo[1] + x) * nz + hi[2]),
-        (y * sx + x) * sz,
-      );
+    for (let x = 0; x < sx; x++) subMask.set(m.subarray(at(y, x), at(y, x) + sz), (y * sx + x) * sz);
   const subSdf = signedDistanceField(subMask, sub, spacingMm, clipMm);
-  const out = new Float32Array(m.length).fill(1);
+  out.fill(1);
   for (let y = 0; y < sy; y++)
-    for (let x = 0; x < sx; x++)
-      out.set(subSdf.subarray((y * sx + x) * sz, (y * sx + x + 1) * sz), ((lo[0] + y) * nx + lo[1] + x) * nz + lo[2]);
-  return out;
+    for (let x = 0; x < sx; x++) out.set(subSdf.subarray((y * sx + x) * sz, (y * sx + x + 1) * sz), at(y, x));
 }

@@ -7,6 +7,7 @@
  */
 import type { Shape3 } from '../core/shape';
 import { npBool, npFloat64, npUint64, pyFloat, pyTuple } from '../data/pyobj';
+import type { ChannelMask } from './crop';
 
 /** D95 as the reference: `np.percentile(values, 5)` with linear interpolation */
 export function percentile(values: Float64Array, q: number): number {
@@ -35,30 +36,38 @@ export function channelName(layout: 'v2.3' | 'v2.4', ch: number): string {
   return structureChannels(layout)[ch] ?? `channel_${ch}`;
 }
 
-function count(m: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < m.length; i++) n += m[i];
-  return n;
+/** visits every voxel index of the bounding box `b` of a (Y, X, Z) volume */
+function forBox(b: [number, number][], shape: Shape3, fn: (i: number) => void): void {
+  const [, nx, nz] = shape;
+  for (let y = b[0][0]; y < b[0][1]; y++) {
+    for (let x = b[1][0]; x < b[1][1]; x++) {
+      const o = (y * nx + x) * nz;
+      for (let z = b[2][0]; z < b[2][1]; z++) fn(o + z);
+    }
+  }
 }
 
-/** `quantify_truncation(mask)` (spec 1.7) */
-export function quantifyTruncation(m: Uint8Array, shape: Shape3): { info: Record<string, unknown>; percent: number } {
-  const total = count(m);
+/** `quantify_truncation(mask)` (spec 1.7): mask voxels on each of the 6 faces (edges counted on both faces) */
+export function quantifyTruncation(m: ChannelMask, shape: Shape3): { info: Record<string, unknown>; percent: number } {
+  const total = m.count;
   if (total === 0) return { info: { exists: false, truncated: false, truncation_percent: pyFloat(0) }, percent: 0 };
   const [ny, nx, nz] = shape;
+  const d = m.data;
   const faces = { y_min: 0, y_max: 0, x_min: 0, x_max: 0, z_min: 0, z_max: 0 };
+  for (let x = 0; x < nx; x++) {
+    for (let z = 0; z < nz; z++) {
+      faces.y_min += d[x * nz + z];
+      faces.y_max += d[((ny - 1) * nx + x) * nz + z];
+    }
+  }
   for (let y = 0; y < ny; y++) {
+    for (let z = 0; z < nz; z++) {
+      faces.x_min += d[y * nx * nz + z];
+      faces.x_max += d[(y * nx + nx - 1) * nz + z];
+    }
     for (let x = 0; x < nx; x++) {
-      const o = (y * nx + x) * nz;
-      for (let z = 0; z < nz; z++) {
-        if (!m[o + z]) continue;
-        if (y === 0) faces.y_min++;
-        if (y === ny - 1) faces.y_max++;
-        if (x === 0) faces.x_min++;
-        if (x === nx - 1) faces.x_max++;
-        if (z === 0) faces.z_min++;
-        if (z === nz - 1) faces.z_max++;
-      }
+      faces.z_min += d[(y * nx + x) * nz];
+      faces.z_max += d[(y * nx + x) * nz + nz - 1];
     }
   }
   const boundary = faces.y_min + faces.y_max + faces.x_min + faces.x_max + faces.z_min + faces.z_max;
@@ -79,59 +88,81 @@ export function quantifyTruncation(m: Uint8Array, shape: Shape3): { info: Record
 }
 
 /**
- * The voxels scipy's `binary_erosion(~mask, iterations=2)` keeps (6-connected cross, border 0):
- * at least 2 voxels from every face and farther than city-block distance 2 from the mask.
- * Returned as a 0/1 "blocked" volume: 1 where the erosion removed the voxel.
+ * scipy's `binary_erosion(~mask, iterations=2)` (6-connected cross, voxels beyond the grid
+ * count as 0) keeps the voxels at least 2 from every face and farther than city-block distance 2
+ * from the mask. Returns a tester for "removed by the erosion" and the number of voxels kept,
+ * working on the mask's bounding box ± 2 only.
  */
-function erodedOutsideBlocked(m: Uint8Array, shape: Shape3): Uint8Array {
+function erodedOutside(m: ChannelMask, shape: Shape3): { removed: (i: number) => boolean; kept: number } {
   const [ny, nx, nz] = shape;
-  const blocked = new Uint8Array(m.length);
-  // dilate the mask by the L1 ball of radius 2 = two 6-neighbour dilations
-  let cur = m;
+  const interior = (v: number, n: number) => v >= 2 && v <= n - 3;
+  const b = m.bounds!;
+  const lo = b.map(([l]) => Math.max(0, l - 2));
+  const hi = b.map(([, h], a) => Math.min(shape[a], h + 2));
+  const [ly, lx, lz] = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
+  // the mask dilated by the L1 ball of radius 2 = two 6-neighbour dilations, in the local box
+  let cur = new Uint8Array(ly * lx * lz);
+  for (let y = 0; y < ly; y++)
+    for (let x = 0; x < lx; x++)
+      for (let z = 0; z < lz; z++) cur[(y * lx + x) * lz + z] = m.data[((lo[0] + y) * nx + lo[1] + x) * nz + lo[2] + z];
   for (let it = 0; it < 2; it++) {
-    const next = new Uint8Array(m.length);
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        const o = (y * nx + x) * nz;
-        for (let z = 0; z < nz; z++) {
+    const next = new Uint8Array(cur.length);
+    for (let y = 0; y < ly; y++) {
+      for (let x = 0; x < lx; x++) {
+        const o = (y * lx + x) * lz;
+        for (let z = 0; z < lz; z++) {
           if (!cur[o + z]) continue;
           const i = o + z;
           next[i] = 1;
           if (z > 0) next[i - 1] = 1;
-          if (z < nz - 1) next[i + 1] = 1;
-          if (x > 0) next[i - nz] = 1;
-          if (x < nx - 1) next[i + nz] = 1;
-          if (y > 0) next[i - nx * nz] = 1;
-          if (y < ny - 1) next[i + nx * nz] = 1;
+          if (z < lz - 1) next[i + 1] = 1;
+          if (x > 0) next[i - lz] = 1;
+          if (x < lx - 1) next[i + lz] = 1;
+          if (y > 0) next[i - lx * lz] = 1;
+          if (y < ly - 1) next[i + lx * lz] = 1;
         }
       }
     }
     cur = next;
   }
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      const o = (y * nx + x) * nz;
-      const edgeYX = y < 2 || y > ny - 3 || x < 2 || x > nx - 3;
-      for (let z = 0; z < nz; z++) blocked[o + z] = edgeYX || z < 2 || z > nz - 3 || cur[o + z] ? 1 : 0;
+  const dil = cur;
+  let interiorCount = Math.max(0, ny - 4) * Math.max(0, nx - 4) * Math.max(0, nz - 4);
+  for (let y = 0; y < ly; y++) {
+    for (let x = 0; x < lx; x++) {
+      for (let z = 0; z < lz; z++) {
+        if (dil[(y * lx + x) * lz + z] && interior(lo[0] + y, ny) && interior(lo[1] + x, nx) && interior(lo[2] + z, nz))
+          interiorCount--;
+      }
     }
   }
-  return blocked;
+  const removed = (i: number): boolean => {
+    const z = i % nz;
+    const x = Math.floor(i / nz) % nx;
+    const y = Math.floor(i / (nz * nx));
+    if (!interior(y, ny) || !interior(x, nx) || !interior(z, nz)) return true;
+    const yy = y - lo[0];
+    const xx = x - lo[1];
+    const zz = z - lo[2];
+    if (yy < 0 || xx < 0 || zz < 0 || yy >= ly || xx >= lx || zz >= lz) return false;
+    return dil[(yy * lx + xx) * lz + zz] === 1;
+  };
+  return { removed, kept: interiorCount };
 }
 
 /** `validate_sdf` for one channel (spec 1.4); `sdf` as written to the npz */
-export function validateSdf(m: Uint8Array, sdf: Float32Array, shape: Shape3): Record<string, unknown> {
-  const inside = count(m);
+export function validateSdf(m: ChannelMask, sdf: Float32Array, shape: Shape3): Record<string, unknown> {
+  const inside = m.count;
   if (inside === 0) return { exists: false, valid: true };
   let insideNeg = 0;
-  for (let i = 0; i < m.length; i++) if (m[i] && sdf[i] <= 0) insideNeg++;
-  const blocked = erodedOutsideBlocked(m, shape);
-  let out = 0;
-  let outPos = 0;
-  for (let i = 0; i < m.length; i++) {
-    if (blocked[i]) continue;
-    out++;
-    if (sdf[i] >= 0) outPos++;
-  }
+  forBox(m.bounds!, shape, (i) => {
+    if (m.data[i] && sdf[i] <= 0) insideNeg++;
+  });
+  const er = erodedOutside(m, shape);
+  // (sdf >= 0) over the eroded outside = kept − (kept voxels with sdf < 0)
+  let keptNegative = 0;
+  for (let i = 0; i < sdf.length; i++) if (sdf[i] < 0 && !m.data[i] && !er.removed(i)) keptNegative++;
+  const out = er.kept;
+  const outPos = out - keptNegative;
   const inNeg = insideNeg / inside;
   // outside_positive is np.float64 when the eroded outside is non-empty, else the Python float 1.0;
   // `valid = a and b` returns a (np.bool_) when a is false, else b (np.bool_ or Python bool)
@@ -158,22 +189,23 @@ function minMax(a: Float32Array): [number, number] {
   return [lo, hi];
 }
 
-/** float32 mean and std of `values` where `mask` (numpy float32 results, here in float64 then rounded) */
-function maskedMeanStd(values: Float32Array, mask: (i: number) => boolean): { mean: number; std: number; n: number } {
+/** mean and std (float64 sums, reported as float32 like numpy's float32 results) of `values` at the voxels `at` visits */
+function meanStd(
+  values: Float32Array,
+  visit: (fn: (i: number) => void) => void,
+): { mean: number; std: number; n: number } {
   let s = 0;
   let n = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (!mask(i)) continue;
+  visit((i) => {
     s += values[i];
     n++;
-  }
-  const mean = n ? s / n : NaN;
+  });
+  const mean = s / n;
   let ss = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (!mask(i)) continue;
+  visit((i) => {
     const d = values[i] - mean;
     ss += d * d;
-  }
+  });
   return { mean: Math.fround(mean), std: Math.fround(Math.sqrt(ss / n)), n };
 }
 
@@ -184,7 +216,7 @@ export interface ValidationInput {
   ct: Float32Array;
   /** normalised dose, or null for a case written without dose */
   dose: Float32Array | null;
-  masks: Uint8Array[];
+  masks: ChannelMask[];
   /** min/max HU of the whole (uncropped) series */
   huMin: number;
   huMax: number;
@@ -212,7 +244,7 @@ export function validatePreprocessed(v: ValidationInput): ValidationResult {
   checks.hu_clipped_high = B(v.huMax > 3000);
   checks.hu_original_range = pyTuple([pyFloat(v.huMin), pyFloat(v.huMax)]);
   const ptv70 = v.masks[0];
-  const ptv70Exists = count(ptv70) > 0;
+  const ptv70Exists = ptv70.count > 0;
   let ptv70Mean: number | null = null;
   let doseOk: boolean | null = null;
   let ptv70Adequate: boolean | null = null;
@@ -226,7 +258,8 @@ export function validatePreprocessed(v: ValidationInput): ValidationResult {
     checks.dose_reasonable = B(dMax < 1.5);
     checks.ptv70_exists = B(ptv70Exists);
     if (ptv70Exists) {
-      const st = maskedMeanStd(v.dose, (i) => ptv70[i] !== 0);
+      const dose = v.dose;
+      const st = meanStd(dose, (fn) => forBox(ptv70.bounds!, v.shape, (i) => ptv70.data[i] && fn(i)));
       ptv70Mean = st.mean;
       checks.ptv70_dose_mean = pyFloat(st.mean);
       checks.ptv70_dose_std = pyFloat(st.std);
@@ -237,20 +270,40 @@ export function validatePreprocessed(v: ValidationInput): ValidationResult {
       ptv70Adequate = false;
       checks.ptv70_dose_adequate = false;
     }
-    const ptvCh = v.layout === 'v2.4' && v.masks.length > 8 ? [0, 1, 8] : [0, 1];
-    const any = new Uint8Array(ptv70.length);
-    for (const c of ptvCh) {
-      const m = v.masks[c];
-      if (m) for (let i = 0; i < any.length; i++) any[i] |= m[i];
+    const ptvCh = (v.layout === 'v2.4' && v.masks.length > 8 ? [0, 1, 8] : [0, 1]).filter(
+      (c) => v.masks[c] && v.masks[c].count > 0,
+    );
+    // the union's bounding box, then mean inside it and mean outside = (total − inside) / (N − n)
+    const ub: [number, number][] = [0, 1, 2].map(
+      (a) =>
+        [
+          Math.min(...ptvCh.map((c) => v.masks[c].bounds![a][0])),
+          Math.max(...ptvCh.map((c) => v.masks[c].bounds![a][1])),
+        ] as [number, number],
+    );
+    let sIn = 0;
+    let nIn = 0;
+    if (ptvCh.length) {
+      forBox(ub, v.shape, (i) => {
+        for (const c of ptvCh) {
+          if (v.masks[c].data[i]) {
+            sIn += v.dose![i];
+            nIn++;
+            return;
+          }
+        }
+      });
     }
-    const nIn = count(any);
-    if (nIn > 0 && nIn < any.length) {
-      const inS = maskedMeanStd(v.dose, (i) => any[i] !== 0);
-      const outS = maskedMeanStd(v.dose, (i) => any[i] === 0);
-      registration = inS.mean > outS.mean;
+    const N = v.dose.length;
+    if (nIn > 0 && nIn < N) {
+      let sAll = 0;
+      for (let i = 0; i < N; i++) sAll += v.dose[i];
+      const inMean = Math.fround(sIn / nIn);
+      const outMean = Math.fround((sAll - sIn) / (N - nIn));
+      registration = inMean > outMean;
       checks.registration_valid = B(registration);
-      checks.dose_in_ptv = pyFloat(inS.mean);
-      checks.dose_outside_ptv = pyFloat(outS.mean);
+      checks.dose_in_ptv = pyFloat(inMean);
+      checks.dose_outside_ptv = pyFloat(outMean);
     } else checks.registration_valid = null;
   } else {
     // --allow-missing-dose: every dose-derived check is None
@@ -296,7 +349,8 @@ export function dvhValidation(
   layout: 'v2.3' | 'v2.4',
   doseNorm: Float32Array,
   rxGy: number,
-  masks: Uint8Array[],
+  masks: ChannelMask[],
+  shape: Shape3,
   caseId: string,
 ): { dvh: Record<string, unknown>; warnings: string[] } {
   const warnings: string[] = [];
@@ -312,18 +366,17 @@ export function dvhValidation(
   const rx32 = Math.fround(rxGy);
   for (const [ch, name, threshold, rx] of checks) {
     const m = masks[ch];
-    if (!m) continue;
-    const n = count(m);
-    if (n === 0) continue;
+    if (!m || m.count === 0) continue;
+    const n = m.count;
     const gy = new Float64Array(n);
     let k = 0;
     let low = 0;
-    for (let i = 0; i < m.length; i++) {
-      if (!m[i]) continue;
+    forBox(m.bounds!, shape, (i) => {
+      if (!m.data[i]) return;
       const g = Math.fround(doseNorm[i] * rx32);
       gy[k++] = g;
       if (g < 0.1) low++;
-    }
+    });
     const d95 = percentile(gy, 5);
     if (layout === 'v2.4') dvh[name] = { d95_gy: pyFloat(d95), rx_gy: pyFloat(rx), n_voxels: n };
     if (d95 < threshold)
