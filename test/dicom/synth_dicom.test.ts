@@ -318,3 +318,56 @@ test(
     assert.equal(r.status, 0, r.stderr);
   },
 );
+
+test(
+  'preprocess (in-plane crop) -> prediction -> export-rtdose: the dose lands on the CT voxels of the crop box',
+  { skip: skip || (!PREPROCESS && 'vmat preprocess (branch dicom-in) not merged'), timeout: 120_000 },
+  async () => {
+    const out = path.join(tmp, 'pre32');
+    const caseDir = path.join(tmp, 'dcm', 'synth_0003');
+    const one = path.join(tmp, 'one');
+    fs.mkdirSync(one);
+    fs.symlinkSync(caseDir, path.join(one, 'synth_0003'));
+    vmat(['preprocess', '--input-dir', one, '--output-dir', out, '--skip-plots', '--inplane-size', '32']);
+    const { readNpz, isPickled } = await import('../../lib/data/npz');
+    const { writePredictionNpz } = await import('../../lib/data/reference_npz');
+    const z = await readNpz(path.join(out, 'synth_0003.npz'));
+    const md = z.get('metadata');
+    assert.ok(isPickled(md));
+    const meta = md.value as any;
+    const cb = meta.crop_box;
+    assert.deepEqual([cb.y_end - cb.y_start, cb.x_end - cb.x_start], [32, 32]);
+    assert.ok(cb.y_start > 0 || cb.x_start > 0, 'a real in-plane crop');
+    const dose = z.get('dose') as { data: Float32Array; shape: number[] };
+    const pred = path.join(tmp, 'synth_0003_pred.npz');
+    await writePredictionNpz(pred, dose.data, dose.shape as [number, number, number], meta);
+    const rd = path.join(tmp, 'RD.synth_0003.pred.dcm');
+    vmat(['export-rtdose', '--pred', pred, '--dicom-dir', caseDir, '--out', rd, '--extent', 'ct']);
+    const r = spawnSync(PY, [path.join(DICOM_FIX, 'read_rtdose_check.py'), rd, caseDir], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    assert.deepEqual(got.ct_index, [0, 0, 0]);
+    assert.ok(got.max_residual_mm < 1e-4);
+    const [gy, gx, gz] = got.shape;
+    const [py, px, pz] = dose.shape;
+    let worst = 0;
+    for (let y = 0; y < gy; y++)
+      for (let x = 0; x < gx; x++)
+        for (let k = 0; k < gz; k++) {
+          const v = got.dose[(y * gx + x) * gz + k];
+          const iy = y - cb.y_start;
+          const ix = x - cb.x_start;
+          const iz = k - cb.z_start;
+          if (iy < 0 || ix < 0 || iz < 0 || iy >= py || ix >= px || iz >= pz) {
+            assert.equal(v, 0);
+            continue;
+          }
+          const want = dose.data[(iy * px + ix) * pz + iz] * 70;
+          worst = Math.max(worst, Math.abs(v - want) - Math.max(got.scaling, Math.abs(want) * 2 ** -23));
+        }
+    assert.ok(worst <= 1e-12, `dose off by ${worst} Gy beyond the tolerance`);
+  },
+);
