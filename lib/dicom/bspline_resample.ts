@@ -97,12 +97,18 @@ export function bsplineCoefficients(data: ArrayLike<number>, nz: number, ny: num
   return c;
 }
 
-/** ITK's whole-sample mirror of an index into [0, n) (BSplineInterpolateImageFunction) */
+/**
+ * Whole-sample mirror of an index into [0, n): ITK's single reflection
+ * (BSplineInterpolateImageFunction::ApplyMirrorBoundaryConditions) for every index a stencil can
+ * reach when n ≥ 3; repeated (period 2n − 2, as scipy's 'mirror') where one reflection would
+ * leave the grid (n = 2, where ITK would read outside its buffer).
+ */
 function mirror(idx: number, n: number): number {
   if (n === 1) return 0;
-  if (idx < 0) idx = -idx;
-  if (idx >= n - 1) idx = n - 1 - (idx - (n - 1));
-  return idx;
+  const period = 2 * n - 2;
+  let i = idx % period;
+  if (i < 0) i += period;
+  return i >= n ? period - i : i;
 }
 
 /** Stencil of one continuous index: 4 mirrored indices and weights. */

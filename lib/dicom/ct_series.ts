@@ -55,6 +55,8 @@ export interface CtSeries {
   /** min and max HU over the whole series (float32 values) */
   huMin: number;
   huMax: number;
+  /** the orientation is a flipped one that was treated as identity (no reorientation) */
+  orientationAssumed: boolean;
   warnings: string[];
 }
 
@@ -304,6 +306,7 @@ export function loadCtSeries(
     seriesInstanceUid: first.series,
     huMin,
     huMax,
+    orientationAssumed: flipped && !opts.reorient,
     warnings,
   };
 }

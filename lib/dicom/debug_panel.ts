@@ -61,7 +61,7 @@ export function debugPanelFigure(caseId: string, caseType: string, s: DebugSlice
       type: 'contour',
       name,
       z: rowsOf(m, ny, nx, (v) => v),
-      contours: { start: 0.5, end: 0.5, size: 1, coloring: 'lines' },
+      contours: { start: 0.5, end: 0.5, size: 1, coloring: 'none' },
       line: { color, width: 1.5 },
       showscale: false,
       xaxis: axisRef('x', panel),
@@ -158,7 +158,8 @@ export function debugPanelFigure(caseId: string, caseType: string, s: DebugSlice
       margin: { l: 20, r: 20, t: 60, b: 20 },
       coloraxis: { colorscale: GRAY, cmin: 0, cmax: 1, showscale: false },
       coloraxis2: { colorscale: HOT, cmin: 0, cmax: 75, showscale: false },
-      coloraxis3: { colorscale: RDBU, cmin: -1, cmax: 1, showscale: false },
+      // Plotly's RdBu runs blue → red; matplotlib's (the reference's) red → blue
+      coloraxis3: { colorscale: RDBU, reversescale: true, cmin: -1, cmax: 1, showscale: false },
       coloraxis4: { colorscale: JET, cmin: 0, cmax: 75, showscale: false },
     }),
     width,

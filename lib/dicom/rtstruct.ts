@@ -211,7 +211,11 @@ function checkContourInside(
     ssFile,
     `${tagLabel('ContourData')} of ROI '${roi.name}' (ROINumber ${roi.number}), contour ${k + 1}`,
     `a contour inside the CT (x ${r(x0)}..${r(x0 + ct.columns * sp.x)} mm, y ${r(y0)}..${r(y0 + ct.rows * sp.y)} mm, z ${r(zLo)}..${r(zHi)} mm)`,
-    `all ${n} points outside (x ${r(xmin)}..${r(xmax)} mm, y ${r(ymin)}..${r(ymax)} mm, z ${r(pts[2])} mm)`,
+    `all ${n} points outside (x ${r(xmin)}..${r(xmax)} mm, y ${r(ymin)}..${r(ymax)} mm, z ${r(pts[2])} mm)${
+      ct.orientationAssumed
+        ? "; the CT's ImageOrientationPatient is not the identity and was treated as identity: use --reorient"
+        : ''
+    }`,
   );
 }
 

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# Python peers for the DICOM-RT tests (test/dicom: synth --format dicom, export-rtdose, qa-review):
-# Debian's pydicom reads the written files, scikit-image fills RTSTRUCT contours the way the
-# reference preprocessing does, and Debian's numpy 1.x loads the npz files vmat-lab writes.
-# Idempotent (apt_install installs only what is missing); the tests skip with a reason without them.
+# Python peers of the DICOM-RT preprocessing (test/fixtures/dicom/, `vmat bench preprocess`):
+# Debian's python3 with pydicom (its package also ships the small RT test files the tests read:
+# pydicom/data/test_files/rtplan.dcm, rtdose.dcm, rtstruct.dcm, CT_small.dcm), scikit-image
+# (skimage.draw.polygon, the reference's contour fill) and scipy/numpy (EDT, B-spline
+# resampling). `vmat preprocess` itself needs none of them. Idempotent: apt_install only
+# installs what is missing.
 set -euo pipefail
-apt_install python3-numpy python3-pydicom python3-skimage
+cd "$(dirname "$0")/../.."
+SUDO=${SUDO:-${VMAT_SUDO:-}}
+export SUDO
+
+if command -v apt-get >/dev/null 2>&1; then
+  apt_install python3-numpy python3-scipy python3-skimage python3-pydicom
+else
+  echo "setup: not a Debian/Ubuntu system; for the DICOM tests install python3 with numpy, scipy, scikit-image and pydicom" >&2
+fi
