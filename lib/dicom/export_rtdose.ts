@@ -253,6 +253,12 @@ export async function exportPredictedRtDose(opts: ExportRtDoseOptions): Promise<
 
   // ---- the dose grid
   const { iop, row, col, normal } = orientationOf(first.ds, first.file);
+  if (iop.some((v, i) => Math.abs(v - [1, 0, 0, 0, 1, 0][i]) > 1e-3)) {
+    // the npz does not record whether preprocess flipped the arrays (--reorient)
+    warnings.push(
+      `CT ImageOrientationPatient [${iop.join(', ')}] is not HFS: the dose is placed in the stored image orientation, right only if the case was preprocessed without --reorient`,
+    );
+  }
   const [psRow, psCol] = ct.pixelSpacing;
   const grid =
     extent === 'crop'
