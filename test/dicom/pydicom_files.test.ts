@@ -92,6 +92,21 @@ print(json.dumps(out))`);
   },
 );
 
+test(
+  'a multi-valued SpecificCharacterSet (ISO 2022 code extensions) is read with its first value and a warning',
+  { skip },
+  () => {
+    const file = path.join(work, 'RP.charset.dcm');
+    py([
+      '-c',
+      `import pydicom; ds = pydicom.dcmread(${JSON.stringify(f('rtplan.dcm'))}); ds.SpecificCharacterSet = ['ISO 2022 IR 6', 'ISO 2022 IR 100']; ds.save_as(${JSON.stringify(file)})`,
+    ]);
+    const plan = readDicomFile(file);
+    assert.match(plan.warnings.join('\n'), /SpecificCharacterSet \(0008,0005\)/);
+    assert.equal(readPrescription(plan).primary_dose, 30.826203);
+  },
+);
+
 test('rtdose.dcm (implicit LE) and rtdose_expb.dcm (big endian): grid and Gy values = pydicom', { skip }, () => {
   const want = pyJson<{ dose: number[]; z: number[]; ipp: number[]; ps: number[]; shape: number[] }>(`
 import json, numpy as np, pydicom

@@ -46,7 +46,7 @@ export function register(program: Command): void {
     )
     .option(
       '--layout <layout>',
-      'v2.4 (9 channels, absent SDF 0.0, DVH validation) or v2.3 (absent SDF +1.0)',
+      "v2.4 (9 channels, absent SDF 0.0, DVH validation) or v2.3 (absent SDF +1.0, no dvh_validation; cases without PTV56 are kept, as with the reference v2.3 --relax_filter that made its data). The channel count is the mapping's entry count",
       choiceOpt('--layout', ['v2.3', 'v2.4'] as const),
       'v2.4',
     )
