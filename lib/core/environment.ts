@@ -2,6 +2,7 @@
  * The environment snapshot recorded with every run and printed by `vmat env`:
  * versions, engine backend, machine, git commit.
  */
+import { PROJECT_ROOT } from './project';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +27,7 @@ export interface EnvSnapshot {
   git: GitInfo;
 }
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PROJECT_ROOT;
 
 function git(args: string[]): string | null {
   try {

@@ -5,10 +5,14 @@
  * linear interpolation between bin centres. A learned model has to beat this to have learned
  * anything beyond "dose falls off with distance from the PTV".
  */
-import type { Shape3 } from '../data/case';
+import * as fs from 'node:fs';
+import type { Case, Shape3 } from '../data/case';
+import { DataError } from '../core/errors';
 import { signedDistanceField } from '../transforms/sdf';
 import { targetDoseGy } from '../data/profiles';
-import type { PreparedCase } from '../inputs/case_inputs';
+import { prepareCase, type PreparedCase } from '../inputs/case_inputs';
+import type { InputRecipe } from '../inputs/recipe';
+import type { DosePredictor } from './predictor';
 
 export interface DistanceBaselineModel {
   kind: 'distance-baseline';
@@ -109,4 +113,29 @@ export function predictDistanceBaseline(m: DistanceBaselineModel, pc: PreparedCa
     }
   }
   return out;
+}
+
+/** the fitted table as a DosePredictor (Gy = table value × the case's Rx) */
+export function distanceBaselinePredictor(m: DistanceBaselineModel, recipe: InputRecipe): DosePredictor {
+  return {
+    modelType: 'distance_baseline',
+    architecture: 'distance_to_ptv_table',
+    predictGy(c: Case) {
+      const pc = prepareCase(c, recipe);
+      const norm = predictDistanceBaseline(m, pc);
+      const gy = new Float32Array(norm.length);
+      for (let i = 0; i < gy.length; i++) gy[i] = norm[i] * pc.rxGy;
+      return gy;
+    },
+    describe: () => `distance_baseline(${m.fittedOn.length} training cases)`,
+    dispose: () => {},
+  };
+}
+
+/** reads a distance_baseline.json written by `vmat infer --distance-baseline` */
+export function readDistanceBaseline(file: string): DistanceBaselineModel {
+  if (!fs.existsSync(file)) throw new DataError(file, null, 'a distance_baseline.json', 'no such file');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as DistanceBaselineModel;
+  if (m.kind !== 'distance-baseline') throw new DataError(file, 'kind', "'distance-baseline'", String(m.kind));
+  return m;
 }

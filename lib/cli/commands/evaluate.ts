@@ -1,4 +1,5 @@
 /** `vmat evaluate`: evaluation JSON of a folder of predictions in the reference layout (lib/eval/evaluation_json.ts). */
+import { EVALUATION_FILE } from '../../infer/run_inference';
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { evaluatePredictions } from '../../eval/evaluation_json';
@@ -16,7 +17,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--pred-dir <dir>', 'folder of <case>_pred.npz (dose normalised by Rx, as inference writes)')
     .requiredOption('--data-dir <dir>', 'folder of the cases (<case>.npz, OpenKBP folders or npz)')
-    .option('--out <file>', 'output JSON (default: <pred-dir>/baseline_evaluation_results.json)')
+    .option('--out <file>', 'output JSON (default: <pred-dir>/evaluation_results.json)')
     .option('--gamma-subsample <s>', 'evaluate gamma on volume[::s, ::s, ::s] (1 = full resolution)', '1')
     .option('--skip-gamma', 'do not compute gamma')
     .option('--dx-method <m>', 'Dx definition: lower (reference) | linear | exact', 'lower')
@@ -37,7 +38,7 @@ export function register(program: Command): void {
         architecture: string;
         json?: boolean;
       }) => {
-        const out = o.out ?? path.join(o.predDir, 'baseline_evaluation_results.json');
+        const out = o.out ?? path.join(o.predDir, EVALUATION_FILE);
         const res = await evaluatePredictions({
           predDir: o.predDir,
           dataDir: o.dataDir,

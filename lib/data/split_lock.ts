@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../core/errors';
-import { readSplit, makeStratifiedSplit, tertileLabels, type SplitManifest } from '../data/split';
+import { readSplit, makeStratifiedSplit, tertileLabels, type SplitManifest } from './split';
 
 export interface LockedSplit {
   train: string[];

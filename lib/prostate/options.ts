@@ -1,28 +1,16 @@
 /**
- * Every training hyper-parameter with the reference defaults (spec 4.1/4.2), recorded in full in
- * training_config.json (the reference omitted seed, batch, epochs, patch size, augmentation, data dir).
+ * Every setting of the prostate training task (`vmat train`) with the reference defaults (spec
+ * 4.1/4.2), recorded in full in training_config.json (the reference omitted seed, batch, epochs,
+ * patch size, augmentation, data dir).
  */
 import type { Architecture } from '../models/config';
 import type { Case } from '../data/case';
 import { lossConfig, type LossConfig } from '../losses';
+import type { EpochRow, StepInfo } from '../train/engine';
 
-export type MonitorMetric = 'val_mae_gy' | 'val_mae_gy_ptv70';
+export type { EpochRow, StepInfo };
 
-export interface EpochRow {
-  epoch: number;
-  lr: number;
-  seconds: number;
-  train_loss: number;
-  /** train_<component> means, sigma_<name> for uncertainty weighting */
-  [key: string]: number | null;
-}
-
-export interface StepInfo {
-  epoch: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss: number;
-}
+export type MonitorMetric = 'val_mae_gy' | 'val_mae_gy_ptv70' | 'val_loss';
 
 export interface TrainOptions {
   /** folder of case files (reference npz, OpenKBP); or give `cases` */
@@ -59,15 +47,26 @@ export interface TrainOptions {
   loss: LossConfig;
   calibrationJson: string | null;
   resume: boolean;
-  /** stop after the epoch during which this many minutes have passed (checkpoint kept; resumable) */
+  /** training-time budget over all sessions of the run (minutes); the run stops resumably */
   maxMinutes: number | null;
+  /** start from this checkpoint's weights (fine-tuning); null = fresh initialisation */
+  initFrom: string | null;
+  /** save checkpoints/last at least this often inside an epoch (minutes) */
+  checkpointEveryMinutes: number;
   /** testing hook: stop as if killed right after saving this epoch's checkpoint */
   stopAfterEpoch: number | null;
+  /** testing hook: stop as if signalled after this many optimisation steps */
+  stopAfterSteps?: number | null;
+  /** stop resumably on SIGTERM / SIGUSR1 / SIGINT (the CLI) */
+  handleSignals?: boolean;
+  /** the command line recorded in training_config.json (the CLI's effective flags) */
+  command?: string[] | null;
   /** byte budget of the prepared-case cache */
   cacheBytes: number;
   quiet: boolean;
   onEpoch?: (row: EpochRow, history: EpochRow[]) => void;
   onStep?: (info: StepInfo) => void;
+  onValidationProgress?: (done: number, total: number, info: string) => void;
 }
 
 export function trainOptions(partial: Partial<TrainOptions> & { expName: string }): TrainOptions {
@@ -94,11 +93,13 @@ export function trainOptions(partial: Partial<TrainOptions> & { expName: string 
     monitor: 'val_mae_gy',
     augmentation: true,
     valOverlap: null,
-    valGamma: false,
+    valGamma: true,
     valGammaSubsample: 4,
     calibrationJson: null,
     resume: false,
     maxMinutes: null,
+    initFrom: null,
+    checkpointEveryMinutes: 5,
     stopAfterEpoch: null,
     cacheBytes: 6 * 2 ** 30,
     quiet: false,

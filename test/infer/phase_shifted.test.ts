@@ -8,10 +8,12 @@ import { createModel } from '../../lib/models';
 import { saveCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
 import type { Shape3 } from '../../lib/data/case';
-import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, type OpenKbpSample } from '../../lib/inputs/openkbp64';
-import { BLOCK_PHASES, blockPhaseMeanGy, shiftOpenKbpCase } from '../../lib/openkbp/phase_tta';
-import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
-import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
+import type { Case } from '../../lib/data/case';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64 } from '../../lib/inputs/openkbp64';
+import { BLOCK_PHASES, blockPhaseMeanGy, shiftOpenKbpCase } from '../../lib/infer/phase_shifted';
+import { loadBundle, predictorFeatures } from '../../lib/infer/bundle';
+import { runInference } from '../../lib/infer/run_inference';
+import type { DosePredictor } from '../../lib/infer/predictor';
 import { readDoseCsv64 } from '../../lib/eval/openkbp_csv';
 
 const CSV = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp', 'csv', 'train-pats');
@@ -65,16 +67,22 @@ test(
   { skip: !available },
   async () => {
     const c = await loadCase(path.join(CSV, 'pt_170'));
-    const s0 = prepareOpenKbp64(c);
-    const seen: OpenKbpSample[] = [];
-    // a predictor that reads the sample's own 128³ mask: exactly equivariant under integer shifts
-    const out = blockPhaseMeanGy(c, s0, (x) => {
-      seen.push(x);
-      return Float32Array.from(x.possibleDoseMask, (v) => 10 * v);
-    });
+    const seen: Case[] = [];
+    // a predictor that reads the case's own 128³ mask: exactly equivariant under integer shifts
+    const equivariant: DosePredictor = {
+      modelType: 'test',
+      architecture: 'test',
+      predictGy: (x) => {
+        seen.push(x);
+        return Float32Array.from(x.possibleDoseMask!, (v) => 10 * v);
+      },
+      describe: () => 'test',
+      dispose: () => {},
+    };
+    const out = blockPhaseMeanGy(c, equivariant);
     assert.equal(seen.length, 8);
-    assert.equal(seen[0], s0);
-    const ct = seen.map((x) => x.channels[0]);
+    assert.equal(seen[0], c);
+    const ct = seen.map((x) => prepareOpenKbp64(x).channels[0]);
     for (let a = 0; a < 8; a++)
       for (let b = a + 1; b < 8; b++) {
         let d = 0;
@@ -104,19 +112,20 @@ async function tinyModelDir(root: string, meta: Record<string, unknown>): Promis
 }
 
 test(
-  'phase TTA in predictOpenKbpGy and openkbp predict (meta.predict_phase_tta): needs the case, differs from one phase, zero outside the mask, CSV = in-memory',
+  'phase-shifted predictor of a model folder (meta.predict_phase_tta): differs from one phase, zero outside the mask, equals the phase mean by hand, CSV = in-memory, override off',
   { skip: !available },
   async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-phase-'));
     try {
       const dir = await tinyModelDir(root, { predict_phase_tta: true });
-      const m = loadOpenKbpModel(dir);
+      const b = loadBundle(dir);
+      assert.deepEqual(predictorFeatures(b.spec), { tta: false, phaseTta: true });
+      const single = loadBundle(dir, { phaseTta: false });
+      assert.equal(predictorFeatures(single.spec).phaseTta, false);
       const c = await loadCase(path.join(CSV, 'pt_170'));
-      const s = prepareOpenKbp64(c);
-      assert.throws(() => predictOpenKbpGy(m, s, { phases: true }), /case/);
-      const one = predictOpenKbpGy(m, s);
-      const eight = predictOpenKbpGy(m, s, { phases: true, case: c });
-      const byHand = blockPhaseMeanGy(c, s, (x) => predictOpenKbpGy(m, x));
+      const one = single.predictor.predictGy(c);
+      const eight = b.predictor.predictGy(c);
+      const byHand = blockPhaseMeanGy(c, single.predictor);
       let diffOne = 0;
       let diffHand = 0;
       for (let i = 0; i < eight.length; i++) {
@@ -125,25 +134,17 @@ test(
         diffHand = Math.max(diffHand, Math.abs(eight[i] - byHand[i]));
       }
       assert.ok(diffOne > 0.1, `the phase mean differs from the single grid (${diffOne} Gy)`);
-      assert.ok(diffHand < 1e-4, `${diffHand}`);
+      assert.equal(diffHand, 0, `${diffHand}`);
       const refs = path.join(root, 'refs');
       fs.mkdirSync(refs);
       fs.cpSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'), { recursive: true });
-      const r = await predictOpenKbpDir({ model: m, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
-      assert.equal(r.phases, true, 'the folder recommends phase TTA');
+      await runInference(b.predictor, { inputDir: refs, outputDir: path.join(root, 'pred'), npz: false });
       const csv = await readDoseCsv64(path.join(root, 'pred', 'pt_170.csv'), eight.length);
       let diffCsv = 0;
       for (let i = 0; i < eight.length; i++) diffCsv = Math.max(diffCsv, Math.abs(csv[i] - eight[i]));
       assert.ok(diffCsv < 1e-3, `CSV vs in-memory ${diffCsv}`);
-      const off = await predictOpenKbpDir({
-        model: m,
-        inputDir: refs,
-        outDir: path.join(root, 'pred1'),
-        phases: false,
-        quiet: true,
-      });
-      assert.equal(off.phases, false);
-      disposeOpenKbpModel(m);
+      b.predictor.dispose();
+      single.predictor.dispose();
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

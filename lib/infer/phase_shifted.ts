@@ -8,8 +8,10 @@
  * Cost: 8 × the 64³ passes.
  */
 import type { Case, Shape3 } from '../data/case';
-import { OPENKBP_FULL_SHAPE, prepareOpenKbp64, type OpenKbpSample } from '../inputs/openkbp64';
+import { DataError } from '../core/errors';
+import { OPENKBP_FULL_SHAPE } from '../inputs/openkbp64';
 import { shiftVolume } from '../transforms/volume_ops';
+import type { DosePredictor } from './predictor';
 
 /** the 8 offsets (voxels at 128³, axes 0..2) of the 2×2×2 block grid; [0, 0, 0] first */
 export const BLOCK_PHASES: readonly Shape3[] = [0, 1, 2, 3, 4, 5, 6, 7].map(
@@ -28,7 +30,8 @@ export function shiftOpenKbpCase(c: Case, s: Shape3): Case {
   const S = c.shape;
   const masks = new Map<string, Uint8Array>();
   for (const [k, m] of c.masks) masks.set(k, shiftVolume(m, S, s, 0));
-  if (!c.possibleDoseMask) throw new Error(`shiftOpenKbpCase: ${c.id} has no possible-dose mask`);
+  if (!c.possibleDoseMask)
+    throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask (block-phase TTA)', 'none');
   return {
     ...c,
     ct: shiftVolume(c.ct, S, s, AIR_HU),
@@ -39,21 +42,18 @@ export function shiftOpenKbpCase(c: Case, s: Shape3): Case {
 }
 
 /**
- * Mean over the 8 block phases of `coarseGy` (a 64³ sample → 128³ Gy) in the frame of `c`, zeroed
- * outside `c`'s possible-dose mask. `s0` is `c`'s own sample (phase [0, 0, 0]), reused. At the
- * volume edge, where a shifted prediction has no value, the mean is over the phases that do.
+ * Mean over the 8 block phases of `inner` (a resampled 64³ predictor) in the frame of `c`, zeroed
+ * outside `c`'s possible-dose mask: the patient is shifted by the phase, predicted, and the 128³
+ * prediction shifted back. At the volume edge, where a shifted prediction has no value, the mean is
+ * over the phases that do.
  */
-export function blockPhaseMeanGy(
-  c: Case,
-  s0: OpenKbpSample,
-  coarseGy: (s: OpenKbpSample) => Float32Array,
-): Float32Array {
+export function blockPhaseMeanGy(c: Case, inner: DosePredictor): Float32Array {
   const S = OPENKBP_FULL_SHAPE;
   const sum = new Float32Array(S[0] * S[1] * S[2]);
   const count = new Uint8Array(sum.length);
   for (const p of BLOCK_PHASES) {
     const shifted = p[0] || p[1] || p[2];
-    const gy = coarseGy(shifted ? prepareOpenKbp64(shiftOpenKbpCase(c, p)) : s0);
+    const gy = inner.predictGy(shifted ? shiftOpenKbpCase(c, p) : c);
     const back = shifted ? shiftVolume(gy, S, [-p[0], -p[1], -p[2]], NaN) : gy;
     for (let i = 0; i < sum.length; i++) {
       const v = back[i];
@@ -63,7 +63,19 @@ export function blockPhaseMeanGy(
       }
     }
   }
-  const pdm = s0.possibleDoseMask;
+  const pdm = c.possibleDoseMask;
+  if (!pdm) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask (block-phase TTA)', 'none');
   for (let i = 0; i < sum.length; i++) sum[i] = pdm[i] && count[i] ? sum[i] / count[i] : 0;
   return sum;
+}
+
+/** block-phase test-time augmentation of a resampled predictor (8 × its cost) */
+export function phaseShiftedPredictor(inner: DosePredictor): DosePredictor {
+  return {
+    modelType: inner.modelType,
+    architecture: inner.architecture,
+    predictGy: (c: Case) => blockPhaseMeanGy(c, inner),
+    describe: () => `phase_shifted(${inner.describe()})`,
+    dispose: () => inner.dispose(),
+  };
 }
