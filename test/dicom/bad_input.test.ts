@@ -6,7 +6,7 @@
  * Then `--allow-missing-dose` on the case without RTDOSE: an npz without `dose`, metadata
  * `dose_available` False, read back with `dose === null`, accepted by `vmat verify-npz`.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +23,9 @@ before(() => {
   work = tmpDir('dicom-broken');
   input = path.join(work, 'in');
   py([path.join(FIX, 'make_dicom_cases.py'), input, '--broken', '--seed', '5']);
+});
+after(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 /** case → [file name pattern, tag / key pattern, what the message says] */

@@ -6,7 +6,7 @@
  * HU; and the clear errors for the RLE-compressed dose, the preamble-less RTSTRUCT and the
  * truncated plan. Skipped when the Debian package does not ship the files.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,6 +38,9 @@ const f = (name: string) => path.join(files, name);
 let work = '';
 before(() => {
   if (!skip) work = tmpDir('pydicom-files');
+});
+after(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 test('rtplan.dcm: prescription and beam geometry = the reference port (pydicom)', { skip }, () => {
