@@ -2,7 +2,13 @@
  * A small allow-listed unpickler and a pickler for the `metadata` entry of reference npz files
  * (spec 1.1): a 0-d numpy object array holding a dict, pickled by numpy (protocol 3/4 in numpy
  * 2.x, `numpy._core.multiarray`; numpy 1.x files name `numpy.core.multiarray`; protocol 2
- * encodes bytes through `_codecs.encode`).
+ * encodes bytes through `_codecs.encode`). The reader accepts both name forms.
+ *
+ * The pickler writes the numpy 1.x names (`numpy.core.multiarray._reconstruct`) by default:
+ * numpy 1.x has no `numpy._core` module (numpy < 1.26 fails with "No module named
+ * 'numpy._core'"), while numpy 2.x keeps `numpy/core/multiarray.py` as a shim that binds
+ * `_reconstruct` and `scalar` eagerly, "to support old pickle files", without a warning. So files
+ * written by vmat-lab load in numpy 1.x and 2.x alike (test/data/numpy_interop.test.ts).
  *
  * Hand-written: no npm package decodes pickles without either executing arbitrary globals or
  * lacking numpy's reconstruct protocol. This VM never calls anything: every GLOBAL is looked up
@@ -573,8 +579,12 @@ function finalize(root: unknown, ctx: NpyContext): unknown {
 
 /** Options for `pickleMetadata`. */
 export interface PickleOptions {
-  /** emit numpy 1.x global names (`numpy.core.multiarray`) instead of numpy 2.x (`numpy._core.multiarray`) */
-  legacyNumpyNames?: boolean;
+  /**
+   * module of the reconstruct global: 'numpy1' (default) = `numpy.core.multiarray`, which numpy
+   * 1.x and 2.x both load; 'numpy2' = `numpy._core.multiarray` as numpy 2.x itself writes it
+   * (numpy 1.x before 1.26 cannot load that)
+   */
+  numpyNames?: 'numpy1' | 'numpy2';
 }
 
 class Writer {
@@ -763,12 +773,12 @@ function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth
 
 /**
  * Pickles `obj` (a dict, per pyobj.ts conventions) as numpy pickles a 0-d object array holding
- * it: protocol 4, `_reconstruct(ndarray, (0,), b'b')` + BUILD `(1, (), dtype('O8'), False, [obj])`,
+ * it (global names per `opts.numpyNames`, default the numpy 1.x names both majors read): protocol 4, `_reconstruct(ndarray, (0,), b'b')` + BUILD `(1, (), dtype('O8'), False, [obj])`,
  * so `np.load(f, allow_pickle=True)['metadata'].item()` returns the dict. Deterministic bytes;
  * no memo (valid for any unpickler).
  */
 export function pickleMetadata(obj: unknown, opts: PickleOptions = {}): Uint8Array {
-  const mod = opts.legacyNumpyNames ? 'numpy.core.multiarray' : 'numpy._core.multiarray';
+  const mod = (opts.numpyNames ?? 'numpy1') === 'numpy1' ? 'numpy.core.multiarray' : 'numpy._core.multiarray';
   const w = new Writer();
   w.numpyModule = mod;
   writeGlobal(w, mod, '_reconstruct');

@@ -31,72 +31,13 @@ import { networkNet, type VolumeNet } from '../infer/volume_net';
 import { refineGy, refinerForward } from '../infer/cascade';
 import { applyOverrides, buildPredictor, readManifest, type NetSpec, type PredictorSpec } from '../infer/bundle';
 import type { DosePredictor } from '../infer/predictor';
-import { runTraining, type TrainResult, type StepInfo } from '../train/engine';
+import { runTraining, type TrainResult } from '../train/engine';
 import { warmupCosineLr } from '../train/schedule';
 import type { TrainingTask } from '../train/task';
+import type { RefinerTrainOptions } from './refiner_options';
+
+export { refinerTrainOptions, type RefinerTrainOptions } from './refiner_options';
 import { downUpDose, scoringReference } from './floor';
-
-export interface RefinerTrainOptions {
-  dataDir: string;
-  valDir: string;
-  runsDir: string;
-  expName: string;
-  /** the model folder whose 64³ predictions are refined (cascade training); null = the ground truth down and up */
-  coarseModel: string | null;
-  /** L/R TTA on the coarse predictions: on, off, or as the coarse model's manifest says (undefined) */
-  coarseTta?: boolean;
-  steps: number;
-  lr: number;
-  weightDecay: number;
-  warmupSteps: number;
-  etaMin: number;
-  gradClip: number;
-  /** cubic patch edge at 128³ */
-  patch: number;
-  baseChannels: number;
-  levels: number;
-  seed: number;
-  trainLimit: number | null;
-  valLimit: number | null;
-  resume: boolean;
-  /** start from this refiner checkpoint's weights (fine-tuning, e.g. on a newer coarse model's predictions) */
-  initFrom: string | null;
-  /** training-time budget over all sessions (minutes); resumable */
-  maxMinutes: number | null;
-  checkpointEveryMinutes: number;
-  stopAfterSteps?: number | null;
-  handleSignals?: boolean;
-  command?: string[] | null;
-  quiet: boolean;
-  onStep?: (info: StepInfo) => void;
-}
-
-export function refinerTrainOptions(
-  p: Partial<RefinerTrainOptions> & Pick<RefinerTrainOptions, 'dataDir' | 'valDir' | 'expName'>,
-): RefinerTrainOptions {
-  return {
-    runsDir: 'runs',
-    coarseModel: null,
-    steps: 1500,
-    lr: 1e-3,
-    weightDecay: 1e-4,
-    warmupSteps: 50,
-    etaMin: 1e-6,
-    gradClip: 1,
-    patch: 64,
-    baseChannels: 8,
-    levels: 2,
-    seed: 42,
-    trainLimit: 100,
-    valLimit: null,
-    resume: false,
-    initFrom: null,
-    maxMinutes: null,
-    checkpointEveryMinutes: 5,
-    quiet: false,
-    ...p,
-  };
-}
 
 /** the coarse stage of a model folder's predictor: a cascade's coarse part, without block phases */
 export function coarseStageSpec(p: PredictorSpec): PredictorSpec {

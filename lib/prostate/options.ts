@@ -5,7 +5,7 @@
  */
 import type { Architecture } from '../models/config';
 import type { Case } from '../data/case';
-import { lossConfig, type LossConfig } from '../losses';
+import { lossConfig, type LossConfig } from '../losses/config';
 import type { EpochRow, StepInfo } from '../train/engine';
 
 export type { EpochRow, StepInfo };

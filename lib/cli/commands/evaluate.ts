@@ -1,12 +1,9 @@
 /** `vmat evaluate`: evaluation JSON of a folder of predictions in the reference layout (lib/eval/evaluation_json.ts). */
-import { EVALUATION_FILE } from '../../infer/run_inference';
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { evaluatePredictions } from '../../eval/evaluation_json';
 import { oneOf, parseNumber } from '../options';
 import type { ConstraintTable } from '../../eval/clinical';
 import type { DxMethod } from '../../eval/dvh';
-import { writeJsonAtomic } from '../../core/atomic';
 import { printJson } from '../json';
 
 export function register(program: Command): void {
@@ -38,6 +35,9 @@ export function register(program: Command): void {
         architecture: string;
         json?: boolean;
       }) => {
+        const { EVALUATION_FILE } = await import('../../infer/run_inference');
+        const { evaluatePredictions } = await import('../../eval/evaluation_json');
+        const { writeJsonAtomic } = await import('../../core/atomic');
         const out = o.out ?? path.join(o.predDir, EVALUATION_FILE);
         const res = await evaluatePredictions({
           predDir: o.predDir,

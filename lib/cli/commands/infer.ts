@@ -7,18 +7,9 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine } from '../../engine';
-import { runInference, readCaseList } from '../../infer/run_inference';
-import type { DosePredictor } from '../../infer/predictor';
-import { loadBundle } from '../../infer/bundle';
-import { distanceBaselinePredictor, fitDistanceBaseline, readDistanceBaseline } from '../../infer/distance_baseline';
-import { caseIdOfPath, listCasePaths, loadCase } from '../../data/load';
-import { inputRecipeFor, prepareCase } from '../../inputs/case_inputs';
 import { intOpt } from '../options';
-import { createProgress } from '../../core/progress';
 import { printJson } from '../json';
-import { UsageError, DataError } from '../../core/errors';
-import { writeJsonAtomic } from '../../core/atomic';
+import { UsageError } from '../../core/errors';
 
 interface InferFlags {
   checkpoint?: string;
@@ -36,41 +27,6 @@ interface InferFlags {
   openkbpCsv?: boolean;
   json: boolean;
   quiet: boolean;
-}
-
-/** the distance baseline fitted on the training ids of a run folder's split.json (or read from a JSON) */
-async function distancePredictor(
-  spec: string,
-  trainDir: string,
-  outputDir: string,
-  quiet: boolean,
-): Promise<DosePredictor> {
-  if (spec.endsWith('.json') && fs.existsSync(spec) && !fs.statSync(spec).isDirectory()) {
-    const m = readDistanceBaseline(spec);
-    const files = await listCasePaths(trainDir);
-    return distanceBaselinePredictor(m, inputRecipeFor([await loadCase(files[0])]));
-  }
-  const splitFile = path.join(spec, 'split.json');
-  if (!fs.existsSync(splitFile))
-    throw new DataError(
-      spec,
-      'split.json',
-      'a run folder with split.json (or a distance_baseline.json)',
-      'no split.json',
-    );
-  const split = JSON.parse(fs.readFileSync(splitFile, 'utf8')) as { train: string[] };
-  const byId = new Map((await listCasePaths(trainDir)).map((f) => [caseIdOfPath(f), f]));
-  const cases = [];
-  for (const id of split.train) {
-    const f = byId.get(id);
-    if (!f) throw new DataError(trainDir, id, 'the training case listed in split.json', 'no file');
-    cases.push(await loadCase(f));
-  }
-  const recipe = inputRecipeFor(cases);
-  const model = fitDistanceBaseline(cases.map((c) => prepareCase(c, recipe)));
-  await writeJsonAtomic(path.join(outputDir, 'distance_baseline.json'), model);
-  if (!quiet) process.stderr.write(`distance baseline fitted on ${cases.length} training cases of ${spec}\n`);
-  return distanceBaselinePredictor(model, recipe);
 }
 
 export function register(program: Command): void {
@@ -107,6 +63,12 @@ export function register(program: Command): void {
       if (!f.outputDir) throw new UsageError('infer: --output-dir is required');
       if (!!f.checkpoint === !!f.distanceBaseline)
         throw new UsageError('infer: give exactly one of --checkpoint or --distance-baseline');
+      const { initEngine } = await import('../../engine');
+      const { runInference, readCaseList } = await import('../../infer/run_inference');
+      const { loadBundle } = await import('../../infer/bundle');
+      const { distanceBaselineFromRun } = await import('../../infer/distance_baseline');
+      const { listCasePaths } = await import('../../data/load');
+      const { createProgress } = await import('../../core/progress');
       await initEngine({ quiet: f.quiet });
       fs.mkdirSync(f.outputDir, { recursive: true });
       const predictor = f.checkpoint
@@ -116,7 +78,7 @@ export function register(program: Command): void {
             batchSize: f.batchSize,
             tta: f.tta,
           }).predictor
-        : await distancePredictor(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet);
+        : await distanceBaselineFromRun(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet);
       const caseIds = f.casesFrom ? readCaseList(f.casesFrom) : null;
       const progress = f.quiet
         ? null

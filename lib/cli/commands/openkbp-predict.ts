@@ -7,10 +7,7 @@ import type { Command } from 'commander';
 import * as path from 'node:path';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
-import { initEngine } from '../../engine';
-import { loadBundle, predictorFeatures } from '../../infer/bundle';
-import { runInference } from '../../infer/run_inference';
-import { createProgress } from '../../core/progress';
+import type { Progress } from '../../core/progress';
 
 interface PredictFlags {
   model: string;
@@ -49,12 +46,16 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--quiet', 'no progress output')
     .action(async (o: PredictFlags) => {
+      const { initEngine } = await import('../../engine');
+      const { loadBundle, predictorFeatures } = await import('../../infer/bundle');
+      const { runInference } = await import('../../infer/run_inference');
+      const { createProgress } = await import('../../core/progress');
       await initEngine({ quiet: true });
       const t0 = Date.now();
       const b = loadBundle(o.model, { tta: o.tta, phaseTta: o.phaseTta });
       const features = predictorFeatures(b.spec);
       const quiet = !!o.quiet || (!!o.json && !process.stderr.isTTY);
-      let progress: ReturnType<typeof createProgress> | null = null;
+      let progress: Progress | null = null;
       try {
         const r = await runInference(b.predictor, {
           inputDir: o.inputDir,

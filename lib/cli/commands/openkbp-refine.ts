@@ -10,7 +10,7 @@ import { printJson } from '../json';
 import { intOpt, numOpt } from '../options';
 import { effectiveCommand } from '../effective_command';
 import { UsageError } from '../../core/errors';
-import { refinerTrainOptions, trainRefiner } from '../../openkbp/refiner_task';
+import { refinerTrainOptions } from '../../openkbp/refiner_options';
 
 interface RefineFlags {
   dataDir: string;
@@ -73,6 +73,7 @@ export function register(program: Command): void {
     .action(async (f: RefineFlags, cmd: Command) => {
       const expName = f.expName ?? f.exp;
       if (!expName) throw new UsageError('openkbp refine-train: --exp-name is required');
+      const { trainRefiner } = await import('../../openkbp/refiner_task');
       const r = await trainRefiner(
         refinerTrainOptions({
           dataDir: f.dataDir,

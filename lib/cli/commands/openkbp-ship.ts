@@ -6,9 +6,6 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
-import { initEngine } from '../../engine';
-import { readRecipe } from '../../openkbp/recipe';
-import { shipRecipe } from '../../openkbp/ship';
 
 interface ShipFlags {
   recipe: string;
@@ -38,6 +35,9 @@ export function register(program: Command): void {
     .option('--json', 'print the scores as JSON')
     .option('--quiet', 'no progress output')
     .action(async (f: ShipFlags) => {
+      const { initEngine } = await import('../../engine');
+      const { readRecipe } = await import('../../openkbp/recipe');
+      const { shipRecipe } = await import('../../openkbp/ship');
       const recipe = readRecipe(f.recipe);
       await initEngine({ quiet: true });
       const r = await shipRecipe(

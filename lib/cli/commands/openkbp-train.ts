@@ -11,8 +11,8 @@ import { printJson } from '../json';
 import { intOpt, numOpt } from '../options';
 import { effectiveCommand } from '../effective_command';
 import { UsageError } from '../../core/errors';
-import { openKbpTrainOptions, trainOpenKbp } from '../../openkbp/train_task';
-import { planRecipe, planText, readRecipe, runRecipe, type Recipe } from '../../openkbp/recipe';
+import { openKbpTrainOptions } from '../../openkbp/train_options';
+import type { Recipe } from '../../openkbp/recipe';
 
 interface TrainFlags {
   recipe?: string;
@@ -96,6 +96,7 @@ export function register(program: Command): void {
       if (f.plan || f.stage) throw new UsageError('openkbp train: --plan and --stage need --recipe');
       if (!f.dataDir || !f.valDir || !f.expName)
         throw new UsageError('openkbp train: give --data-dir, --val-dir and --exp-name (or --recipe)');
+      const { trainOpenKbp } = await import('../../openkbp/train_task');
       const r = await trainOpenKbp(
         openKbpTrainOptions({
           dataDir: f.dataDir,
@@ -144,6 +145,7 @@ export function register(program: Command): void {
 
 /** `openkbp train --recipe F [--plan] [--stage S]` */
 async function recipeAction(f: TrainFlags): Promise<void> {
+  const { planRecipe, planText, readRecipe, runRecipe } = await import('../../openkbp/recipe');
   const recipe: Recipe = readRecipe(f.recipe as string);
   const ctx = {
     runsDir: f.runsDir,

@@ -4,10 +4,14 @@
  * lib/train/engine.ts for what the run folder holds.
  */
 import type { Command } from 'commander';
-import { train } from '../../prostate/train_task';
 import { trainOptions } from '../../prostate/options';
 import { effectiveCommand } from '../effective_command';
-import { lossConfig, DVH_LOSS_DEFAULTS, STRUCTURE_WEIGHTED_DEFAULTS, ASYMMETRIC_PTV_DEFAULTS } from '../../losses';
+import {
+  lossConfig,
+  DVH_LOSS_DEFAULTS,
+  STRUCTURE_WEIGHTED_DEFAULTS,
+  ASYMMETRIC_PTV_DEFAULTS,
+} from '../../losses/config';
 import { ARCHITECTURES, type Architecture } from '../../models/config';
 import { intOpt, numOpt, choiceOpt } from '../options';
 import { printJson } from '../json';
@@ -232,6 +236,7 @@ export function register(program: Command): void {
         asymmetric: { underdoseWeight: f.asymmetricUnderdoseWeight, overdoseWeight: f.asymmetricOverdoseWeight },
         useUncertaintyWeighting: f.useUncertaintyWeighting,
       });
+      const { train } = await import('../../prostate/train_task');
       const result = await train(
         trainOptions({
           dataDir: f.dataDir,
