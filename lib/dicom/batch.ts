@@ -47,8 +47,8 @@ export interface BatchReport {
   warnings: string[];
 }
 
-/** Immediate sub-folders of `inputDir`, sorted by name. */
-export function listCaseDirs(inputDir: string): string[] {
+/** Immediate sub-folders of `inputDir`, sorted by name (minus `exclude`, e.g. an output folder inside it). */
+export function listCaseDirs(inputDir: string, exclude?: string): string[] {
   if (!fs.existsSync(inputDir) || !fs.statSync(inputDir).isDirectory())
     throw new DataError(inputDir, null, 'an input folder of case folders', 'no such folder');
   return fs
@@ -56,7 +56,8 @@ export function listCaseDirs(inputDir: string): string[] {
     .filter((e) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(path.join(inputDir, e.name)).isDirectory()))
     .map((e) => e.name)
     .sort()
-    .map((n) => path.join(inputDir, n));
+    .map((n) => path.join(inputDir, n))
+    .filter((d) => !exclude || path.resolve(d) !== path.resolve(exclude));
 }
 
 type Outcome = { ok: true; result: CaseResult } | { ok: false; reason: string };
@@ -148,7 +149,8 @@ export function defaultJobs(cases: number): number {
 export async function preprocessBatch(inputDir: string, outputDir: string, opts: BatchOptions): Promise<BatchReport> {
   const mappingFile = path.resolve(opts.mappingFile ?? DEFAULT_MAPPING_FILE);
   loadOarMapping(mappingFile); // a bad mapping stops the batch before any work
-  const caseDirs = listCaseDirs(inputDir);
+  // an output folder inside the input folder is not a case
+  const caseDirs = listCaseDirs(inputDir, outputDir);
   fs.mkdirSync(outputDir, { recursive: true });
   const { mappingFile: _m, jobs: _j, skipPlots: _s, onProgress: _p, quiet: _q, ...caseOptions } = opts;
   void _m;
