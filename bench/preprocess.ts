@@ -41,10 +41,8 @@ export function registerBench(group: Command): void {
     .option('--no-peer', 'skip the Python peer')
     .option('--json', 'print one JSON object')
     .action(async (opts: { rounds: string; caseDir?: string; peer: boolean; json?: boolean }) => {
-      // loaded here, not at registration (the CLI starts without dcmjs/zod/jszip); require, not
-      // import(): bin/vmat.js registers tsx for CommonJS only
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { preprocessBatch } = require('../lib/dicom/batch') as typeof import('../lib/dicom/batch');
+      // loaded here, not at registration (the CLI starts without dcmjs/zod/jszip)
+      const { preprocessBatch } = await import('../lib/dicom/batch');
       const rounds = Math.max(1, Number(opts.rounds) || 1);
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-bench-preprocess-'));
       try {

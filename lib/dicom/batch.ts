@@ -5,6 +5,7 @@
  * DataError naming the file and tag — goes to `batch_summary.json` (`failed_cases` and
  * `failure_reasons`); the other cases go on. Debug panels are exported after the cases.
  */
+import { workerSource } from '../core/workers';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -81,8 +82,6 @@ async function runInProcess(jobs: CaseJob[], onDone: (i: number, o: Outcome) => 
 }
 
 function runInWorkers(jobs: CaseJob[], threads: number, onDone: (i: number, o: Outcome) => void): Promise<void> {
-  const tsxApi = require.resolve('tsx/cjs/api');
-  const workerModule = path.join(__dirname, 'preprocess_worker.ts');
   let next = 0;
   return new Promise((resolve, reject) => {
     let active = 0;
@@ -118,12 +117,9 @@ function runInWorkers(jobs: CaseJob[], threads: number, onDone: (i: number, o: O
       w.postMessage(jobs[k]);
     };
     for (let t = 0; t < threads; t++) {
-      const w = new Worker(
-        `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runPreprocessWorker();`,
-        {
-          eval: true,
-        },
-      );
+      const w = new Worker(workerSource(__dirname, 'preprocess_worker', 'runPreprocessWorker'), {
+        eval: true,
+      });
       w.on('error', (e) => {
         if (stopped) return;
         stopped = true;

@@ -87,11 +87,8 @@ without DoseGridScaling, compressed pixel data, no RTSTRUCT/RTDOSE, and no PTV70
     .action(async (f: PreprocessFlags) => {
       if (!f.inputDir) throw new UsageError('--input-dir is required');
       if (!f.outputDir) throw new UsageError('--output-dir is required');
-      // loaded here, not at registration: the CLI starts without dcmjs/zod/jszip (test/cli/startup).
-      // require, not import(): bin/vmat.js registers tsx for CommonJS only, where import() of a
-      // .ts module fails (ERR_MODULE_NOT_FOUND)
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { preprocessBatch } = require('../../dicom/batch') as typeof import('../../dicom/batch');
+      // loaded here, not at registration: the CLI starts without dcmjs/zod/jszip (test/cli/startup)
+      const { preprocessBatch } = await import('../../dicom/batch');
       const report = await preprocessBatch(f.inputDir, f.outputDir, {
         layout: f.layout,
         mappingFile: f.mappingFile,
