@@ -5,7 +5,7 @@
  *
  * Hand-written: no maintained npm package does 3-D EDT with per-axis spacing (the ones found
  * are 2-D or isotropic). Matches `scipy.ndimage.distance_transform_edt(mask, sampling=spacing)`
- * (checked against scipy fixtures in test/data).
+ * (checked against scipy fixtures in test/transforms/sdf.test.ts).
  */
 import type { Shape3 } from '../core/shape';
 

@@ -7,7 +7,7 @@ import type { NdArray } from '../../lib/data/ndarray';
 import { readNpz } from '../../lib/data/npz';
 import { distanceTransformEdt } from '../../lib/transforms/edt';
 import { signedDistanceField } from '../../lib/transforms/sdf';
-import { FIX } from './helpers';
+import { FIX } from '../data/helpers';
 
 const specs = JSON.parse(fs.readFileSync(path.join(FIX, 'sdf_expected.json'), 'utf8')) as Record<string, { shape: Shape3; spacing: Shape3 }>;
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FIX, OPENKBP } from './helpers';
+import { FIX, OPENKBP } from '../data/helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const vmat = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'vmat.js'), ...args], { encoding: 'utf8', cwd: ROOT });
