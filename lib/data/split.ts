@@ -80,8 +80,8 @@ export function makeStratifiedSplit(items: SplitItem[], opts: SplitOptions): Spl
   const ids = new Set<string>();
   const width = items[0]?.strata.length ?? 0;
   for (const it of items) {
-    if (ids.has(it.id)) throw new Error(`makeStratifiedSplit: duplicate id ${it.id}`);
-    if (it.strata.length !== width) throw new Error(`makeStratifiedSplit: ${it.id} has ${it.strata.length} strata values, expected ${width}`);
+    if (ids.has(it.id)) throw new Error(`makeStratifiedSplit: duplicate id ${it.id} (case ids come from distinct file names)`);
+    if (it.strata.length !== width) throw new Error(`makeStratifiedSplit: ${it.id} has ${it.strata.length} strata values, expected ${width} (one per strata key, same for every item)`);
     ids.add(it.id);
   }
   const n = items.length;

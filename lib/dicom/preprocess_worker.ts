@@ -8,7 +8,10 @@ import { type CaseJob, runCaseJob } from './case_job';
 
 export function runPreprocessWorker(): void {
   const port = parentPort;
-  if (!port) throw new Error('runPreprocessWorker must run in a worker thread');
+  if (!port)
+    throw new Error(
+      'runPreprocessWorker must run in a worker thread (started by preprocessBatch through lib/core/workers.ts)',
+    );
   port.on('message', (job: CaseJob) => {
     runCaseJob(job).then(
       (r) => port.postMessage({ ok: true, result: r }),

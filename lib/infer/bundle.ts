@@ -362,6 +362,16 @@ function buildNet(dir: string, n: NetSpec, pairs: ReadonlyArray<[number, number]
         built.forEach((b) => b.dispose());
         throw e;
       }
+      const channels = new Set(built.map((b) => b.inChannels));
+      if (channels.size > 1) {
+        built.forEach((b) => b.dispose());
+        throw new DataError(
+          dir,
+          'predictor ensemble members',
+          'networks with the same input channels',
+          built.map((b) => `${b.describe()}: ${b.inChannels}`).join(', '),
+        );
+      }
       return ensembleNet(built);
     }
   }

@@ -56,7 +56,13 @@ export function fitDistanceBaseline(
   let ntN = 0;
   const clipAbs = Math.max(Math.abs(minMm), Math.abs(maxMm));
   for (const pc of cases) {
-    if (!pc.dose) throw new Error(`distance baseline: training case ${pc.id} has no dose`);
+    if (!pc.dose)
+      throw new DataError(
+        pc.id,
+        'dose',
+        'a reference dose (every training case of the distance baseline needs one)',
+        'none',
+      );
     const d = targetDistanceMm(pc, clipAbs);
     if (!d) {
       for (let i = 0; i < pc.dose.length; i++) ntSum += pc.dose[i];
@@ -156,6 +162,8 @@ export async function distanceBaselineFromRun(
   if (spec.endsWith('.json') && fs.existsSync(spec) && !fs.statSync(spec).isDirectory()) {
     const m = readDistanceBaseline(spec);
     const files = await listCasePaths(trainDir);
+    if (!files.length)
+      throw new DataError(trainDir, null, 'at least one case (it sets the input recipe)', 'no case files');
     return distanceBaselinePredictor(m, inputRecipeFor([await loadCase(files[0])]));
   }
   const splitFile = path.join(spec, 'split.json');
@@ -167,6 +175,8 @@ export async function distanceBaselineFromRun(
       'no split.json',
     );
   const split = JSON.parse(fs.readFileSync(splitFile, 'utf8')) as { train: string[] };
+  if (!Array.isArray(split.train) || !split.train.length)
+    throw new DataError(splitFile, 'train', 'a non-empty list of training case ids', JSON.stringify(split.train));
   const byId = new Map((await listCasePaths(trainDir)).map((f) => [caseIdOfPath(f), f]));
   const cases = [];
   for (const id of split.train) {

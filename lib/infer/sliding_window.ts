@@ -9,6 +9,7 @@
  * - test-time augmentation is the network's business (a `mirrored` VolumeNet, lib/infer/volume_net.ts).
  * `slidingWindowPredictor` wraps it as a DosePredictor (Gy = normalised × the case's Rx).
  */
+import { UsageError } from '../core/errors';
 import type { Case, Shape3 } from '../data/case';
 import { spatialMultiple, type ModelConfig } from '../models/config';
 import { prepareCase, type PreparedCase } from '../inputs/case_inputs';
@@ -35,7 +36,8 @@ export interface SlidingWindowOptions {
 export function windowStarts(length: number, patch: number, overlap: number): number[] {
   if (length <= patch) return [0];
   const stride = patch - overlap;
-  if (stride <= 0) throw new Error(`overlap ${overlap} must be smaller than the patch size ${patch}`);
+  if (stride <= 0)
+    throw new UsageError(`--overlap: expected fewer voxels than the patch size ${patch}, found ${overlap}`);
   const out: number[] = [];
   for (let s = 0; s <= length - patch; s += stride) out.push(s);
   if (out[out.length - 1] !== length - patch) out.push(length - patch);
@@ -59,7 +61,8 @@ export function predictVolume(net: VolumeNet, pc: PreparedCase, o: SlidingWindow
   const clampMax = o.clampMax ?? 1.5;
   if (o.levels !== undefined) {
     const mult = spatialMultiple({ levels: o.levels });
-    if (P % mult !== 0) throw new Error(`patch size ${P} must be divisible by ${mult} for a ${o.levels}-level model`);
+    if (P % mult !== 0)
+      throw new UsageError(`--patch-size: expected a multiple of ${mult} for a ${o.levels}-level model, found ${P}`);
   }
   const shape = pc.shape;
   const [Y, X, Z] = shape;

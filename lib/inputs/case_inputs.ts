@@ -28,7 +28,7 @@ export function profileOf(c: Case): string {
 
 /** the input recipe shared by a set of cases (they must agree on the structure channels) */
 export function inputRecipeFor(cases: Case[]): InputRecipe {
-  if (!cases.length) throw new Error('inputRecipeFor: no cases');
+  if (!cases.length) throw new Error('inputRecipeFor: no cases (callers check the data folder is not empty)');
   const first = cases[0];
   for (const c of cases) {
     if (c.structureNames.join('|') !== first.structureNames.join('|')) {

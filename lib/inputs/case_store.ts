@@ -43,7 +43,10 @@ export class CaseStore {
       return hit;
     }
     const src = this.byId.get(id);
-    if (src === undefined) throw new Error(`case '${id}' is not in the data set`);
+    if (src === undefined)
+      throw new Error(
+        `CaseStore.get: case '${id}' is not in the data set (the locked split only lists cases of the data folder)`,
+      );
     const c = typeof src === 'string' ? await loadCase(src) : src;
     const pc = prepareCase(c, this.recipe);
     this.cache.set(id, pc);

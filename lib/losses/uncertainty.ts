@@ -33,7 +33,10 @@ export class UncertaintyWeighting {
       const parts: tf.Scalar[] = [];
       for (const n of this.names) {
         const L = components[n];
-        if (!L) throw new Error(`uncertainty weighting: component '${n}' missing`);
+        if (!L)
+          throw new Error(
+            `UncertaintyWeighting.combine: no loss for component '${n}' (componentLosses computes every active component)`,
+          );
         const s = this.logSigmas.get(`${LOG_SIGMA_PREFIX}${n}`)!;
         const sigma = tf.maximum(tf.exp(s), 1e-4);
         parts.push(tf.add(tf.div(L, tf.mul(tf.square(sigma), 2)), s) as tf.Scalar);

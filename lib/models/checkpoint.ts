@@ -149,7 +149,12 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
 /** loads a checkpoint folder: model (ready for apply), extra params, optimizer and training state */
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const config = readCheckpointConfig(dir);
-  const mc = modelConfig(config.model);
+  let mc: ModelConfig;
+  try {
+    mc = modelConfig(config.model);
+  } catch (e) {
+    throw new DataError(path.join(dir, 'config.json'), 'model', 'a valid model configuration', (e as Error).message);
+  }
   const modelNames = new Set(parameterSpecs(mc).map((s) => s.name));
   const params = new Map<string, tf.Variable>();
   const extraParams = new Map<string, tf.Variable>();
@@ -157,7 +162,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     const v = makeVariable(a.name, a.data, a.shape);
     (modelNames.has(a.name) ? params : extraParams).set(a.name, v);
   }
-  const model = modelFromParams(mc, params);
+  const model = modelFromParams(mc, params, path.join(dir, 'weights.json'));
   let optimizer: OptimizerSnapshot | null = null;
   if (fs.existsSync(path.join(dir, 'optimizer.json'))) {
     const step = (JSON.parse(fs.readFileSync(path.join(dir, 'optimizer_step.json'), 'utf8')) as { step: number }).step;

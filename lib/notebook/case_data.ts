@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../core/errors';
 import type { Case, Shape3 } from '../data/case';
 import { listCasePaths, loadCase } from '../data/load';
 import { readPredictionNpz } from '../data/reference_npz';
@@ -19,7 +20,7 @@ export const DVH_STRUCTURES = ['PTV70', 'PTV56', 'PTV50.4', 'Rectum', 'Bladder',
 export async function findCasePath(dataDir: string, caseId: string): Promise<string> {
   const paths = await listCasePaths(dataDir);
   const hit = paths.find((p) => path.basename(p).replace(/\.npz$/, '') === caseId);
-  if (!hit) throw new Error(`case '${caseId}' not found in ${dataDir} (${paths.length} cases there)`);
+  if (!hit) throw new DataError(dataDir, caseId, `a case file named ${caseId}`, `none among ${paths.length} cases`);
   return hit;
 }
 
@@ -50,10 +51,12 @@ export async function loadCaseWithPrediction(
   predDir: string,
   caseId: string,
 ): Promise<CaseWithPrediction> {
-  const gt = await loadCase(await findCasePath(dataDir, caseId));
-  if (!gt.dose) throw new Error(`case ${caseId} has no ground-truth dose`);
+  const gtFile = await findCasePath(dataDir, caseId);
+  const gt = await loadCase(gtFile);
+  if (!gt.dose) throw new DataError(gtFile, 'dose', 'a ground-truth dose to compare the prediction with', 'none');
   const predFile = path.join(predDir, `${caseId}_pred.npz`);
-  if (!fs.existsSync(predFile)) throw new Error(`prediction not found: ${predFile}`);
+  if (!fs.existsSync(predFile))
+    throw new DataError(predFile, null, `the prediction of case ${caseId} (vmat infer)`, 'no such file');
   const p = await readPredictionNpz(predFile);
   const same = p.shape.every((n, i) => n === gt.shape[i]);
   const shape: Shape3 = same ? gt.shape : ([0, 1, 2].map((i) => Math.min(p.shape[i], gt.shape[i])) as Shape3);

@@ -4,6 +4,7 @@
  * tables need. Only the fields read here are typed; everything else passes through.
  */
 import * as fs from 'node:fs';
+import { DataError } from '../core/errors';
 import type { ConstraintRow, BoxPanel } from '../plot/metric_figures';
 
 export interface GammaResult {
@@ -47,11 +48,20 @@ export interface EvaluationResults {
 
 export function readEvaluation(file: string): EvaluationResults {
   if (!fs.existsSync(file))
-    throw new Error(
-      `evaluation results not found: ${file} (run \`vmat evaluate\` or \`vmat infer --compute-metrics\` first)`,
+    throw new DataError(
+      file,
+      null,
+      'evaluation results (run `vmat evaluate` or `vmat infer --compute-metrics` first)',
+      'no such file',
     );
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as EvaluationResults;
-  if (!Array.isArray(j.per_case_results)) throw new Error(`${file}: key 'per_case_results' missing or not a list`);
+  if (!Array.isArray(j.per_case_results))
+    throw new DataError(
+      file,
+      'per_case_results',
+      'a list of per-case results',
+      j.per_case_results === undefined ? 'no such key' : typeof j.per_case_results,
+    );
   return j;
 }
 
@@ -117,7 +127,13 @@ export function representativeCase(ev: EvaluationResults): CaseResult {
   const sorted = [...ev.per_case_results]
     .filter((c) => num(c.dose_metrics?.mae_gy) !== null)
     .sort((a, b) => a.dose_metrics.mae_gy - b.dose_metrics.mae_gy);
-  if (sorted.length === 0) throw new Error('no case with dose_metrics.mae_gy in the evaluation results');
+  if (sorted.length === 0)
+    throw new DataError(
+      'evaluation results',
+      'per_case_results[].dose_metrics.mae_gy',
+      'at least one case with a finite MAE',
+      'none',
+    );
   return sorted[Math.max(0, Math.floor(sorted.length / 2) - 1)];
 }
 

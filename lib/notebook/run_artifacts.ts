@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../core/errors';
 import { parseMetricsCsv, type TrainingHistory } from '../plot/training_history';
 import { readEvaluation, type EvaluationResults } from './eval_results';
 
@@ -63,8 +64,11 @@ export function readRun(runsDir: string, name: string, predictionsDir = 'predict
   const dir = path.join(runsDir, name);
   const config = readJsonIf(path.join(dir, 'training_config.json'));
   if (!config)
-    throw new Error(
-      `run not found: ${path.join(dir, 'training_config.json')} is missing (train it with \`vmat train --exp-name ${name}\`, or set the run name variable)`,
+    throw new DataError(
+      path.join(dir, 'training_config.json'),
+      null,
+      `the record of run '${name}' (train it with \`vmat train --exp-name ${name}\`, or set the run name variable)`,
+      'no such file',
     );
   const metricsCsv = findMetricsCsv(dir);
   const predDir =
@@ -77,7 +81,7 @@ export function readRun(runsDir: string, name: string, predictionsDir = 'predict
     summary: readJsonIf(path.join(dir, 'training_summary.json')),
     testCases: readJsonIf(path.join(dir, 'test_cases.json')) as RunArtifacts['testCases'],
     metricsCsv,
-    history: metricsCsv ? parseMetricsCsv(fs.readFileSync(metricsCsv, 'utf8')) : null,
+    history: metricsCsv ? parseMetricsCsv(fs.readFileSync(metricsCsv, 'utf8'), metricsCsv) : null,
     predictionsDir: predDir,
     evaluationFile: findEvaluationFile(predDir),
   };
@@ -85,8 +89,11 @@ export function readRun(runsDir: string, name: string, predictionsDir = 'predict
 
 export function runEvaluation(run: RunArtifacts): EvaluationResults {
   if (!run.evaluationFile)
-    throw new Error(
-      `no evaluation JSON in ${run.predictionsDir} (run \`vmat infer --compute-metrics\` or \`vmat evaluate\`)`,
+    throw new DataError(
+      run.predictionsDir,
+      null,
+      'an evaluation JSON (run `vmat infer --compute-metrics` or `vmat evaluate`)',
+      'none',
     );
   return readEvaluation(run.evaluationFile);
 }

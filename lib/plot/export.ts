@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { writeFileAtomic } from '../core/atomic';
+import { VmatError } from '../core/errors';
 import type { FigureSpec } from './figure';
 import { plotlySource } from './plotly_bundle';
 
@@ -61,7 +62,7 @@ const IDLE_MS = 15_000;
 async function openSession(): Promise<Session> {
   const executablePath = findChromium();
   if (!executablePath)
-    throw new Error(
+    throw new VmatError(
       `figure export needs Chromium: none of ${CHROMIUM_CANDIDATES.join(', ')} exists (set VMAT_CHROMIUM, or run bash scripts/setup.sh)`,
     );
   const puppeteer = await import('puppeteer-core');

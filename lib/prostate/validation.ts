@@ -13,6 +13,7 @@
  *                       subsampled by `gammaSubsample` (spec 7.4)
  *   val_gamma_ptv       the same gamma map over the PTV region (PTV union dilated 5 mm, spec 7.4)
  */
+import { DataError } from '../core/errors';
 import type { PreparedCase } from '../inputs/case_inputs';
 import { targetDoseGy } from '../data/profiles';
 import { StructureDose } from '../eval/dvh';
@@ -77,7 +78,7 @@ export async function scoreCase(
   o: Pick<ValidationOptions, 'gamma' | 'gammaSubsample'> = {},
 ): Promise<CaseValidation> {
   const gt = pc.dose;
-  if (!gt) throw new Error(`validation case ${pc.id} has no dose`);
+  if (!gt) throw new DataError(pc.id, 'dose', 'a reference dose (validation cases are scored against it)', 'none');
   const rx = pc.rxGy;
   let se = 0;
   let ae = 0;

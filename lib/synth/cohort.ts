@@ -140,7 +140,7 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
   const shape = opts.shape ?? DEFAULT_SHAPE;
   const spacingMm = opts.spacingMm ?? DEFAULT_SPACING_MM;
   if (!(Number.isInteger(opts.cases) && opts.cases >= 1))
-    throw new Error(`generateCohort: cases must be a positive integer, got ${opts.cases}`);
+    throw new UsageError(`--cases: expected a positive integer number of cases, found ${opts.cases}`);
   const types = assignPlanTypes(opts.cases, opts.seed, layout);
   const jobs: CaseJob[] = types.map((planType, i) => ({
     id: caseId(i),

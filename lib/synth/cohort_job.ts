@@ -51,7 +51,10 @@ export async function runCaseJob(job: CaseJob): Promise<CaseJobResult> {
   });
   let roiNames: Record<string, string> | undefined;
   if (job.format === 'dicom') {
-    if (!job.mapping) throw new Error(`runCaseJob ${job.id}: format 'dicom' needs the ROI-name mapping`);
+    if (!job.mapping)
+      throw new Error(
+        `runCaseJob ${job.id}: format 'dicom' needs the ROI-name mapping (generateCohort loads it for --format dicom)`,
+      );
     roiNames = (await writeSynthCaseDicom(r.case, path.dirname(job.file), { mapping: job.mapping })).roiNames;
   } else {
     await writeReferenceNpz(job.file, r.case, { layout: job.layout });

@@ -9,7 +9,10 @@ import { type CaseJob, runCaseJob } from './cohort_job';
 
 export function runCohortWorker(): void {
   const port = parentPort;
-  if (!port) throw new Error('runCohortWorker must run in a worker thread');
+  if (!port)
+    throw new Error(
+      'runCohortWorker must run in a worker thread (started by generateCohort through lib/core/workers.ts)',
+    );
   port.on('message', (job: CaseJob) => {
     runCaseJob(job).then(
       (r) => port.postMessage({ ok: true, result: r }),

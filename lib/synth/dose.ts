@@ -457,7 +457,9 @@ export function planDose(
   let f = objGrad(d, r);
   adjoint(r, grad);
   if (!(Number.isFinite(L) && L > 0 && Number.isFinite(f)))
-    throw new Error(`planDose: degenerate optimisation problem (L=${L}, f=${f})`);
+    throw new Error(
+      `planDose: degenerate optimisation problem (L=${L}, f=${f}; a synthetic anatomy always has targets inside the beams)`,
+    );
   let alpha = 1 / L;
   const hist: number[] = [f];
   const xNew = new Float32Array(X);
@@ -547,7 +549,9 @@ export function planDose(
   const topMask = a.masks.get(sortedTargets[0].name)!;
   const d95 = doseAtVolume(dose, topMask, 95);
   if (!(d95 > 0 && Number.isFinite(d95)))
-    throw new Error(`planDose: ${sortedTargets[0].name} D95 before normalisation is ${d95}`);
+    throw new Error(
+      `planDose: ${sortedTargets[0].name} D95 before normalisation is ${d95} Gy (the optimised fluence always doses the target)`,
+    );
   const norm = d95 > 0 ? (rxMax * o.d95Factor) / d95 : 1;
   for (let i = 0; i < n; i++) dose[i] *= norm;
   return {

@@ -4,6 +4,7 @@
  * global-norm gradient clipping of torch.nn.utils.clip_grad_norm_ (what Lightning's
  * gradient_clip_val uses).
  */
+import { VmatError } from '../core/errors';
 import { tf } from '../engine';
 
 export interface ParamGroup {
@@ -87,12 +88,18 @@ export class AdamW {
     for (const g of this.groups) for (const [k, p] of g.params) shapes.set(k, p.shape);
     for (const [k, a] of s.m) {
       const shape = shapes.get(k);
-      if (!shape) throw new Error(`optimizer state has moments for unknown parameter '${k}'`);
+      if (!shape)
+        throw new VmatError(
+          `optimizer state: moments for parameter '${k}', which this model does not have (a checkpoint of another model or loss configuration?)`,
+        );
       this.m.set(k, tf.tensor(a, shape, 'float32'));
     }
     for (const [k, a] of s.v) {
       const shape = shapes.get(k);
-      if (!shape) throw new Error(`optimizer state has moments for unknown parameter '${k}'`);
+      if (!shape)
+        throw new VmatError(
+          `optimizer state: moments for parameter '${k}', which this model does not have (a checkpoint of another model or loss configuration?)`,
+        );
       this.v.set(k, tf.tensor(a, shape, 'float32'));
     }
   }

@@ -5,6 +5,7 @@
  * learning rate, and disposal of every intermediate. Returns the loss value; a non-finite loss
  * throws before the weights are touched, so a diverged step never reaches a checkpoint.
  */
+import { VmatError } from '../core/errors';
 import { tf } from '../engine';
 import { AdamW, clipGradNorm } from './adamw';
 
@@ -30,7 +31,9 @@ export function optimisationStep(s: StepInput): number {
   const loss = value.dataSync()[0];
   if (!Number.isFinite(loss)) {
     tf.dispose([value, ...g.values()]);
-    throw new Error(`${s.where}: loss became ${loss}`);
+    throw new VmatError(
+      `${s.where}: the training loss became ${loss} (training diverged: lower --lr, or check the inputs for NaN/Inf)`,
+    );
   }
   if (s.gradClip > 0) clipGradNorm(g, s.gradClip);
   s.optimizer.apply(g, s.lr);

@@ -38,7 +38,8 @@ export const SOP_CLASS = {
  * characters, else rounded to as many significant digits as fit. Throws on NaN/Infinity.
  */
 export function ds(v: number): string {
-  if (!Number.isFinite(v)) throw new Error(`DS value must be finite, got ${v}`);
+  if (!Number.isFinite(v))
+    throw new Error(`ds: a DICOM DS value must be finite, got ${v} (writers are given validated geometry and dose)`);
   if (Object.is(v, -0)) v = 0;
   const s = String(v);
   if (s.length <= 16 && !s.includes('e')) return s;
@@ -48,7 +49,7 @@ export function ds(v: number): string {
     const clean = t.includes('e') ? t.replace(/\.?0+e/, 'e') : t.includes('.') ? t.replace(/\.?0+$/, '') : t;
     if (clean.length <= 16) return clean;
   }
-  throw new Error(`cannot write ${v} as a 16-character DS`);
+  throw new Error(`ds: ${v} has no 16-character DS form (unreachable: 1 significant digit always fits)`);
 }
 
 /** the number a DS string stands for (what a reader will see) */
@@ -72,7 +73,9 @@ export function encodePart10(dataset: DicomDataset): Uint8Array {
   const sopClass = dataset.SOPClassUID;
   const sopInstance = dataset.SOPInstanceUID;
   if (typeof sopClass !== 'string' || typeof sopInstance !== 'string') {
-    throw new Error('encodePart10: the dataset needs SOPClassUID and SOPInstanceUID');
+    throw new Error(
+      'encodePart10: the dataset needs SOPClassUID and SOPInstanceUID (every writer in lib/dicom/write sets both)',
+    );
   }
   const meta: DicomDataset = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
