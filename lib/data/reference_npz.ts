@@ -369,7 +369,7 @@ export async function writePredictionNpz(file: string, doseNormalised: Float32Ar
   ]);
 }
 
-/** Reads a prediction npz: key `dose` (baseline) or `pred_dose` (DDPM); metadata {} if absent. */
+/** Reads a prediction npz: `dose` (baseline) or `pred_dose` (DDPM), float32 (Y, X, Z) normalised by Rx; metadata {} if absent. */
 export async function readPredictionNpz(file: string): Promise<{ dose: Float32Array; shape: Shape3; metadata: Record<string, unknown> }> {
   const z = await openNpz(file);
   const key = z.keys.includes('dose') ? 'dose' : z.keys.includes('pred_dose') ? 'pred_dose' : null;

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { VmatError } from '../core/errors';
 import { type CaseJob, runCaseJob } from './case_job';
 
+/** Worker-thread entry of preprocessBatch: runs each posted CaseJob and posts its result or error back. */
 export function runPreprocessWorker(): void {
   const port = parentPort;
   if (!port)

@@ -34,8 +34,11 @@ import { cascadePredictor } from './cascade';
 import { distanceBaselinePredictor, readDistanceBaseline } from './distance_baseline';
 import type { DosePredictor } from './predictor';
 
+/** `format` of a bundle manifest. */
 export const BUNDLE_FORMAT = 'vmat-model-bundle';
+/** Manifest `version` this code writes and reads. */
 export const BUNDLE_VERSION = 1;
+/** File name of a bundle's manifest inside the model folder. */
 export const MANIFEST_FILE = 'manifest.json';
 
 /** the network side of a predictor */

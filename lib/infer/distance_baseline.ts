@@ -42,6 +42,10 @@ export function targetDistanceMm(pc: PreparedCase, maxAbsMm: number): Float32Arr
   return sdf;
 }
 
+/**
+ * Fits the distance baseline: mean normalised dose (dose / Rx) per bin of signed distance to the
+ * target union (mm; bins of `binMm` over [minMm, maxMm)), on prepared training cases with doses.
+ */
 export function fitDistanceBaseline(
   cases: PreparedCase[],
   o: { binMm?: number; minMm?: number; maxMm?: number } = {},

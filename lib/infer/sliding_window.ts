@@ -32,7 +32,7 @@ export interface SlidingWindowOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** window start positions along one (padded) axis */
+/** Window start positions (voxels) along one padded axis of `length` for a `patch`-voxel window with `overlap` voxels. */
 export function windowStarts(length: number, patch: number, overlap: number): number[] {
   if (length <= patch) return [0];
   const stride = patch - overlap;
@@ -44,7 +44,7 @@ export function windowStarts(length: number, patch: number, overlap: number): nu
   return out;
 }
 
-/** 1-D Gaussian blending weights, σ = P/4, centred at (P − 1)/2 */
+/** 1-D Gaussian blending weights of a `patch`-voxel window, σ = P/4, centred at (P − 1)/2. */
 export function gaussianWeights1d(patch: number): Float64Array {
   const sigma = patch / 4;
   const c = (patch - 1) / 2;

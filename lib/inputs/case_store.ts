@@ -12,6 +12,7 @@ function bytesOf(pc: PreparedCase): number {
   return pc.channels.reduce((s, c) => s + c.byteLength, 0) + (pc.dose?.byteLength ?? 0);
 }
 
+/** Prepared cases by id, loaded on demand and kept in memory up to `budgetBytes` (least recently used dropped first). */
 export class CaseStore {
   private readonly cache = new Map<string, PreparedCase>();
   private bytes = 0;

@@ -11,8 +11,10 @@ export { UW_COMPONENT_ORDER, type LossComponent };
 import { tf } from '../engine';
 import { makeVariable } from '../models';
 
+/** Parameter-name prefix of the learnable log σ (stored with the model's extra parameters). */
 export const LOG_SIGMA_PREFIX = 'uncertainty_loss.log_sigmas.';
 
+/** Learnable log σ per active loss component (Kendall et al. 2018); `combine` gives Σ L_i/(2σ_i²) + log σ_i. */
 export class UncertaintyWeighting {
   readonly logSigmas = new Map<string, tf.Variable>();
 

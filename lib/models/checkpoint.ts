@@ -19,7 +19,9 @@ import { type DoseModel, modelFromParams, makeVariable } from './index';
 import { parameterSpecs } from './param_specs';
 import type { InputRecipe } from '../inputs/recipe';
 
+/** `format` of a checkpoint's config.json. */
 export const CHECKPOINT_FORMAT = 'vmat-lab-checkpoint';
+/** `formatVersion` this code writes. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
 export interface CheckpointConfig {
@@ -109,6 +111,7 @@ function readBundle(dir: string, base: string): NamedArray[] {
   });
 }
 
+/** Writes a checkpoint folder atomically: config.json, float32 weights, and the optimizer/state/JSON extras given. */
 export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Promise<void> {
   const config: CheckpointConfig = {
     format: CHECKPOINT_FORMAT,
@@ -138,6 +141,7 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
   });
 }
 
+/** Reads and checks a checkpoint's config.json (DataError when missing or of another format). */
 export function readCheckpointConfig(dir: string): CheckpointConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new DataError(dir, 'config.json', 'a vmat-lab checkpoint folder', 'no config.json');

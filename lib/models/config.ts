@@ -9,6 +9,7 @@ import { VmatError } from '../core/errors';
 
 export type Architecture = 'baseline' | 'attention_unet' | 'bottleneck_attn';
 
+/** The architectures of the reference (baseline U-Net and its two ablations). */
 export const ARCHITECTURES: readonly Architecture[] = ['baseline', 'attention_unet', 'bottleneck_attn'];
 
 /** class names of the reference (recorded in training_config.json as `model`) */
@@ -35,6 +36,7 @@ export interface ModelConfig {
   attentionHeads: number;
 }
 
+/** A complete, checked model configuration: reference defaults overridden by `partial` (VmatError when impossible). */
 export function modelConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   const c: ModelConfig = {
     architecture: 'baseline',

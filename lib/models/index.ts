@@ -36,7 +36,7 @@ function initValues(spec: ParamSpec, rng: Rng): Float32Array {
 }
 
 let variableCounter = 0;
-/** a trainable variable holding `values`; tfjs needs globally unique variable names */
+/** A trainable float32 variable of `shape` holding `values` (C order); tfjs needs globally unique variable names. */
 export function makeVariable(name: string, values: Float32Array, shape: number[]): tf.Variable {
   const t = tf.tensor(values, shape, 'float32');
   const v = tf.variable(t, true, `${name}#${++variableCounter}`);

@@ -8,6 +8,7 @@ import { groupsFor } from './config';
 
 export type Params = Map<string, tf.Tensor>;
 
+/** The parameter tensor `name` of a model (an invariant error when missing). */
 export function param(p: Params, name: string): tf.Tensor {
   const t = p.get(name);
   if (!t) throw new Error(`model parameter '${name}' missing (modelFromParams checks every parameter of the config)`);

@@ -8,6 +8,10 @@ import { VmatError } from '../core/errors';
 import { type ModelConfig, spatialMultiple } from './config';
 import { type Params, conv, convBlock, constraintEmbedding, attentionGate, bottleneckSelfAttention } from './layers';
 
+/**
+ * Forward pass: x [B, Y, X, Z, inChannels] channels last (each spatial size divisible by
+ * 2^(levels−1)), constraints [B, 13] → dose [B, Y, X, Z, 1], normalised by Rx, no output activation.
+ */
 export function applyUNet(config: ModelConfig, p: Params, x: tf.Tensor5D, constraints: tf.Tensor2D): tf.Tensor5D {
   const m = spatialMultiple(config);
   const [, y, xx, z, c] = x.shape;

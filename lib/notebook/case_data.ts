@@ -15,8 +15,10 @@ import { cumulativeDvh } from '../plot/dvh_curve';
 import type { DvhPair } from '../plot/dvh_figure';
 import { zDirectionOf } from '../plot/slices';
 
+/** Structures of the single-case DVH figures (those a case has are drawn). */
 export const DVH_STRUCTURES = ['PTV70', 'PTV56', 'PTV50.4', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel'];
 
+/** The file of case `caseId` in `dataDir` (DataError naming the folder when there is none). */
 export async function findCasePath(dataDir: string, caseId: string): Promise<string> {
   const paths = await listCasePaths(dataDir);
   const hit = paths.find((p) => path.basename(p).replace(/\.npz$/, '') === caseId);
@@ -46,6 +48,7 @@ function cropMask(a: Uint8Array, from: Shape3, to: Shape3): Uint8Array {
   return Uint8Array.from(crop(a, from, to));
 }
 
+/** A case and its `<case>_pred.npz` as doses in Gy (× the case's own Rx), both cropped to the common shape when they differ. */
 export async function loadCaseWithPrediction(
   dataDir: string,
   predDir: string,
@@ -70,6 +73,7 @@ export async function loadCaseWithPrediction(
   return { gt, predGy, gtGy: gt.dose, shape, cropped: !same };
 }
 
+/** The dose-map figure input of a case with its prediction (doses in Gy, (Y, X, Z) C order, spacing in mm). */
 export function doseViewInput(c: CaseWithPrediction): DoseViewInput {
   return {
     caseId: c.gt.id,

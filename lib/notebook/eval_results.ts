@@ -46,6 +46,7 @@ export interface EvaluationResults {
   [k: string]: unknown;
 }
 
+/** Reads an evaluation JSON (DataError when missing or without a `per_case_results` list). */
 export function readEvaluation(file: string): EvaluationResults {
   if (!fs.existsSync(file))
     throw new DataError(
@@ -79,6 +80,7 @@ export function metricAt(c: CaseResult, dotPath: string): number | null {
   return num(cur);
 }
 
+/** Dot paths of the headline metrics inside a per-case result. */
 export const HEADLINE_METRICS = {
   mae: 'dose_metrics.mae_gy',
   globalGamma: 'gamma.global_3mm3pct.gamma_pass_rate',
@@ -95,6 +97,7 @@ export interface HeadlineSeries {
   quantecPass: Array<boolean | null>;
 }
 
+/** The headline metrics per case (MAE in Gy, gamma pass rates in %, PTV70 D95 error in Gy, QUANTEC pass), in file order. */
 export function headlineSeries(ev: EvaluationResults): HeadlineSeries {
   const cs = ev.per_case_results;
   return {
@@ -166,6 +169,7 @@ export function constraintRows(ev: EvaluationResults): ConstraintRow[] {
   });
 }
 
+/** Per-case MAE (Gy) inside one structure, null where the case lacks it. */
 export function perStructureMae(ev: EvaluationResults, structure: string): Array<number | null> {
   return ev.per_case_results.map((c) => num(c.dose_metrics?.per_structure_mae?.[structure]));
 }

@@ -60,6 +60,7 @@ export function runCheckpoints(run: RunArtifacts): { best: string | null; last: 
   return { best, last };
 }
 
+/** Reads runs/<name>/ (config, summary, test split, metrics history) and locates its predictions; DataError when the run does not exist. */
 export function readRun(runsDir: string, name: string, predictionsDir = 'predictions'): RunArtifacts {
   const dir = path.join(runsDir, name);
   const config = readJsonIf(path.join(dir, 'training_config.json'));
@@ -87,6 +88,7 @@ export function readRun(runsDir: string, name: string, predictionsDir = 'predict
   };
 }
 
+/** The evaluation JSON of a run's predictions (DataError saying which command writes it when there is none). */
 export function runEvaluation(run: RunArtifacts): EvaluationResults {
   if (!run.evaluationFile)
     throw new DataError(

@@ -24,6 +24,7 @@ export interface ExportOptions {
   scale?: number;
 }
 
+/** Where Chromium is looked for (after VMAT_CHROMIUM). */
 export const CHROMIUM_CANDIDATES = [
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
@@ -31,12 +32,14 @@ export const CHROMIUM_CANDIDATES = [
   '/usr/bin/google-chrome-stable',
 ];
 
+/** The Chromium executable: VMAT_CHROMIUM when set (null if missing), else the first CHROMIUM_CANDIDATES that exists. */
 export function findChromium(): string | null {
   const env = process.env.VMAT_CHROMIUM;
   if (env) return fs.existsSync(env) ? env : null;
   return CHROMIUM_CANDIDATES.find((p) => fs.existsSync(p)) ?? null;
 }
 
+/** Command-line flags of the headless Chromium used for export. */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -214,6 +217,7 @@ export async function exportFigure(fig: FigureSpec, outDir: string, opts: Export
   return written;
 }
 
+/** Exports several figures into `outDir` (see exportFigure); returns every file written. */
 export async function exportFigures(figs: FigureSpec[], outDir: string, opts: ExportOptions = {}): Promise<string[]> {
   const out: string[] = [];
   for (const f of figs) out.push(...(await exportFigure(f, outDir, opts)));

@@ -61,7 +61,7 @@ export interface ValidationResult {
   cases: CaseValidation[];
 }
 
-/** the structure whose MAE/D95 is tracked: PTV70, else the highest-dose target present */
+/** The structure whose MAE/D95 is tracked in validation: PTV70, else the highest-dose target present (mask on the case grid). */
 export function primaryTarget(pc: PreparedCase): { name: string; mask: Uint8Array } | null {
   const m = pc.source.masks;
   if (m.has('PTV70')) return { name: 'PTV70', mask: m.get('PTV70')! };

@@ -63,6 +63,7 @@ export interface CohortResult {
   cases: CaseJobResult[];
 }
 
+/** Id of the i-th synthetic case (0-based): synth_0001, synth_0002, … */
 export function caseId(i: number): string {
   return `synth_${String(i + 1).padStart(4, '0')}`;
 }
@@ -135,6 +136,10 @@ function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResul
   });
 }
 
+/**
+ * Generates the synthetic cohort into `opts.out`: one case per file (npz or DICOM-RT folder), split.json
+ * and (npz) batch_summary.json; cases run on worker threads and the bytes depend only on the arguments (seed).
+ */
 export async function generateCohort(opts: CohortOptions): Promise<CohortResult> {
   const layout = opts.layout ?? 'v2.3';
   const shape = opts.shape ?? DEFAULT_SHAPE;

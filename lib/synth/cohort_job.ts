@@ -39,6 +39,7 @@ export interface CaseJobResult {
   roiNames?: Record<string, string>;
 }
 
+/** Synthesises one case and writes it (reference npz, or DICOM-RT with the ROI-name mapping); returns its DVH numbers. */
 export async function runCaseJob(job: CaseJob): Promise<CaseJobResult> {
   const r = synthesizeCase({
     id: job.id,

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { VmatError } from '../core/errors';
 import { type CaseJob, runCaseJob } from './cohort_job';
 
+/** Worker-thread entry of generateCohort: runs each posted CaseJob and posts its result or error back. */
 export function runCohortWorker(): void {
   const port = parentPort;
   if (!port)

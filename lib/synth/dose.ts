@@ -51,6 +51,7 @@ export interface DoseModelOptions {
   d95Factor: number;
 }
 
+/** Defaults of the synthetic dose model (arc sampling, optimiser iterations, beam physics, BEV cell mm, objectives). */
 export const DEFAULT_DOSE_OPTIONS: DoseModelOptions = {
   arcAngles: 36,
   iterations: 40,
@@ -102,6 +103,10 @@ function sample(mask: Uint8Array, cap: number, exclude?: Uint8Array): number[] {
   return out;
 }
 
+/**
+ * Plans a VMAT-like dose on the anatomy: one optimised arc, dose in Gy on the anatomy's (Y, X, Z) grid,
+ * scaled so the highest target's D95 = its prescription × d95Factor; also the control-point data.
+ */
 export function planDose(
   a: Anatomy,
   targets: TargetLevels,

@@ -25,6 +25,7 @@ export interface AdamWState {
   v: Map<string, Float32Array>;
 }
 
+/** AdamW with decoupled weight decay per parameter group (torch.optim.AdamW semantics); state saved with checkpoints. */
 export class AdamW {
   readonly beta1: number;
   readonly beta2: number;

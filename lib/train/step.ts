@@ -22,6 +22,7 @@ export interface StepInput {
   where: string;
 }
 
+/** One optimisation step: gradients of `s.loss`, global-norm clipping, one AdamW update at `s.lr`; returns the loss (VmatError when not finite). */
 export function optimisationStep(s: StepInput): number {
   const nameOfVar = new Map<string, string>();
   for (const [k, v] of s.trainable) nameOfVar.set(v.name, k);

@@ -41,7 +41,7 @@ test('metrics.csv: empty, or without an epoch column', async () => {
   await rejectsData(() => parseMetricsCsv('\n'), /^metrics\.csv: expected a header row .*, found an empty file$/);
   await rejectsData(
     () => parseMetricsCsv('step,loss\n1,2\n', 'runs/r/metrics.csv'),
-    /^runs\/r\/metrics\.csv \[epoch\]: expected an 'epoch' column, found the columns step, loss$/,
+    /^runs\/r\/metrics\.csv \[epoch\]: expected an 'epoch' column, found no 'epoch' column \(columns: step, loss\)$/,
   );
 });
 

@@ -69,6 +69,7 @@ interface TrainFlags {
   quiet: boolean;
 }
 
+/** Registers `vmat train`: trains a prostate dose U-Net on patches into runs/<exp-name>/ (resumable). */
 export function register(program: Command): void {
   program
     .command('train')

@@ -18,9 +18,11 @@ interface DcmjsData {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dcmjsData = (require('dcmjs') as { data: DcmjsData }).data;
 
+/** Transfer syntax UID of every file vmat-lab writes (explicit VR little endian). */
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** implementation identity written in every file's meta header (a fixed 2.25 UID) */
 export const IMPLEMENTATION_CLASS_UID = '2.25.246152419811541006935391052870467830533';
+/** Implementation version name of the file meta header. */
 export const IMPLEMENTATION_VERSION_NAME = 'VMATLAB_1';
 
 /** SOP classes written by vmat-lab */

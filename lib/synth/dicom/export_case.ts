@@ -38,8 +38,11 @@ import { drawRoiNames } from './roi_names';
 
 /** the fixed date and time of every synthetic DICOM object (as SYNTH_PROCESSED_DATE) */
 export const SYNTH_DICOM_DATE = '20000101';
+/** The fixed time of every synthetic DICOM object. */
 export const SYNTH_DICOM_TIME = '000000';
+/** SoftwareVersions written into synthetic DICOM objects. */
 export const SYNTH_DICOM_SOFTWARE = 'vmat-lab synth-dicom 1';
+/** Number of fractions of the synthetic plans. */
 export const SYNTH_FRACTIONS = 28;
 /** MLC of the synthetic plans: 40 leaf pairs of 5 mm over -100..100 mm */
 const LEAF_BOUNDARIES = Array.from({ length: 41 }, (_, i) => -100 + 5 * i);
