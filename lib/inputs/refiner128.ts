@@ -53,7 +53,7 @@ export interface RefinerCase {
 
 /**
  * The full-resolution refiner sources of an OpenKBP patient on the 128³ grid ((Y, X, Z) C order):
- * `coarseGy` is the coarse model's dose (Gy, 128³); the target is dose / 70 Gy when the case has a dose.
+ * `coarseGy` is the coarse model's dose (Gy, 128³), stored as dose / 70 Gy like the target (null without a case dose).
  */
 export function refinerCase(c: Case, coarseGy: Float32Array): RefinerCase {
   if (!c.possibleDoseMask) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask', 'none');

@@ -192,7 +192,7 @@ export function densityFromHu(hu: number): number {
   return 1 + hu / 1950;
 }
 
-/** Draws the anatomy of sampled parameters on a (Y, X, Z) grid (spacing in mm): CT in HU, organ and target masks, body. */
+/** Draws the anatomy of sampled parameters on a (Y, X, Z) grid (spacing in mm): CT in HU, relative electron density, body, organ and target masks. */
 export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams, noiseRng: Rng): Anatomy {
   const g = new Grid(shape, spacingMm);
   const n = g.n;
