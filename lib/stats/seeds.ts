@@ -7,8 +7,11 @@
  *     n_cases_with_data; plus the per-seed means for reference.
  * Paired comparisons use the per-case means of two conditions on their common cases
  * (never pooled seed x case pairs, a defect of the reference's 2.5:1 aggregate, spec 8.3).
+ * Means are summed in numpy's order (npsum.ts): per-case means that numpy finds equal are equal
+ * here too, so the Wilcoxon ranks see the same ties and zero differences as scipy.
  */
-import { mean, sampleStandardDeviation } from 'simple-statistics';
+import { sampleStandardDeviation } from 'simple-statistics';
+import { npMean as mean } from './npsum';
 import { bootstrapCi, type BootstrapOptions } from './bootstrap';
 import { pairedCohensD, rankBiserial } from './effect_size';
 import { holmBonferroni } from './holm';

@@ -12,7 +12,8 @@
  *    (|effect| < ratio x the seed-to-seed SD of the effect).
  * Numbers are not rounded. Metrics with `abs` are analysed as |value| (per case and seed first).
  */
-import { mean, sampleStandardDeviation } from 'simple-statistics';
+import { sampleStandardDeviation } from 'simple-statistics';
+import { npMean as mean } from '../stats/npsum';
 import { holmBonferroni } from '../stats/holm';
 import { aggregateAcrossSeeds, compareAggregates, getPath, type MetricAggregate } from '../stats/seeds';
 import type { DecisionRuleSpec, MetricSpec } from './schema';

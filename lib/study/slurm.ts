@@ -83,7 +83,7 @@ function arrayTaskScript(s: Study, runs: StudyRun[], phase: 'train' | 'infer', r
       ? runs
           .map(
             (x) =>
-              `#   ${x.index}: ${[path.basename(bin), ...trainArgv(s, x, false)].map(shellQuote).join(' ')}   (+ --resume when checkpoints/last exists)`,
+              `#   ${x.index}: ${['vmat', ...trainArgv(s, x, false)].map(shellQuote).join(' ')}   (+ --resume when checkpoints/last exists)`,
           )
           .join('\n')
       : `#   vmat infer --checkpoint <best checkpoint> --input-dir ${s.dataDir} --output-dir ${s.predictionsDir}/<run> --cases-from <run>/test_cases.json --compute-metrics ${s.evaluation.argv.join(' ')}`;
@@ -112,22 +112,22 @@ ${table}
 )
 RUN=\${RUNS[\${SLURM_ARRAY_TASK_ID:?run this script with sbatch}]}
 cd ${shellQuote(repoRoot())}
-echo "=== \$(date -Is) \$(hostname) job \${SLURM_ARRAY_JOB_ID:-?}_\${SLURM_ARRAY_TASK_ID} restart \${SLURM_RESTART_COUNT:-0}: ${phase} \$RUN"
-${shellQuote(node)} ${shellQuote(bin)} study run-one ${shellQuote(s.file)} --run "\$RUN" --phase ${phase} --executor slurm &
-child=\$!
+echo "=== $(date -Is) $(hostname) job \${SLURM_ARRAY_JOB_ID:-?}_\${SLURM_ARRAY_TASK_ID} restart \${SLURM_RESTART_COUNT:-0}: ${phase} $RUN"
+${shellQuote(node)} ${shellQuote(bin)} study run-one ${shellQuote(s.file)} --run "$RUN" --phase ${phase} --executor slurm &
+child=$!
 near_limit=0
 # USR1 (--signal, before the time limit): the run checkpoints and stops; this task then requeues itself.
-trap 'near_limit=1; kill -USR1 \$child 2>/dev/null' USR1
+trap 'near_limit=1; kill -USR1 $child 2>/dev/null' USR1
 # TERM (scontrol requeue, scancel, preemption): the run checkpoints and stops; SLURM requeues or ends the task.
-trap 'kill -TERM \$child 2>/dev/null' TERM
+trap 'kill -TERM $child 2>/dev/null' TERM
 rc=0
-wait \$child; rc=\$?
-while kill -0 \$child 2>/dev/null; do wait \$child; rc=\$?; done
-if [ \$rc -eq 75 ] && [ \$near_limit -eq 1 ]; then
-  echo "=== \$(date -Is) interrupted before the time limit: requeueing \${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
+wait $child; rc=$?
+while kill -0 $child 2>/dev/null; do wait $child; rc=$?; done
+if [ $rc -eq 75 ] && [ $near_limit -eq 1 ]; then
+  echo "=== $(date -Is) interrupted before the time limit: requeueing \${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
   scontrol requeue "\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
 fi
-exit \$rc
+exit $rc
 `;
 }
 
