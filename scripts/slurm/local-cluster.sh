@@ -55,7 +55,15 @@ need_tools() {
   fi
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# the pid file's process is alive and is the daemon it names (a stale pid may belong to another program)
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid name
+  pid=$(cat "$1")
+  name=$(basename "$1" .pid)
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
+}
 
 # 0 when slurmctld answers and the node is in a usable state
 cluster_up() {
