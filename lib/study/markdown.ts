@@ -1,6 +1,6 @@
 /** The Markdown rendering of a study report (numbers rounded for reading only; report.json has them in full). */
 import type { ComparisonResult } from './analysis';
-import type { StudyReport } from './report';
+import type { StudyReport } from './report_types';
 
 function f(v: number | null | undefined, d = 3): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';

@@ -22,7 +22,11 @@ export function vmat(
 
 /** a python with numpy + scipy (the PATH python first, then Debian's), or null */
 export function python(): string | null {
-  for (const py of [...(process.env.VMAT_PEER_PYTHON ? [process.env.VMAT_PEER_PYTHON] : []), 'python3', '/usr/bin/python3'])
+  for (const py of [
+    ...(process.env.VMAT_PEER_PYTHON ? [process.env.VMAT_PEER_PYTHON] : []),
+    'python3',
+    '/usr/bin/python3',
+  ])
     if (spawnSync(py, ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0) return py;
   return null;
 }
@@ -84,7 +88,16 @@ export function assertReportMatchesPeer(rep: object, peer: PeerOutput): number {
       assert.ok(r.refused, `${label}: no refusal reason`);
       continue;
     }
-    for (const k of ['statistic', 'p_value', 'p_holm', 'cohens_d', 'mean_diff', 'mean_diff_ci_low', 'mean_diff_ci_high', 'sd_diff']) {
+    for (const k of [
+      'statistic',
+      'p_value',
+      'p_holm',
+      'cohens_d',
+      'mean_diff',
+      'mean_diff_ci_low',
+      'mean_diff_ci_high',
+      'sd_diff',
+    ]) {
       close(r[k], p[k], `${label} ${k}`);
       n++;
     }

@@ -22,7 +22,8 @@ const CLUSTER = path.join(ROOT, 'scripts', 'slurm', 'local-cluster.sh');
 
 function startCluster(): { env: NodeJS.ProcessEnv; startedHere: boolean; skip: string | null } {
   const before = spawnSync('bash', [CLUSTER, 'status'], { encoding: 'utf8' });
-  const r = before.status === 0 ? before : spawnSync('bash', [CLUSTER, 'start'], { encoding: 'utf8', timeout: 120_000 });
+  const r =
+    before.status === 0 ? before : spawnSync('bash', [CLUSTER, 'start'], { encoding: 'utf8', timeout: 120_000 });
   if (r.status === 3) return { env: {}, startedHere: false, skip: `SLURM cannot run here: ${r.stderr.trim()}` };
   assert.equal(r.status, 0, `local-cluster.sh start failed:\n${r.stdout}\n${r.stderr}`);
   const m = /export SLURM_CONF=(\S+)/.exec(r.stdout);
@@ -30,19 +31,31 @@ function startCluster(): { env: NodeJS.ProcessEnv; startedHere: boolean; skip: s
   return { env: { SLURM_CONF: m[1] }, startedHere: before.status !== 0, skip: null };
 }
 
-function startVmat(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+function startVmat(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; out: string }>((res) => child.on('exit', (code) => res({ code, out })));
+  const done = new Promise<{ code: number | null; out: string }>((res) =>
+    child.on('exit', (code) => res({ code, out })),
+  );
   return { child, done };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Status {
-  attempts: Array<{ phase: string; argv: string[]; outcome: string; slurm_job_id: string | null; signal: string | null; exit_code: number | null }>;
+  attempts: Array<{
+    phase: string;
+    argv: string[];
+    outcome: string;
+    slurm_job_id: string | null;
+    signal: string | null;
+    exit_code: number | null;
+  }>;
   state: string;
 }
 function status(studyDir: string, run: string): Status | null {
@@ -54,12 +67,18 @@ function status(studyDir: string, run: string): Status | null {
 }
 function epochs(studyDir: string, run: string): number {
   try {
-    return fs.readFileSync(path.join(studyDir, 'runs', run, 'metrics.csv'), 'utf8').trim().split('\n').length - 1;
+    return (
+      fs
+        .readFileSync(path.join(studyDir, 'runs', run, 'metrics.csv'), 'utf8')
+        .trim()
+        .split('\n').length - 1
+    );
   } catch {
     return 0;
   }
 }
-const trained = (studyDir: string, run: string) => fs.existsSync(path.join(studyDir, 'runs', run, 'training_summary.json'));
+const trained = (studyDir: string, run: string) =>
+  fs.existsSync(path.join(studyDir, 'runs', run, 'training_summary.json'));
 
 /** every numeric leaf of a per-case result, by its path */
 function leaves(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
@@ -84,7 +103,23 @@ test(
       // the cohort of studies/cpu_smoke.json's description
       const data = path.join(root, 'data');
       const syn = vmat(
-        ['synth', '--out', data, '--cases', '11', '--seed', '11', '--shape', '32,32,24', '--spacing-mm', '11.71875,11.71875,6.6666667', '--val-fraction', '0.1', '--test-fraction', '0.55'],
+        [
+          'synth',
+          '--out',
+          data,
+          '--cases',
+          '11',
+          '--seed',
+          '11',
+          '--shape',
+          '32,32,24',
+          '--spacing-mm',
+          '11.71875,11.71875,6.6666667',
+          '--val-fraction',
+          '0.1',
+          '--test-fraction',
+          '0.55',
+        ],
         { timeout: 300_000 },
       );
       assert.equal(syn.status, 0, syn.stderr);
@@ -97,7 +132,9 @@ test(
       }
       const sdir = path.join(root, 'slurm', 'cpu_smoke');
       const ldir = path.join(root, 'local', 'cpu_smoke');
-      const plan = JSON.parse(vmat(['study', 'plan', files.slurm, '--json']).stdout) as { runs: Array<{ run: string }> };
+      const plan = JSON.parse(vmat(['study', 'plan', files.slurm, '--json']).stdout) as {
+        runs: Array<{ run: string }>;
+      };
       const runIds = plan.runs.map((r) => r.run);
       assert.equal(runIds.length, 9);
 
@@ -111,8 +148,17 @@ test(
         for (const run of runIds) {
           const st = status(sdir, run);
           const a = st?.attempts.at(-1);
-          if (st?.state === 'running' && a?.phase === 'train' && a.slurm_job_id && epochs(sdir, run) >= 1 && !trained(sdir, run)) {
-            const q = spawnSync('scontrol', ['requeue', a.slurm_job_id], { encoding: 'utf8', env: { ...process.env, ...env } });
+          if (
+            st?.state === 'running' &&
+            a?.phase === 'train' &&
+            a.slurm_job_id &&
+            epochs(sdir, run) >= 1 &&
+            !trained(sdir, run)
+          ) {
+            const q = spawnSync('scontrol', ['requeue', a.slurm_job_id], {
+              encoding: 'utf8',
+              env: { ...process.env, ...env },
+            });
             assert.equal(q.status, 0, `scontrol requeue ${a.slurm_job_id}: ${q.stderr}`);
             requeued = { run, task: a.slurm_job_id };
             break;
@@ -123,11 +169,22 @@ test(
       assert.ok(requeued, 'no training task was caught mid-training to requeue');
       const slr = await sl.done;
       assert.equal(slr.code, 0, slr.out);
-      assert.match(slr.out, /submitted 9 runs: training array (\d+), inference array (\d+) \(aftercorr\), report (\d+)/);
+      assert.match(
+        slr.out,
+        /submitted 9 runs: training array (\d+), inference array (\d+) \(aftercorr\), report (\d+)/,
+      );
       assert.match(slr.out, /9\/9 runs done/);
       const sub = JSON.parse(fs.readFileSync(path.join(sdir, 'jobs', 'submission.json'), 'utf8'));
-      assert.match(fs.readFileSync(path.join(sdir, 'jobs', 'train.sbatch'), 'utf8'), /#SBATCH --job-name=vmat-cpu_smoke-train\n/);
-      assert.deepEqual(sub.commands[1].slice(0, 4), ['sbatch', '--parsable', `--array=0,1,2,3,4,5,6,7,8`, `--dependency=aftercorr:${sub.train_job}`]);
+      assert.match(
+        fs.readFileSync(path.join(sdir, 'jobs', 'train.sbatch'), 'utf8'),
+        /#SBATCH --job-name=vmat-cpu_smoke-train\n/,
+      );
+      assert.deepEqual(sub.commands[1].slice(0, 4), [
+        'sbatch',
+        '--parsable',
+        `--array=0,1,2,3,4,5,6,7,8`,
+        `--dependency=aftercorr:${sub.train_job}`,
+      ]);
 
       // the requeued task stopped, was requeued by SLURM, and resumed from its checkpoint
       const rs = status(sdir, requeued.run)!;
@@ -159,11 +216,16 @@ test(
       assert.ok(interrupted);
       assert.equal(lor.code, 75, lor.out);
       assert.match(lor.out, /SIGINT — stopping/);
-      assert.ok(runIds.some((r) => status(ldir, r)?.state === 'interrupted'), 'a run was recorded as interrupted');
+      assert.ok(
+        runIds.some((r) => status(ldir, r)?.state === 'interrupted'),
+        'a run was recorded as interrupted',
+      );
       const lor2 = startVmat(['study', 'run', files.local, '--max-parallel', '2'], {});
       const lr2 = await lor2.done;
       assert.equal(lr2.code, 0, lr2.out);
-      assert.ok(runIds.some((r) => status(ldir, r)!.attempts.some((a) => a.phase === 'train' && a.argv.includes('--resume'))));
+      assert.ok(
+        runIds.some((r) => status(ldir, r)!.attempts.some((a) => a.phase === 'train' && a.argv.includes('--resume'))),
+      );
       const loReport = JSON.parse(fs.readFileSync(path.join(ldir, 'report', 'report.json'), 'utf8'));
 
       // --- same results: every per-case number of every run, then the report
@@ -175,7 +237,10 @@ test(
           };
         const a = ev(sdir).per_case_results;
         const b = ev(ldir).per_case_results;
-        assert.deepEqual(a.map((c) => c.case_id), b.map((c) => c.case_id));
+        assert.deepEqual(
+          a.map((c) => c.case_id),
+          b.map((c) => c.case_id),
+        );
         a.forEach((c, i) => {
           const la = leaves(c);
           const lb = leaves(b[i]);
@@ -188,9 +253,18 @@ test(
       assert.ok(n > 1000, `compared ${n} per-case numbers`);
       for (const c of Object.keys(loReport.aggregates))
         for (const m of Object.keys(loReport.aggregates[c]))
-          for (const k of ['mean', 'sd', 'ci_low', 'ci_high']) close(slReport.aggregates[c][m][k], loReport.aggregates[c][m][k], `aggregate ${c} ${m} ${k}`);
+          for (const k of ['mean', 'sd', 'ci_low', 'ci_high'])
+            close(slReport.aggregates[c][m][k], loReport.aggregates[c][m][k], `aggregate ${c} ${m} ${k}`);
       loReport.comparisons.forEach((c: Record<string, number | null>, i: number) => {
-        for (const k of ['statistic', 'p_value', 'p_holm', 'cohens_d', 'mean_diff', 'mean_diff_ci_low', 'mean_diff_ci_high'])
+        for (const k of [
+          'statistic',
+          'p_value',
+          'p_holm',
+          'cohens_d',
+          'mean_diff',
+          'mean_diff_ci_low',
+          'mean_diff_ci_high',
+        ])
           close(slReport.comparisons[i][k], c[k], `comparison ${i} ${k}`);
       });
       assert.deepEqual(
@@ -200,7 +274,9 @@ test(
 
       // --- the report equals scipy recomputed from the runs' own evaluation JSON
       assert.ok(assertReportMatchesPeer(slReport, runPeer(files.slurm)) > 100);
-      process.stderr.write(`# study slurm test: requeued ${requeued.task} (${requeued.run}); ${n} per-case numbers equal local\n`);
+      process.stderr.write(
+        `# study slurm test: requeued ${requeued.task} (${requeued.run}); ${n} per-case numbers equal local\n`,
+      );
     } finally {
       if (cluster.startedHere) spawnSync('bash', [CLUSTER, 'stop'], { encoding: 'utf8' });
       fs.rmSync(root, { recursive: true, force: true });

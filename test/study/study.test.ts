@@ -63,11 +63,14 @@ function writeStudy(dir: string, name: string, body: unknown): string {
 
 function expectError(body: Record<string, unknown>, dir: string, pattern: RegExp): void {
   const f = writeStudy(dir, 'bad', body);
-  assert.throws(() => loadStudy(f, studyCommandSpecs()), (e: Error) => {
-    assert.match(e.message, pattern);
-    assert.ok(e.message.startsWith(f), `the message names the file: ${e.message}`);
-    return true;
-  });
+  assert.throws(
+    () => loadStudy(f, studyCommandSpecs()),
+    (e: Error) => {
+      assert.match(e.message, pattern);
+      assert.ok(e.message.startsWith(f), `the message names the file: ${e.message}`);
+      return true;
+    },
+  );
 }
 
 test('bad study files: a DataError naming the key, expected vs found', async () => {
@@ -98,7 +101,11 @@ test('bad study files: a DataError naming the key, expected vs found', async () 
     /\[conditions\[1\]\.flags\[0\]\]: expected a flag the study does not set itself .*found --seed/,
   );
   // unknown key in the shared settings
-  expectError({ ...ok, training: { epochs: 2, patch_sise: 16 } }, dir, /\[training\]: .*found unknown key "patch_sise"/);
+  expectError(
+    { ...ok, training: { epochs: 2, patch_sise: 16 } },
+    dir,
+    /\[training\]: .*found unknown key "patch_sise"/,
+  );
   // a condition name used twice
   expectError(
     { ...ok, conditions: [conds[0], conds[1], { ...conds[2], name: 'grad' }] },
@@ -111,9 +118,17 @@ test('bad study files: a DataError naming the key, expected vs found', async () 
   // a data directory without a split
   const noSplit = path.join(dir, 'nosplit');
   fs.mkdirSync(noSplit);
-  expectError({ ...ok, data_dir: noSplit }, dir, /\[data_dir\]: expected a data folder with a locked split .*without split\.json/);
+  expectError(
+    { ...ok, data_dir: noSplit },
+    dir,
+    /\[data_dir\]: expected a data folder with a locked split .*without split\.json/,
+  );
   // unknown reference, unknown key, too few pairs allowed by the plan
-  expectError({ ...ok, reference: 'baseline' }, dir, /\[reference\]: expected the name of a condition of this study \(base, grad, asym\), found "baseline"/);
+  expectError(
+    { ...ok, reference: 'baseline' },
+    dir,
+    /\[reference\]: expected the name of a condition of this study \(base, grad, asym\), found "baseline"/,
+  );
   expectError({ ...ok, condtions: [] }, dir, /\[condtions\]: .*found unknown key "condtions"/);
   expectError(
     { ...ok, analysis: { primary_metrics: [{ path: 'dose_metrics.mae_gy', better: 'lower' }], min_pairs: 3 } },
@@ -126,7 +141,13 @@ test('bad study files: a DataError naming the key, expected vs found', async () 
     /\[analysis\.primary_metrics\[0\]\.better\]: expected "lower" or "higher", found the string "smaller"/,
   );
   expectError(
-    { ...ok, analysis: { primary_metrics: [{ path: 'dose_metrics.mae_gy', better: 'lower' }], families: [{ name: 'f', conditions: ['gard'] }] } },
+    {
+      ...ok,
+      analysis: {
+        primary_metrics: [{ path: 'dose_metrics.mae_gy', better: 'lower' }],
+        families: [{ name: 'f', conditions: ['gard'] }],
+      },
+    },
     dir,
     /\[analysis\.families\[0\]\.conditions\[0\]\]: expected the name of a condition .*found "gard"/,
   );
@@ -146,7 +167,10 @@ test('bad study files: a DataError naming the key, expected vs found', async () 
   for (const executor of ['local', 'slurm']) {
     const r = vmat(['study', 'run', f, '--executor', executor]);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /\[data_dir\]: expected runs made with the study's locked split .*1 run folder\(s\) from a different split: .*grad_seed2\/split\.json: its train cases/);
+    assert.match(
+      r.stderr,
+      /\[data_dir\]: expected runs made with the study's locked split .*1 run folder\(s\) from a different split: .*grad_seed2\/split\.json: its train cases/,
+    );
     assert.ok(!fs.existsSync(path.join(dir, 'good', 'logs')), 'nothing ran');
     assert.ok(!fs.existsSync(path.join(dir, 'good', 'jobs', 'submission.json')), 'nothing was submitted');
   }
@@ -159,10 +183,16 @@ test('vmat study plan lists the 39 training runs of the reference ablation with 
   const p = JSON.parse(r.stdout) as { runs: Array<{ run: string; train_argv: string[]; state: string }> };
   assert.equal(p.runs.length, 39);
   const names = [...new Set(p.runs.map((x) => x.run.replace(/_seed\d+$/, '')))];
-  assert.deepEqual(names, Array.from({ length: 13 }, (_, i) => `C${i + 1}`));
+  assert.deepEqual(
+    names,
+    Array.from({ length: 13 }, (_, i) => `C${i + 1}`),
+  );
   const argv = (id: string) => p.runs.find((x) => x.run === id)!.train_argv.join(' ');
   assert.match(argv('C1_seed42'), /--epochs 200 --patch-size 128 --base-channels 48 --levels 5 .* --seed 42$/);
-  assert.match(argv('C6_seed123'), /--use-gradient-loss --use-dvh-loss --use-structure-weighted --use-asymmetric-ptv --asymmetric-underdose-weight 2\.5 --use-uncertainty-weighting/);
+  assert.match(
+    argv('C6_seed123'),
+    /--use-gradient-loss --use-dvh-loss --use-structure-weighted --use-asymmetric-ptv --asymmetric-underdose-weight 2\.5 --use-uncertainty-weighting/,
+  );
   assert.doesNotMatch(argv('C7_seed456'), /--use-gradient-loss/);
   assert.match(argv('C11_seed42'), /--architecture attention_unet/);
   assert.match(argv('C13_seed42'), /--architecture bottleneck_attn/);
@@ -179,7 +209,11 @@ function fakeCase(id: string, cond: number, seed: number, rng: Rng, k: number): 
   return {
     case_id: id,
     dose_metrics: { mae_gy: mae },
-    gamma: { ptv_region_3mm3pct: { gamma_pass_rate: cond === 2 ? 90 : Math.min(100, 80 + 5 * cond + Math.round(rng.normal() * 4)) } },
+    gamma: {
+      ptv_region_3mm3pct: {
+        gamma_pass_rate: cond === 2 ? 90 : Math.min(100, 80 + 5 * cond + Math.round(rng.normal() * 4)),
+      },
+    },
     dvh_metrics: {
       PTV70: { D95_error: d95 },
       // only 5 of 8 cases have a PTV56: too few pairs for a test
@@ -225,11 +259,17 @@ test('study report equals the scipy peer (aggregates, Wilcoxon, Holm per family,
       if (c.name === 'asym' && seed === 3) continue; // a missing run
       const id = `${c.name}_seed${seed}`;
       fs.mkdirSync(path.join(dir, 'stats', 'runs', id), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'stats', 'runs', id, 'training_summary.json'), JSON.stringify({ stopped_by: 'max_epochs', epochs_completed: 2 }));
+      fs.writeFileSync(
+        path.join(dir, 'stats', 'runs', id, 'training_summary.json'),
+        JSON.stringify({ stopped_by: 'max_epochs', epochs_completed: 2 }),
+      );
       const pred = path.join(dir, 'stats', 'predictions', id);
       fs.mkdirSync(pred, { recursive: true });
       const per = TEST_IDS.map((cid, k) => fakeCase(cid, ci, seed, rng, k));
-      fs.writeFileSync(path.join(pred, 'evaluation_results.json'), JSON.stringify({ n_cases: per.length, per_case_results: per }));
+      fs.writeFileSync(
+        path.join(pred, 'evaluation_results.json'),
+        JSON.stringify({ n_cases: per.length, per_case_results: per }),
+      );
     }
   });
   const s = loadStudy(f, studyCommandSpecs());
@@ -238,10 +278,16 @@ test('study report equals the scipy peer (aggregates, Wilcoxon, Holm per family,
   assert.ok(report.deviations.some((d) => /asym_seed3 missing/.test(d)));
   // PTV50.4 (a structure name with a dot) exists in 5 cases: refused, said so
   const refused = report.comparisons.filter((c) => c.metric === 'dvh_metrics.PTV50.4.D95_error');
-  assert.ok(refused.length && refused.every((c) => c.p_value === null && /needs >= 6 paired cases, found 5/.test(c.refused ?? '')));
+  assert.ok(
+    refused.length &&
+      refused.every((c) => c.p_value === null && /needs >= 6 paired cases, found 5/.test(c.refused ?? '')),
+  );
   assert.ok(report.deviations.some((d) => /not tested: needs >= 6 paired cases, found 5/.test(d)));
   // ties and zero differences reach the permutation branch somewhere
-  assert.ok(report.comparisons.some((c) => c.method === 'permutation'), 'a comparison with ties or zeros');
+  assert.ok(
+    report.comparisons.some((c) => c.method === 'permutation'),
+    'a comparison with ties or zeros',
+  );
   assert.ok(report.comparisons.some((c) => c.method === 'exact'));
   assert.equal(report.decisions.length, 2);
   assert.match(report.decisions[0].statement, /^(Primary finding|Mixed result|Negative result): full/);
@@ -274,7 +320,10 @@ test('a failing run is recorded with its reason and log; the other runs finish',
   for (let i = 0; i < 5; i++) {
     const id = `case_${i}`;
     ids.push(id);
-    await writeReferenceNpz(path.join(data, `${id}.npz`), phantomCase({ id, shape: [16, 16, 12], shift: [(i % 3) - 1, 0, 0] }));
+    await writeReferenceNpz(
+      path.join(data, `${id}.npz`),
+      phantomCase({ id, shape: [16, 16, 12], shift: [(i % 3) - 1, 0, 0] }),
+    );
   }
   await writeSplit(path.join(data, 'split.json'), {
     version: 1,
@@ -299,7 +348,10 @@ test('a failing run is recorded with its reason and log; the other runs finish',
   });
   const r = vmat(['study', 'run', f, '--max-parallel', '1']);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /run broken_seed1 FAILED: vmat train exited with code 2: vmat: .*missing\.json.*\(log: .*logs\/broken_seed1\/train\.log\)/);
+  assert.match(
+    r.stderr,
+    /run broken_seed1 FAILED: vmat train exited with code 2: vmat: .*missing\.json.*\(log: .*logs\/broken_seed1\/train\.log\)/,
+  );
   const st = vmat(['study', 'status', f, '--json']);
   const runs = (JSON.parse(st.stdout) as { runs: Array<{ run: string; state: string; log: string | null }> }).runs;
   assert.deepEqual(
