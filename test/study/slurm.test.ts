@@ -5,7 +5,8 @@
  * --wait`; one training task requeued mid-training with `scontrol requeue`; the study finishes
  * (the report job included) and every run's per-case results and the report equal (1e-6) the same
  * study run by the local executor, itself interrupted once with SIGINT and resumed; the report's
- * statistics equal the scipy peer recomputed from the runs' own evaluation JSON.
+ * statistics equal the scipy peer recomputed from the runs' own evaluation JSON; the report notebook
+ * renders it.
  *
  * Skipped, with the reason, only when SLURM cannot run here at all (not root and no password-less
  * sudo); missing SLURM packages are a failure (scripts/setup.d/60-slurm.sh installs them).
@@ -17,6 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertReportMatchesPeer, BIN, close, ROOT, runPeer, vmat } from './helpers';
+import { jupyterMissing, runNotebooks } from '../notebooks/helpers';
 
 const CLUSTER = path.join(ROOT, 'scripts', 'slurm', 'local-cluster.sh');
 
@@ -274,6 +276,24 @@ test(
 
       // --- the report equals scipy recomputed from the runs' own evaluation JSON
       assert.ok(assertReportMatchesPeer(slReport, runPeer(files.slurm)) > 100);
+      // --- the report notebook renders this report: box plots with seeds, forest plots, decisions
+      if (!jupyterMissing()) {
+        const figs = path.join(root, 'figures');
+        const nb = runNotebooks(
+          [path.join(ROOT, 'notebooks', 'study_report.ipynb')],
+          figs,
+          { VMAT_STUDY: files.slurm },
+          300_000,
+        );
+        assert.equal(nb.status, 0, nb.stderr);
+        const html = fs.readFileSync(path.join(figs, 'study_report', 'study_report.html'), 'utf8');
+        assert.ok(
+          html.includes(slReport.decisions[0].statement.slice(0, 40)),
+          'the decision is stated in the notebook',
+        );
+        for (const f of ['study_box_dose_metrics.mae_gy', 'study_forest_dose_metrics.mae_gy'])
+          assert.ok(fs.statSync(path.join(figs, 'study_report', `${f}.png`)).size > 1000, f);
+      }
       process.stderr.write(
         `# study slurm test: requeued ${requeued.task} (${requeued.run}); ${n} per-case numbers equal local\n`,
       );
