@@ -18,6 +18,7 @@ import { toJson, writeFileAtomicSync } from '../core/atomic';
 import { assertSameSplit, executeRun, RunControl, trainArgv, type RunOutcome } from './run_one';
 import { epochsDone, pidAlive, runStatus } from './runs';
 import { studyRuns, type Study, type StudyRun } from './study';
+import { readSubmission, withQueueStates } from './slurm';
 
 /** bytes of a SLURM memory string ("4G", "500M", "1024" = MB) */
 export function parseMemBytes(mem: string): number {
@@ -84,10 +85,21 @@ export async function runLocal(s: Study, o: LocalOptions = {}): Promise<LocalRes
   const release = takeLock(s);
   const outcomes: LocalResult['outcomes'] = {};
   const todo: StudyRun[] = [];
-  for (const r of runs) {
-    const st = runStatus(s, r, trainArgv(s, r, false));
-    if (st.state === 'done') outcomes[r.id] = 'skipped';
-    else todo.push(r);
+  let statuses = runs.map((r) => runStatus(s, r, trainArgv(s, r, false)));
+  if (readSubmission(s)) statuses = withQueueStates(s, statuses);
+  const busy = statuses.filter((st) => st.state === 'running' || st.state === 'queued');
+  if (busy.length) {
+    release();
+    throw new UsageError(
+      `study ${s.name}: ${busy.length} run(s) are queued or running elsewhere (${busy
+        .slice(0, 3)
+        .map((b) => `${b.run.id}${b.job ? ` as SLURM task ${b.job}` : ''}`)
+        .join(', ')}); wait for them (vmat study status ${s.file})`,
+    );
+  }
+  for (const st of statuses) {
+    if (st.state === 'done') outcomes[st.run.id] = 'skipped';
+    else todo.push(st.run);
   }
   const { n: autoN, why } = defaultMaxParallel(s);
   const maxParallel = Math.max(1, o.maxParallel ?? autoN);

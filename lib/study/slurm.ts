@@ -199,9 +199,18 @@ export function withQueueStates(s: Study, statuses: RunStatus[]): RunStatus[] {
   const sub = readSubmission(s);
   if (!sub) return statuses;
   const q = queuedTasks([sub.train_job, sub.infer_job]);
-  if (!q.size) return statuses;
   return statuses.map((st) => {
+    // a SLURM task recorded as running that has left the queue died without a word (node failure, kill -9)
+    const gone = (x: RunStatus): RunStatus =>
+      x.state === 'running' && x.job && x.job.includes('_') && !q.has(x.job)
+        ? {
+            ...x,
+            state: x.epochsDone > 0 ? 'interrupted' : 'missing',
+            reason: `its SLURM task ${x.job} has left the queue`,
+          }
+        : x;
     if (st.state === 'done' || st.state === 'failed') return st;
+    if (!q.size) return gone(st);
     const i = st.run.index;
     const t = q.get(`${sub.train_job}_${i}`);
     const inf = q.get(`${sub.infer_job}_${i}`);
@@ -213,7 +222,7 @@ export function withQueueStates(s: Study, statuses: RunStatus[]): RunStatus[] {
     if (run) return { ...st, state: 'running', job: run.id, reason: `${run.phase} (${run.state.toLowerCase()})` };
     const pend = active.find((a) => a.state === 'PENDING' || a.state === 'REQUEUED' || a.state === 'CONFIGURING');
     if (pend) return { ...st, state: 'queued', job: pend.id, reason: `${pend.phase}: ${pend.reason}` };
-    return st;
+    return gone(st);
   });
 }
 
