@@ -10,10 +10,17 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
+/** vmat-lab's version from package.json */
+export function packageVersion(): string {
+  const file = path.join(__dirname, '..', '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('vmat')
+    .version(packageVersion(), '-V, --version', 'print the vmat-lab version')
     .description('vmat-lab: train, run and evaluate 3D dose-prediction models for radiotherapy')
     .showHelpAfterError()
     .enablePositionalOptions();

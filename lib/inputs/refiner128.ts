@@ -26,6 +26,8 @@ const PAROTIDS: [number, number] = [
   2 + OPENKBP_STRUCTURES.indexOf('RightParotid'),
   2 + OPENKBP_STRUCTURES.indexOf('LeftParotid'),
 ];
+/** channel indices swapped by a left-right flip (the parotids) */
+export const REFINER_LR_CHANNEL_PAIRS: ReadonlyArray<[number, number]> = [PAROTIDS];
 
 export interface RefinerRecipe {
   profile: 'openkbp-refine-128';

@@ -15,6 +15,7 @@ import { writeJsonAtomic } from '../core/atomic';
 import type { PlanType } from './anatomy';
 import { type CaseJob, type CaseJobResult, runCaseJob } from './cohort_job';
 import type { DoseModelOptions } from './dose';
+import type { OarMapping } from '../dicom/roi_mapping';
 import { Rng } from '../core/rng';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM, SYNTH_GENERATOR, SYNTH_PROCESSED_DATE } from './synth_case';
 
@@ -45,6 +46,13 @@ export interface CohortOptions {
   /** worker threads (default: available cores, at most the number of cases; 1 = in process) */
   threads?: number;
   dose?: Partial<DoseModelOptions>;
+  /**
+   * 'npz' (default): reference npz files + split.json + batch_summary.json; 'dicom': one DICOM-RT
+   * folder per case (CT, RS, RP, RD files) + split.json + synthetic_cohort.json
+   */
+  format?: 'npz' | 'dicom';
+  /** ROI-name mapping for format 'dicom' */
+  mapping?: OarMapping;
   onProgress?: (done: number, total: number, info: string) => void;
 }
 
@@ -147,6 +155,8 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
     shape,
     spacingMm,
     dose: opts.dose,
+    format: opts.format,
+    mapping: opts.mapping,
   }));
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), jobs.length));
   let done = 0;
@@ -174,6 +184,25 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
     },
   );
   await writeSplit(path.join(opts.out, 'split.json'), split);
+  const synthetic = {
+    generator: SYNTH_GENERATOR,
+    seed: opts.seed,
+    layout,
+    shape,
+    spacing_mm: spacingMm,
+    cases: results.map((r) => ({
+      id: r.id,
+      plan_type: r.planType,
+      ptv70_cc: Math.round(r.ptv70Cc * 100) / 100,
+      dvh: r.dvh,
+      ...(r.roiNames ? { roi_names: r.roiNames } : {}),
+    })),
+  };
+  if (opts.format === 'dicom') {
+    // the folder is an input for `vmat preprocess`: no batch_summary.json (that is preprocess output)
+    await writeJsonAtomic(path.join(opts.out, 'synthetic_cohort.json'), { format: 'dicom', ...synthetic });
+    return { files: results.map((r) => path.join(opts.out, r.id)), split, cases: results };
+  }
   const typeCounts: Record<string, number> = {};
   for (const [t] of PLAN_MIX[layout]) typeCounts[t] = 0;
   for (const r of results) typeCounts[r.planType]++;
@@ -195,19 +224,7 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
       inplane_size: shape[0],
       z_margin_mm: 30.0,
     },
-    synthetic: {
-      generator: SYNTH_GENERATOR,
-      seed: opts.seed,
-      layout,
-      shape,
-      spacing_mm: spacingMm,
-      cases: results.map((r) => ({
-        id: r.id,
-        plan_type: r.planType,
-        ptv70_cc: Math.round(r.ptv70Cc * 100) / 100,
-        dvh: r.dvh,
-      })),
-    },
+    synthetic,
   });
   return { files: results.map((r) => r.file), split, cases: results };
 }

@@ -1,7 +1,6 @@
 /** `vmat gamma`: 3-D gamma index of two dose arrays (pymedphys gamma_shell semantics, lib/eval/gamma.ts). */
 import type { Command } from 'commander';
-import { gammaIndex, gammaStats } from '../../eval/gamma';
-import { load3d, loadMask, parseNumber, parseSpacing, sameShape } from '../options';
+import { parseNumber, parseSpacing } from '../options';
 import { printJson } from '../json';
 
 interface GammaOpts {
@@ -37,6 +36,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (o: GammaOpts) => {
       const spacing = parseSpacing(o.spacingMm);
+      const { gammaIndex, gammaStats } = await import('../../eval/gamma');
+      const { load3d, loadMask, sameShape } = await import('../array_inputs');
       const ref = await load3d(o.ref, 'reference dose');
       const ev = await load3d(o.eval, 'evaluated dose');
       sameShape(ref, o.ref, ev, o.eval);
