@@ -159,7 +159,7 @@ export async function runLocal(s: Study, o: LocalOptions = {}): Promise<LocalRes
       const c = new RunControl();
       running.set(r.id, c);
       o.onRunStart?.(r);
-      const out = await executeRun(s, r, c, { phase: 'all', executor: 'local', detached: true });
+      const out = await executeRun(s, r, c, { phase: 'all', executor: 'local' });
       running.delete(r.id);
       outcomes[r.id] = out;
       const e = Math.min(epochsDone(r), planned(r));

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataError } from '../core/errors';
+import { VMAT_BIN } from '../core/project';
 import { readSplit } from '../data/split';
 import { evaluationFile, readStatus, summaryFile, writeStatus, type Attempt, type StatusRecord } from './runs';
 import type { Study, StudyRun } from './study';
@@ -24,7 +25,7 @@ export const EXIT_INTERRUPTED = 75;
 
 /** `node bin/vmat.js` of this checkout */
 export function vmatCommand(): string[] {
-  return [process.execPath, path.resolve(__dirname, '..', '..', 'bin', 'vmat.js')];
+  return [process.execPath, VMAT_BIN];
 }
 
 /** `vmat train` argv of a run (after `node bin/vmat.js`) */
@@ -135,8 +136,6 @@ export interface ExecuteOptions {
   phase: 'train' | 'infer' | 'all';
   executor: 'local' | 'slurm';
   slurmJobId?: string | null;
-  /** detach children into their own process group (local: Ctrl-C reaches only the executor, which forwards it once) */
-  detached?: boolean;
   onChild?: (child: ChildProcess | null) => void;
 }
 
@@ -147,14 +146,22 @@ export class RunControl {
   attach(c: ChildProcess | null): void {
     this.child = c;
   }
-  /** forwards the signal to the running command; the run ends as 'interrupted' */
+  /**
+   * forwards the signal to the running command's whole process group (the command may itself be a
+   * small launcher with a child, e.g. bin/vmat.js re-executing under tsx); the run ends as 'interrupted'
+   */
   interrupt(sig: NodeJS.Signals): void {
     this.interrupted ??= sig;
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+    const c = this.child;
+    if (c && c.pid && c.exitCode === null && c.signalCode === null) {
       try {
-        this.child.kill(sig);
+        process.kill(-c.pid, sig);
       } catch {
-        /* already gone */
+        try {
+          c.kill(sig);
+        } catch {
+          /* already gone */
+        }
       }
     }
   }
@@ -176,7 +183,6 @@ async function runCommand(
   env: NodeJS.ProcessEnv,
   log: string,
   control: RunControl,
-  detached: boolean,
 ): Promise<{ code: number | null; signal: string | null }> {
   fs.mkdirSync(path.dirname(log), { recursive: true });
   const [node, ...rest] = [...vmatCommand(), ...argv];
@@ -186,7 +192,8 @@ async function runCommand(
     `\n=== ${new Date().toISOString()} ${os.hostname()} pid ${process.pid}\n$ ${[node, ...rest].map(shellQuote).join(' ')}\n`,
   );
   try {
-    const child = spawn(node, rest, { stdio: ['ignore', fd, fd], env, detached });
+    // its own process group: a terminal's Ctrl-C reaches only this process, which forwards it once to the group
+    const child = spawn(node, rest, { stdio: ['ignore', fd, fd], env, detached: true });
     control.attach(child);
     return await new Promise((resolve) => {
       child.on('error', () => resolve({ code: 127, signal: null }));
@@ -259,7 +266,7 @@ export async function executeRun(s: Study, run: StudyRun, control: RunControl, o
     rec.phase = 'train';
     rec.log = log;
     writeStatus(run, rec);
-    const r = await runCommand(argv, env, log, control, o.detached ?? false);
+    const r = await runCommand(argv, env, log, control);
     a.ended_at = new Date().toISOString();
     a.exit_code = r.code;
     a.signal = r.signal;
@@ -310,7 +317,7 @@ export async function executeRun(s: Study, run: StudyRun, control: RunControl, o
     rec.phase = 'infer';
     rec.log = log;
     writeStatus(run, rec);
-    const r = await runCommand(argv, env, log, control, o.detached ?? false);
+    const r = await runCommand(argv, env, log, control);
     a.ended_at = new Date().toISOString();
     a.exit_code = r.code;
     a.signal = r.signal;

@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError, VmatError } from '../core/errors';
+import { PROJECT_ROOT } from '../core/project';
 import { toJson, writeFileAtomicSync } from '../core/atomic';
 import { assertSameSplit, shellQuote, trainArgv, vmatCommand } from './run_one';
 import { runStatus, type RunStatus } from './runs';
@@ -70,7 +71,7 @@ export function resourceLines(s: Study, r: SlurmResources): string[] {
 }
 
 function repoRoot(): string {
-  return path.resolve(__dirname, '..', '..');
+  return PROJECT_ROOT;
 }
 
 function arrayTaskScript(s: Study, runs: StudyRun[], phase: 'train' | 'infer', r: SlurmResources): string {

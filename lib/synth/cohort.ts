@@ -4,6 +4,7 @@
  * reference preprocessing writes (spec 1.8). Deterministic: the same arguments give
  * byte-identical files (seeded streams per case; fixed dates; no clock, no Math.random).
  */
+import { workerSource } from '../core/workers';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -88,8 +89,6 @@ export function assignPlanTypes(n: number, seed: number, layout: ReferenceLayout
 function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResult) => void): Promise<CaseJobResult[]> {
   const results: CaseJobResult[] = new Array(jobs.length);
   let next = 0;
-  const tsxApi = require.resolve('tsx/cjs/api');
-  const workerModule = path.join(__dirname, 'cohort_worker.ts');
   return new Promise((resolve, reject) => {
     let active = 0;
     let failed = false;
@@ -123,10 +122,7 @@ function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResul
       w.postMessage(jobs[k]);
     };
     for (let t = 0; t < threads; t++) {
-      const w = new Worker(
-        `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runCohortWorker();`,
-        { eval: true },
-      );
+      const w = new Worker(workerSource(__dirname, 'cohort_worker', 'runCohortWorker'), { eval: true });
       w.on('error', (e) => {
         if (failed) return;
         failed = true;

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import { UsageError } from '../../core/errors';
-import { exportPredictedRtDose } from '../../dicom/export_rtdose';
 import { printJson } from '../json';
 
 interface Opts {
@@ -40,6 +39,7 @@ export function register(program: Command): void {
     .option('--no-case-check', "export even if the prediction's case_id differs from the folder name")
     .option('--json', 'print what was written (geometry, UIDs, scaling, warnings) as JSON')
     .action(async (o: Opts) => {
+      const { exportPredictedRtDose } = await import('../../dicom/export_rtdose');
       if (o.extent !== 'crop' && o.extent !== 'ct')
         throw new UsageError(`--extent: expected crop or ct, found "${o.extent}"`);
       const r = await exportPredictedRtDose({

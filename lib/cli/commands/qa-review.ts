@@ -1,9 +1,6 @@
 /** `vmat qa-review`: QA review of DICOM-RT case folders before preprocessing (lib/dicom/qa). */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors';
-import { DEFAULT_MAPPING_FILE, loadOarMapping } from '../../dicom/roi_mapping';
-import { runQaReview } from '../../dicom/qa/review';
-import { closeExporter } from '../../plot/export';
 import { printJson } from '../json';
 
 interface Opts {
@@ -32,6 +29,9 @@ export function register(program: Command): void {
     .option('--no-pdf', 'write only the manifest (no Chromium needed)')
     .option('--json', 'print the manifest as JSON')
     .action(async (o: Opts) => {
+      const { DEFAULT_MAPPING_FILE, loadOarMapping } = await import('../../dicom/roi_mapping');
+      const { runQaReview } = await import('../../dicom/qa/review');
+      const { closeExporter } = await import('../../plot/export');
       const perPage = Number(o.casesPerPage);
       if (!Number.isInteger(perPage) || perPage < 1 || perPage > 12)
         throw new UsageError(`--cases-per-page: expected an integer 1..12, found "${o.casesPerPage}"`);

@@ -2,13 +2,9 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import type { Shape3 } from '../../data/case';
-import { generateCohort } from '../../synth/cohort';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM } from '../../synth/synth_case';
-import { formatSummary, summariseCohort } from '../../synth/summary';
 import { UsageError } from '../../core/errors';
 import { printJson } from '../json';
-import { createProgress } from '../../core/progress';
-import { DEFAULT_MAPPING_FILE, loadOarMapping } from '../../dicom/roi_mapping';
 
 function parseTriple(flag: string, v: string, integer: boolean): Shape3 {
   const parts = v.split(',').map((s) => s.trim());
@@ -76,6 +72,10 @@ export function register(program: Command): void {
     )
     .option('--json', 'print the result (files, split, DVH summary) as JSON')
     .action(async (o: SynthOpts) => {
+      const { generateCohort } = await import('../../synth/cohort');
+      const { formatSummary, summariseCohort } = await import('../../synth/summary');
+      const { createProgress } = await import('../../core/progress');
+      const { DEFAULT_MAPPING_FILE, loadOarMapping } = await import('../../dicom/roi_mapping');
       const layout = o.layout;
       if (layout !== 'v2.3' && layout !== 'v2.4')
         throw new UsageError(`--layout: expected v2.3 or v2.4, found "${layout}"`);
