@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertReportMatchesPeer, BIN, close, ROOT, runPeer, vmat } from './helpers';
 import { jupyterMissing, runNotebooks } from '../notebooks/helpers';
+import { evaluationFile } from '../../lib/study/runs';
 
 const CLUSTER = path.join(ROOT, 'scripts', 'slurm', 'local-cluster.sh');
 
@@ -234,7 +235,7 @@ test(
       let n = 0;
       for (const run of runIds) {
         const ev = (d: string) =>
-          JSON.parse(fs.readFileSync(path.join(d, 'predictions', run, 'baseline_evaluation_results.json'), 'utf8')) as {
+          JSON.parse(fs.readFileSync(evaluationFile(path.join(d, 'predictions', run))!, 'utf8')) as {
             per_case_results: Array<{ case_id: string }>;
           };
         const a = ev(sdir).per_case_results;
