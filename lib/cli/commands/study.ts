@@ -11,12 +11,21 @@ import { register as registerInfer } from './infer';
 import { intOpt } from '../options';
 import { printJson } from '../json';
 import type { CommandSpec, CommandSpecs } from '../../study/command_spec';
-import { loadStudy, studyRuns, type Study } from '../../study/study';
-import { planSummary, planText, statusText, studyStatuses } from '../../study/plan';
-import { runLocal } from '../../study/local';
-import { submitStudy, waitForSubmission, writeJobScripts, type SlurmResources } from '../../study/slurm';
-import { writeReport } from '../../study/report';
-import { executeRun, EXIT_INTERRUPTED, RunControl } from '../../study/run_one';
+import type { Study } from '../../study/study';
+import type { SlurmResources } from '../../study/slurm';
+
+/** the study library, loaded inside the actions (registering commands loads no heavy library: zod, jszip) */
+async function studyLib() {
+  const [study, plan, local, slurm, report, runOne] = await Promise.all([
+    import('../../study/study'),
+    import('../../study/plan'),
+    import('../../study/local'),
+    import('../../study/slurm'),
+    import('../../study/report'),
+    import('../../study/run_one'),
+  ]);
+  return { ...study, ...plan, ...local, ...slurm, ...report, ...runOne };
+}
 
 function commandSpec(register: (p: Command) => void, name: string): CommandSpec {
   const make = (): Command => {
@@ -49,7 +58,8 @@ export function studyCommandSpecs(): CommandSpecs {
 }
 
 /** loads and validates a study file with the CLI's command specs */
-export function openStudy(file: string, requireData = true): Study {
+export async function openStudy(file: string, requireData = true): Promise<Study> {
+  const { loadStudy } = await import('../../study/study');
   return loadStudy(file, studyCommandSpecs(), { requireData });
 }
 
@@ -85,8 +95,9 @@ export function register(program: Command): void {
       'what the study runs: condition x seed -> run folder, flags, resources, estimated cost, and what is done',
     )
     .option('--json', 'print the plan as JSON', false)
-    .action((file: string, f: { json: boolean }) => {
-      const s = openStudy(file, false);
+    .action(async (file: string, f: { json: boolean }) => {
+      const { planSummary, planText } = await studyLib();
+      const s = await openStudy(file, false);
       const p = planSummary(s);
       if (f.json) printJson({ ...p, data_problem: s.dataProblem });
       else process.stdout.write(planText(s, p) + '\n');
@@ -129,7 +140,16 @@ export function register(program: Command): void {
     .option('--no-report', 'local: do not write the report when every run is done')
     .option('--quiet', 'no progress output', false)
     .action(async (file: string, f: RunFlags) => {
-      const s = openStudy(file);
+      const {
+        runLocal,
+        studyStatuses,
+        writeReport,
+        EXIT_INTERRUPTED,
+        writeJobScripts,
+        submitStudy,
+        waitForSubmission,
+      } = await studyLib();
+      const s = await openStudy(file);
       if (f.executor === 'local') {
         const r = await runLocal(s, { maxParallel: f.maxParallel, quiet: f.quiet });
         const statuses = studyStatuses(s);
@@ -188,8 +208,9 @@ export function register(program: Command): void {
       'the state of every run: missing, partial, trained, queued, running, done, failed (reason, log), interrupted',
     )
     .option('--json', 'print JSON', false)
-    .action((file: string, f: { json: boolean }) => {
-      const s = openStudy(file);
+    .action(async (file: string, f: { json: boolean }) => {
+      const { planSummary, statusText } = await studyLib();
+      const s = await openStudy(file);
       const p = planSummary(s);
       if (f.json) printJson({ study: p.study, counts: p.counts, runs: p.runs });
       else process.stdout.write(statusText(s, p) + '\n');
@@ -199,8 +220,9 @@ export function register(program: Command): void {
     .command('report <file>')
     .description('the pre-registered analysis into studies/<name>/report/ (report.json unrounded, report.md)')
     .option('--json', 'print the report JSON', false)
-    .action((file: string, f: { json: boolean }) => {
-      const s = openStudy(file);
+    .action(async (file: string, f: { json: boolean }) => {
+      const { writeReport } = await studyLib();
+      const s = await openStudy(file);
       const w = writeReport(s);
       if (f.json) printJson(w.report);
       else {
@@ -220,7 +242,8 @@ export function register(program: Command): void {
     .option('--phase <phase>', 'train | infer | all', 'all')
     .option('--executor <name>', 'recorded in the run status: local | slurm', 'local')
     .action(async (file: string, f: { run: string; phase: string; executor: string }) => {
-      const s = openStudy(file);
+      const { studyRuns, RunControl, executeRun, EXIT_INTERRUPTED } = await studyLib();
+      const s = await openStudy(file);
       const run = studyRuns(s).find((r) => r.id === f.run);
       if (!run)
         throw new UsageError(
