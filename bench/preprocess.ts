@@ -14,7 +14,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { printJson } from '../lib/cli/json';
-import { preprocessBatch } from '../lib/dicom/batch';
 
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'dicom');
 const PYTHON = process.env.VMAT_DICOM_PYTHON ?? '/usr/bin/python3';
@@ -42,6 +41,8 @@ export function registerBench(group: Command): void {
     .option('--no-peer', 'skip the Python peer')
     .option('--json', 'print one JSON object')
     .action(async (opts: { rounds: string; caseDir?: string; peer: boolean; json?: boolean }) => {
+      // loaded here, not at registration (the CLI starts without dcmjs/zod/jszip)
+      const { preprocessBatch } = await import('../lib/dicom/batch');
       const rounds = Math.max(1, Number(opts.rounds) || 1);
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-bench-preprocess-'));
       try {

@@ -5,6 +5,7 @@
  * DataError naming the file and tag — goes to `batch_summary.json` (`failed_cases` and
  * `failure_reasons`); the other cases go on. Debug panels are exported after the cases.
  */
+import { workerSource } from '../core/workers';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -47,8 +48,8 @@ export interface BatchReport {
   warnings: string[];
 }
 
-/** Immediate sub-folders of `inputDir`, sorted by name. */
-export function listCaseDirs(inputDir: string): string[] {
+/** Immediate sub-folders of `inputDir`, sorted by name (minus `exclude`, e.g. an output folder inside it). */
+export function listCaseDirs(inputDir: string, exclude?: string): string[] {
   if (!fs.existsSync(inputDir) || !fs.statSync(inputDir).isDirectory())
     throw new DataError(inputDir, null, 'an input folder of case folders', 'no such folder');
   return fs
@@ -56,7 +57,8 @@ export function listCaseDirs(inputDir: string): string[] {
     .filter((e) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(path.join(inputDir, e.name)).isDirectory()))
     .map((e) => e.name)
     .sort()
-    .map((n) => path.join(inputDir, n));
+    .map((n) => path.join(inputDir, n))
+    .filter((d) => !exclude || path.resolve(d) !== path.resolve(exclude));
 }
 
 type Outcome = { ok: true; result: CaseResult } | { ok: false; reason: string };
@@ -80,8 +82,6 @@ async function runInProcess(jobs: CaseJob[], onDone: (i: number, o: Outcome) => 
 }
 
 function runInWorkers(jobs: CaseJob[], threads: number, onDone: (i: number, o: Outcome) => void): Promise<void> {
-  const tsxApi = require.resolve('tsx/cjs/api');
-  const workerModule = path.join(__dirname, 'preprocess_worker.ts');
   let next = 0;
   return new Promise((resolve, reject) => {
     let active = 0;
@@ -117,12 +117,9 @@ function runInWorkers(jobs: CaseJob[], threads: number, onDone: (i: number, o: O
       w.postMessage(jobs[k]);
     };
     for (let t = 0; t < threads; t++) {
-      const w = new Worker(
-        `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runPreprocessWorker();`,
-        {
-          eval: true,
-        },
-      );
+      const w = new Worker(workerSource(__dirname, 'preprocess_worker', 'runPreprocessWorker'), {
+        eval: true,
+      });
       w.on('error', (e) => {
         if (stopped) return;
         stopped = true;
@@ -148,7 +145,8 @@ export function defaultJobs(cases: number): number {
 export async function preprocessBatch(inputDir: string, outputDir: string, opts: BatchOptions): Promise<BatchReport> {
   const mappingFile = path.resolve(opts.mappingFile ?? DEFAULT_MAPPING_FILE);
   loadOarMapping(mappingFile); // a bad mapping stops the batch before any work
-  const caseDirs = listCaseDirs(inputDir);
+  // an output folder inside the input folder is not a case
+  const caseDirs = listCaseDirs(inputDir, outputDir);
   fs.mkdirSync(outputDir, { recursive: true });
   const { mappingFile: _m, jobs: _j, skipPlots: _s, onProgress: _p, quiet: _q, ...caseOptions } = opts;
   void _m;

@@ -117,6 +117,8 @@ export interface DicomFile {
   ds: Dataset;
   /** set when the file ends inside the PixelData value (dcmjs zero-fills a short value silently) */
   truncatedPixelData?: { declared: number; available: number };
+  /** notes about the reading (e.g. a multi-valued SpecificCharacterSet read with its first value) */
+  warnings: string[];
 }
 
 /**
@@ -190,13 +192,33 @@ export function readDicomFile(file: string): DicomFile {
   }
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
   const api = dcmjs().data;
+  const warnings: string[] = [];
   let dict: DcmjsDicomDict;
-  try {
-    dict = api.DicomMessage.readFile(ab);
-  } catch (e) {
+  const fail = (e: unknown): never => {
     const msg = (e as Error).message ?? String(e);
     const hint = /more than currently allocated|out of bounds|offset|beyond/i.test(msg) ? ' (file truncated?)' : '';
     throw new DataError(file, null, 'a DICOM file that parses', `dcmjs: ${msg}${hint}`);
+  };
+  try {
+    dict = api.DicomMessage.readFile(ab);
+  } catch (e) {
+    // dcmjs refuses multi-valued or unknown character sets (ISO 2022 code extensions, common in
+    // Japanese and Korean exports); read again keeping the first value, and say so
+    if (!/character set/i.test((e as Error).message ?? '')) fail(e);
+    try {
+      dict = api.DicomMessage.readFile(ab, {
+        ignoreErrors: true,
+        untilTag: null,
+        includeUntilTagValue: false,
+        noCopy: false,
+        forceStoreRaw: false,
+      });
+    } catch (e2) {
+      return fail(e2);
+    }
+    warnings.push(
+      `${file}: ${tagLabel('SpecificCharacterSet')}: ${(e as Error).message}; text read with the first character set`,
+    );
   }
   const meta = api.DicomMetaDictionary.naturalizeDataset(dict.meta);
   const ts = typeof meta.TransferSyntaxUID === 'string' ? meta.TransferSyntaxUID : '';
@@ -208,7 +230,7 @@ export function readDicomFile(file: string): DicomFile {
   } catch (e) {
     throw new DataError(file, null, 'a DICOM dataset that parses', `dcmjs: ${(e as Error).message}`);
   }
-  const out: DicomFile = { file, transferSyntaxUid: ts, ds };
+  const out: DicomFile = { file, transferSyntaxUid: ts, ds, warnings };
   if (ds.PixelData !== undefined && UNCOMPRESSED_TRANSFER_SYNTAXES[ts]) {
     const rows = numberOf(ds, 'Rows');
     const cols = numberOf(ds, 'Columns');

@@ -132,6 +132,7 @@ export async function preprocessCase(caseDir: string, outputDir: string, opts: P
 
   // 2-3. RTPLAN: prescription and beams
   const plan = files.rtplan ? readDicomFile(files.rtplan) : null;
+  if (plan) warnings.push(...plan.warnings);
   if (!plan) warnings.push(`No RP file found in ${caseDir}, using default prescription`);
   const rx = readPrescription(plan, warnings);
   if (Math.abs(rx.primary_dose - 70) > 1.0)
@@ -141,7 +142,9 @@ export async function preprocessCase(caseDir: string, outputDir: string, opts: P
   // 4. RTSTRUCT → channel masks on the CT grid
   if (!files.rtstruct)
     throw new DataError(caseDir, null, 'an RTSTRUCT file (name starting RS, RTSTRUCT or rtstruct)', 'none');
-  const ss = readStructureSet(readDicomFile(files.rtstruct));
+  const rsFile = readDicomFile(files.rtstruct);
+  warnings.push(...rsFile.warnings);
+  const ss = readStructureSet(rsFile);
   const match = matchRois(ss, opts.mapping);
   checkStructureFrame(ss, ct.frameOfReferenceUid, ctFile, match.channels.flat());
   const raster = rasteriseChannels(ss, match, ct, { fill: opts.fill, spacingOrder: order });
@@ -170,7 +173,9 @@ export async function preprocessCase(caseDir: string, outputDir: string, opts: P
   // 7. RTDOSE
   let grid: DoseGrid | null = null;
   if (files.rtdose) {
-    grid = readDoseGrid(readDicomFile(files.rtdose), ct.frameOfReferenceUid, ctFile, {
+    const rdFile = readDicomFile(files.rtdose);
+    warnings.push(...rdFile.warnings);
+    grid = readDoseGrid(rdFile, ct.frameOfReferenceUid, ctFile, {
       reorient: opts.reorient,
       spacingOrder: order,
     });

@@ -8,7 +8,7 @@
 import { tf } from '../engine';
 import type { Case } from '../data/case';
 import type { DoseModel } from '../models';
-import { OPENKBP_DOSE_SCALE_GY, OPENKBP_FULL_SHAPE } from '../inputs/openkbp64';
+import { OPENKBP_RX_GY, OPENKBP_SHAPE } from '../inputs/openkbp64';
 import { REFINER_IN_CHANNELS, refinerCase, writeRefinerBox, type RefinerCase } from '../inputs/refiner128';
 import type { VolumeNet } from './volume_net';
 import type { DosePredictor } from './predictor';
@@ -24,12 +24,12 @@ export function refinerForward(model: DoseModel, x: tf.Tensor5D): tf.Tensor5D {
 
 /** the refined dose in Gy at 128³ of a refiner case, zero outside the possible-dose mask */
 export function refineGy(refiner: VolumeNet, rc: RefinerCase): Float32Array {
-  const S = OPENKBP_FULL_SHAPE;
+  const S = OPENKBP_SHAPE;
   const n = S[0] * S[1] * S[2];
   const x = new Float32Array(n * REFINER_IN_CHANNELS);
   writeRefinerBox(rc, [0, 0, 0], S, false, x);
   const out = refiner.forward(x, [1, ...S, REFINER_IN_CHANNELS], new Float32Array(13));
-  for (let i = 0; i < n; i++) out[i] = rc.pdm[i] ? out[i] * OPENKBP_DOSE_SCALE_GY : 0;
+  for (let i = 0; i < n; i++) out[i] = rc.pdm[i] ? out[i] * OPENKBP_RX_GY : 0;
   return out;
 }
 

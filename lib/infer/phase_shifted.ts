@@ -9,7 +9,7 @@
  */
 import type { Case, Shape3 } from '../data/case';
 import { DataError } from '../core/errors';
-import { OPENKBP_FULL_SHAPE } from '../inputs/openkbp64';
+import { OPENKBP_SHAPE } from '../inputs/openkbp64';
 import { shiftVolume } from '../transforms/volume_ops';
 import type { DosePredictor } from './predictor';
 
@@ -48,7 +48,7 @@ export function shiftOpenKbpCase(c: Case, s: Shape3): Case {
  * over the phases that do.
  */
 export function blockPhaseMeanGy(c: Case, inner: DosePredictor): Float32Array {
-  const S = OPENKBP_FULL_SHAPE;
+  const S = OPENKBP_SHAPE;
   const sum = new Float32Array(S[0] * S[1] * S[2]);
   const count = new Uint8Array(sum.length);
   for (const p of BLOCK_PHASES) {

@@ -7,8 +7,8 @@
  */
 import type { Case, Shape3 } from '../data/case';
 import {
-  OPENKBP_DOSE_SCALE_GY,
-  OPENKBP_FULL_SHAPE,
+  OPENKBP_RX_GY,
+  OPENKBP_SHAPE,
   OPENKBP_TRAIN_SHAPE,
   prepareOpenKbp64,
   type OpenKbpSample,
@@ -29,13 +29,13 @@ export function predictSample64(net: VolumeNet, s: OpenKbpSample): Float32Array 
 export function upsampleToGy(
   small: Float32Array,
   s: Pick<OpenKbpSample, 'upWeight' | 'possibleDoseMask'>,
-  doseScaleGy = OPENKBP_DOSE_SCALE_GY,
+  doseScaleGy = OPENKBP_RX_GY,
 ): Float32Array {
   const up = maskNormalisedUpsample(
     small,
     s.upWeight,
     OPENKBP_TRAIN_SHAPE as Shape3,
-    OPENKBP_FULL_SHAPE as Shape3,
+    OPENKBP_SHAPE as Shape3,
     s.possibleDoseMask,
   );
   for (let i = 0; i < up.length; i++) up[i] *= doseScaleGy;

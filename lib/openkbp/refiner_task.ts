@@ -18,7 +18,7 @@ import { createProgress } from '../core/progress';
 import { DataError, UsageError } from '../core/errors';
 import { writeJsonAtomic } from '../core/atomic';
 import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore } from '../eval/openkbp_score';
-import { OPENKBP_DOSE_SCALE_GY, OPENKBP_FULL_SHAPE } from '../inputs/openkbp64';
+import { OPENKBP_RX_GY, OPENKBP_SHAPE } from '../inputs/openkbp64';
 import {
   REFINER_CHANNELS,
   REFINER_IN_CHANNELS,
@@ -115,7 +115,7 @@ export function validateRefiner(
   for (const { rc, c } of val) {
     if (o.stopRequested?.()) throw new Error('validation stopped');
     const ref = scoringReference(c);
-    const coarseGy = Float32Array.from(rc.coarse, (v, i) => (rc.pdm[i] ? v * OPENKBP_DOSE_SCALE_GY : 0));
+    const coarseGy = Float32Array.from(rc.coarse, (v, i) => (rc.pdm[i] ? v * OPENKBP_RX_GY : 0));
     before[c.id] = scoreOpenKbpPatient(ref, coarseGy);
     after[c.id] = scoreOpenKbpPatient(ref, refineGy(refiner, rc));
     o.onPatient?.(Object.keys(after).length, val.length, c.id);
@@ -140,7 +140,7 @@ const fmt = (v: number | null | undefined, d = 4) =>
 
 /** builds the refiner task: the coarse inputs of every patient, the zero-initialised residual network */
 export async function refinerTask(o: RefinerTrainOptions, runDir: string): Promise<TrainingTask> {
-  const S = OPENKBP_FULL_SHAPE;
+  const S = OPENKBP_SHAPE;
   const P = o.patch;
   if (P > S[0] || P % 2 ** (o.levels - 1))
     throw new UsageError(`--patch ${P} must be ≤ 128 and divisible by ${2 ** (o.levels - 1)}`);
@@ -154,7 +154,7 @@ export async function refinerTask(o: RefinerTrainOptions, runDir: string): Promi
     channels: [...REFINER_CHANNELS],
     patch: P,
     coarseSource: o.coarseModel ? `model ${path.resolve(o.coarseModel)}` : 'ground truth down to 64³ and up',
-    doseScaleGy: OPENKBP_DOSE_SCALE_GY,
+    doseScaleGy: OPENKBP_RX_GY,
   };
   let train: Array<{ rc: RefinerCase; c: Case }>;
   let val: Array<{ rc: RefinerCase; c: Case }>;
@@ -231,7 +231,7 @@ export async function refinerTask(o: RefinerTrainOptions, runDir: string): Promi
           l1 = l.dataSync()[0];
           return l;
         },
-        components: () => ({ l1_gy: l1 * OPENKBP_DOSE_SCALE_GY }),
+        components: () => ({ l1_gy: l1 * OPENKBP_RX_GY }),
         dispose: () => tf.dispose([xt, yt, wt]),
       };
     },

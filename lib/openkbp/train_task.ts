@@ -24,7 +24,7 @@ import {
   type OpenKbpReference,
 } from '../eval/openkbp_score';
 import {
-  OPENKBP_DOSE_SCALE_GY,
+  OPENKBP_RX_GY,
   OPENKBP_IN_CHANNELS,
   OPENKBP_LR_CHANNEL_PAIRS,
   OPENKBP_PAD_VALUES,
@@ -166,7 +166,7 @@ export async function openKbpTask(o: OpenKbpTrainOptions, runDir: string): Promi
           l1 = l.dataSync()[0];
           return l;
         },
-        components: () => ({ l1_gy: l1 * OPENKBP_DOSE_SCALE_GY }),
+        components: () => ({ l1_gy: l1 * OPENKBP_RX_GY }),
         dispose: () => tf.dispose([x, y, w, c]),
       };
     },

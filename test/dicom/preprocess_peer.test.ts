@@ -7,7 +7,7 @@
  * `masks_sdf` within 1e-4; the metadata dicts equal value for value and type for type (numpy
  * scalars included; dose-derived floats within the dose tolerance). Issue 14 tolerances.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +27,9 @@ before(() => {
   work = tmpDir('dicom-peer');
   input = path.join(work, 'in');
   py([path.join(FIX, 'make_dicom_cases.py'), input, '--cases', '3', '--seed', '11']);
+});
+after(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 /** runs both pipelines with the same flags (vmat kebab-case, peer snake_case) */

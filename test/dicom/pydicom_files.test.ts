@@ -6,7 +6,7 @@
  * HU; and the clear errors for the RLE-compressed dose, the preamble-less RTSTRUCT and the
  * truncated plan. Skipped when the Debian package does not ship the files.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,6 +38,9 @@ const f = (name: string) => path.join(files, name);
 let work = '';
 before(() => {
   if (!skip) work = tmpDir('pydicom-files');
+});
+after(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 test('rtplan.dcm: prescription and beam geometry = the reference port (pydicom)', { skip }, () => {
@@ -89,6 +92,21 @@ print(json.dumps(out))`);
     }
     assert.equal(want.fraction_group.source, 'FractionGroupSequence');
     assert.equal(want.empty_target.source, 'default');
+  },
+);
+
+test(
+  'a multi-valued SpecificCharacterSet (ISO 2022 code extensions) is read with its first value and a warning',
+  { skip },
+  () => {
+    const file = path.join(work, 'RP.charset.dcm');
+    py([
+      '-c',
+      `import pydicom; ds = pydicom.dcmread(${JSON.stringify(f('rtplan.dcm'))}); ds.SpecificCharacterSet = ['ISO 2022 IR 6', 'ISO 2022 IR 100']; ds.save_as(${JSON.stringify(file)})`,
+    ]);
+    const plan = readDicomFile(file);
+    assert.match(plan.warnings.join('\n'), /SpecificCharacterSet \(0008,0005\)/);
+    assert.equal(readPrescription(plan).primary_dose, 30.826203);
   },
 );
 

@@ -7,7 +7,7 @@
  * - unless `--skip-plots`, `debug_<case>.png` is written through the figure library (PNG from
  *   headless Chromium; skipped when Chromium is missing) and the panel spec has the 2 × 4 layout.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,6 +46,9 @@ for root, _, files in os.walk(dst):
         if f.startswith(('CT', 'RD')) and 'Zone' not in f: flip(os.path.join(root, f))
 `,
   ]);
+});
+after(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 test('--reorient: a head-first-prone copy gives the HFS npz; without it the case fails with the hint', { skip }, () => {
@@ -109,7 +112,7 @@ test('debug panel: 2 x 4 figure spec; debug_<case>.png exported unless --skip-pl
     t.skip('Chromium not installed: PNG export not tested');
     return;
   }
-  const out = tmpDir('dicom-plot');
+  const out = path.join(work, 'plot');
   const r = vmat('preprocess', '--input-dir', path.join(work, 'hfs'), '--output-dir', out, '--no-sdf');
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const png = fs.readFileSync(path.join(out, 'debug_case_0000.png'));

@@ -14,7 +14,7 @@ import { BLOCK_PHASES, blockPhaseMeanGy, shiftOpenKbpCase } from '../../lib/infe
 import { loadBundle, predictorFeatures } from '../../lib/infer/bundle';
 import { runInference } from '../../lib/infer/run_inference';
 import type { DosePredictor } from '../../lib/infer/predictor';
-import { readDoseCsv64 } from '../../lib/eval/openkbp_csv';
+import { OPENKBP_SHAPE, readOpenKbpDoseCsv } from '../../lib/data/openkbp';
 
 const CSV = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp', 'csv', 'train-pats');
 const available = fs.existsSync(path.join(CSV, 'pt_170'));
@@ -139,7 +139,7 @@ test(
       fs.mkdirSync(refs);
       fs.cpSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'), { recursive: true });
       await runInference(b.predictor, { inputDir: refs, outputDir: path.join(root, 'pred'), npz: false });
-      const csv = await readDoseCsv64(path.join(root, 'pred', 'pt_170.csv'), eight.length);
+      const csv = await readOpenKbpDoseCsv(path.join(root, 'pred', 'pt_170.csv'), OPENKBP_SHAPE, 'float64');
       let diffCsv = 0;
       for (let i = 0; i < eight.length; i++) diffCsv = Math.max(diffCsv, Math.abs(csv[i] - eight[i]));
       assert.ok(diffCsv < 1e-3, `CSV vs in-memory ${diffCsv}`);

@@ -5,10 +5,7 @@
  * `--reorient`; defaults reproduce the reference).
  */
 import type { Command } from 'commander';
-import * as path from 'node:path';
 import { UsageError } from '../../core/errors';
-import { preprocessBatch } from '../../dicom/batch';
-import { DEFAULT_MAPPING_FILE } from '../../dicom/roi_mapping';
 import { printJson } from '../json';
 import { choiceOpt, intOpt, numOpt } from '../options';
 
@@ -42,11 +39,11 @@ export function register(program: Command): void {
     .option('--output-dir <dir>', 'where <case>.npz, debug_<case>.png and batch_summary.json go')
     .option(
       '--mapping-file <file>',
-      `ROI-name mapping in the oar_mapping.json format; its number of entries is the number of mask channels (default: the reference's mapping shipped with vmat, ${path.basename(DEFAULT_MAPPING_FILE)})`,
+      "ROI-name mapping in the oar_mapping.json format; its number of entries is the number of mask channels (default: the reference's mapping shipped with vmat, lib/dicom/oar_mapping.json)",
     )
     .option(
       '--layout <layout>',
-      'v2.4 (9 channels, absent SDF 0.0, DVH validation) or v2.3 (absent SDF +1.0)',
+      "v2.4 (9 channels, absent SDF 0.0, DVH validation) or v2.3 (absent SDF +1.0, no dvh_validation; cases without PTV56 are kept, as with the reference v2.3 --relax_filter that made its data). The channel count is the mapping's entry count",
       choiceOpt('--layout', ['v2.3', 'v2.4'] as const),
       'v2.4',
     )
@@ -90,6 +87,8 @@ without DoseGridScaling, compressed pixel data, no RTSTRUCT/RTDOSE, and no PTV70
     .action(async (f: PreprocessFlags) => {
       if (!f.inputDir) throw new UsageError('--input-dir is required');
       if (!f.outputDir) throw new UsageError('--output-dir is required');
+      // loaded here, not at registration: the CLI starts without dcmjs/zod/jszip (test/cli/startup)
+      const { preprocessBatch } = await import('../../dicom/batch');
       const report = await preprocessBatch(f.inputDir, f.outputDir, {
         layout: f.layout,
         mappingFile: f.mappingFile,
