@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, engineInfo } from '../engine';
 import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
-import { writeJsonAtomic, writeFileAtomic } from '../core/atomic';
+import { recoverAtomicDir, writeJsonAtomic, writeFileAtomic } from '../core/atomic';
 import { envSnapshot } from '../core/environment';
 import { createProgress } from '../core/progress';
 import { DataError, UsageError } from '../core/errors';
@@ -134,6 +134,8 @@ export async function runTraining(
   const runDir = path.resolve(o.runsDir, o.expName);
   const ckDir = path.join(runDir, 'checkpoints');
   const lastDir = path.join(ckDir, 'last');
+  // a run killed while checkpoints/last was being replaced still has its previous version
+  recoverAtomicDir(lastDir);
   if (!o.resume && fs.existsSync(lastDir))
     throw new UsageError(
       `run folder ${runDir} already has checkpoints; use --resume to continue it or choose another --exp-name`,
