@@ -37,6 +37,8 @@ export interface InferOptions {
   computeMetrics?: boolean;
   /** gamma subsampling of the evaluation (1 = full resolution) */
   gammaSubsample?: number;
+  /** what made the predictions (recorded in each <case>_pred.npz metadata as `prediction`) */
+  provenance?: { model: string; checkpoint?: string };
   /** after each case: its id, 1-based index, total, seconds */
   onCase?: (id: string, index: number, total: number, seconds: number) => void;
   /** progress inside a case (e.g. sliding-window patches) */
@@ -95,7 +97,14 @@ export async function runInference(predictor: DosePredictor, o: InferOptions): P
       const norm = new Float32Array(gy.length);
       for (let i = 0; i < gy.length; i++) norm[i] = gy[i] / c.rxGy;
       file = path.join(o.outputDir, `${id}_pred.npz`);
-      await writePredictionNpz(file, norm, c.shape, c.metadata);
+      // the input metadata dict (reference layout) plus what made the prediction (export-rtdose names it)
+      const prediction = {
+        model: o.provenance?.model ?? predictor.describe(),
+        checkpoint: o.provenance?.checkpoint ?? null,
+        predictor: predictor.describe(),
+        created: new Date().toISOString(),
+      };
+      await writePredictionNpz(file, norm, c.shape, { ...c.metadata, prediction });
     }
     let csv: string | null = null;
     const isKbp = c.source === 'openkbp-csv' || c.source === 'openkbp-npz';

@@ -194,10 +194,11 @@ export function planText(r: Recipe, plan: PlannedStage[]): string {
   return lines.join('\n');
 }
 
-/** runs `vmat <args>` as a child process with the terminal attached; resolves with its exit code */
+/** runs `vmat <args>` as a child process (its output on our stderr); resolves with its exit code */
 export function runVmat(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VMAT_BIN, ...args], { stdio: 'inherit' });
+    // the stage's own output goes to stderr: stdout is the recipe command's (its plan or --json)
+    const child = spawn(process.execPath, [VMAT_BIN, ...args], { stdio: ['inherit', 2, 2] });
     // a stop request reaches the child too (same process group on a terminal; forwarded otherwise)
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     const sigs: NodeJS.Signals[] = ['SIGTERM', 'SIGUSR1'];

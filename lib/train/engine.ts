@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, engineInfo } from '../engine';
 import { saveCheckpoint, loadCheckpoint, restoreParams } from '../models/checkpoint';
-import { writeJsonAtomic, writeFileAtomic } from '../core/atomic';
+import { recoverAtomicDir, writeJsonAtomic, writeFileAtomic } from '../core/atomic';
 import { envSnapshot } from '../core/environment';
 import { createProgress } from '../core/progress';
 import { DataError, UsageError } from '../core/errors';
@@ -86,6 +86,45 @@ export interface EngineOptions {
   onValidationProgress?: (done: number, total: number, info: string) => void;
 }
 
+/** the run settings every task's options carry under the same names (see engineOptions) */
+const SHARED_KEYS = [
+  'runsDir',
+  'expName',
+  'epochs',
+  'seed',
+  'weightDecay',
+  'gradClip',
+  'valEvery',
+  'maxMinutes',
+  'resume',
+  'initFrom',
+  'checkpointEveryMinutes',
+  'stopAfterEpoch',
+  'stopAfterSteps',
+  'handleSignals',
+  'command',
+  'quiet',
+  'onStep',
+  'onEpoch',
+  'onValidationProgress',
+] as const;
+
+type SharedKey = (typeof SHARED_KEYS)[number];
+
+/**
+ * EngineOptions from a task's options: the shared settings taken by name (one vocabulary across
+ * tasks), the rest given by the task (`script`, `patience`, and any value it fixes, e.g. the
+ * refiner's single epoch).
+ */
+export function engineOptions(
+  o: Partial<Pick<EngineOptions, SharedKey>>,
+  task: Pick<EngineOptions, 'script' | 'patience'> & Partial<EngineOptions>,
+): EngineOptions {
+  const shared: Partial<EngineOptions> = {};
+  for (const k of SHARED_KEYS) if (o[k] !== undefined) (shared as Record<string, unknown>)[k] = o[k];
+  return { ...(shared as EngineOptions), ...task };
+}
+
 export type StoppedBy = 'max_epochs' | 'early_stopping' | 'time_limit' | 'stop_after_epoch';
 
 export interface TrainResult {
@@ -134,6 +173,8 @@ export async function runTraining(
   const runDir = path.resolve(o.runsDir, o.expName);
   const ckDir = path.join(runDir, 'checkpoints');
   const lastDir = path.join(ckDir, 'last');
+  // a run killed while checkpoints/last was being replaced still has its previous version
+  recoverAtomicDir(lastDir);
   if (!o.resume && fs.existsSync(lastDir))
     throw new UsageError(
       `run folder ${runDir} already has checkpoints; use --resume to continue it or choose another --exp-name`,

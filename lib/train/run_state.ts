@@ -118,7 +118,7 @@ export function parseRunState(value: unknown, file: string): RunState {
     throw new DataError(file, i.path.join('.') || 'state', 'a vmat-lab run state', i.message);
   }
   const { format: _format, ...s } = r.data;
-  return { ...s, history: s.history as EpochRow[] };
+  return { ...s, best: s.best ?? null, history: s.history as EpochRow[] };
 }
 
 const num = (v: unknown, d = 0) => (typeof v === 'number' && Number.isFinite(v) ? v : d);

@@ -72,14 +72,20 @@ export function register(program: Command): void {
       const { createProgress } = await import('../../core/progress');
       await initEngine({ quiet: f.quiet });
       fs.mkdirSync(f.outputDir, { recursive: true });
-      const predictor = f.checkpoint
+      const bundle = f.checkpoint
         ? loadBundle(f.checkpoint, {
             patchSize: f.patchSize,
             overlap: f.overlap,
             batchSize: f.batchSize,
             tta: f.tta,
-          }).predictor
-        : await distanceBaselineFromRun(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet);
+          })
+        : null;
+      const predictor =
+        bundle?.predictor ??
+        (await distanceBaselineFromRun(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet));
+      const provenance = bundle
+        ? { model: bundle.manifest.name, checkpoint: path.resolve(bundle.dir) }
+        : { model: 'distance baseline', checkpoint: path.resolve(f.distanceBaseline!) };
       const caseIds = f.casesFrom ? readCaseList(f.casesFrom) : null;
       const progress = f.quiet
         ? null
@@ -91,6 +97,7 @@ export function register(program: Command): void {
         caseIds,
         openkbpCsv: f.openkbpCsv,
         computeMetrics: f.computeMetrics,
+        provenance,
         gammaSubsample: f.gammaSubsample,
         onCase: (id, _k, _n, s) => progress?.tick(1, `${id} ${s.toFixed(1)} s`),
       });
