@@ -82,6 +82,32 @@ export interface NativeAddon {
   reduceSum(v: Float32Array, outer: number, mid: number, inner: number, mean: boolean, out: Float32Array): void;
   /** out[i] = exp(x[i]) in double as the unary exp/sigmoid kernels compute it (tests compare it with Math.exp) */
   expF64(x: Float64Array, out: Float64Array): void;
+  /**
+   * Gamma shell search (native/src/gamma.cc, bit-identical to lib/eval/gamma_kernel.ts) over the
+   * reference points (flat indices); writes gamma to out[point] (NaN where undefined, -1 where the
+   * search ran past the end of an incomplete table). ref/ev: both Float32Array or both Float64Array.
+   * Returns the number of points marked -1.
+   */
+  gammaSearch(
+    ref: Float32Array | Float64Array,
+    ev: Float32Array | Float64Array,
+    points: Int32Array,
+    out: Float64Array,
+    params: {
+      shape: readonly number[];
+      spacingMm: readonly number[];
+      dosePercent: number;
+      maxGamma: number;
+      local: boolean;
+      normalisation: number;
+    },
+    table: object,
+    threads: number,
+  ): number;
+  /** [max over the array, index of the first non-finite value or -1] */
+  gammaScan(a: Float32Array | Float64Array): [number, number];
+  /** writes the flat indices with ref >= cutoff (and mask != 0) to idx in increasing order; returns their count */
+  gammaSelect(ref: Float32Array | Float64Array, mask: Uint8Array | null, cutoff: number, idx: Int32Array): number;
   setThreads(n: number): void;
   info(): { dnnl: string; threads: number; cachedPrimitives: number };
   clearCache(): void;

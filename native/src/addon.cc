@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gamma.h"
 #include "ops.h"
 
 namespace {
@@ -344,6 +345,163 @@ napi_value ClearCache(napi_env env, napi_callback_info) {
   });
 }
 
+// ---- gamma (gamma.cc) ----
+
+// A Float32Array or Float64Array: data pointer, length and whether it is float64.
+struct DoseArray {
+  const void* data;
+  size_t len;
+  bool f64;
+};
+
+DoseArray doseArray(napi_env env, napi_value v, const char* name) {
+  bool is;
+  check(env, napi_is_typedarray(env, v, &is), "typedarray check");
+  napi_typedarray_type t = napi_int8_array;
+  void* data = nullptr;
+  size_t len = 0;
+  if (is) check(env, napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr), "typedarray info");
+  if (!is || (t != napi_float32_array && t != napi_float64_array))
+    throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array or Float64Array");
+  return {data, len, t == napi_float64_array};
+}
+
+napi_value prop(napi_env env, napi_value o, const char* key) {
+  napi_value v;
+  check(env, napi_get_named_property(env, o, key, &v), key);
+  return v;
+}
+
+template <typename Ptr>
+Ptr typedProp(napi_env env, napi_value o, const char* key, napi_typedarray_type want, const char* kind, size_t minLen) {
+  size_t len;
+  void* d = typedAny(env, prop(env, o, key), want, kind, key, &len);
+  if (len < minLen)
+    throw JsError(std::string("vmat_native: table.") + key + " has " + std::to_string(len) + " entries, expected >= " +
+                  std::to_string(minLen));
+  return static_cast<Ptr>(d);
+}
+
+// gammaSearch(ref, ev, points Int32Array, out Float64Array, params, table, threads) -> points marked -1
+// params: {shape[3], spacing[3], dosePercent, maxGamma, local, normalisation}; table: a ShellTable
+// (lib/eval/gamma_shells.ts). ref and ev: both Float32Array or both Float64Array, same length.
+napi_value GammaSearch(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 7);
+    const DoseArray ref = doseArray(env, v[0], "ref"), ev = doseArray(env, v[1], "ev");
+    if (ref.f64 != ev.f64) throw JsError("vmat_native: gammaSearch: ref and ev must have the same type");
+    if (ref.len != ev.len) throw JsError("vmat_native: gammaSearch: ref and ev differ in length");
+    size_t nPts, nOut;
+    const auto* points = static_cast<const int32_t*>(typedAny(env, v[2], napi_int32_array, "Int32Array", "points", &nPts));
+    auto* out = static_cast<double*>(typedAny(env, v[3], napi_float64_array, "Float64Array", "out", &nOut));
+    if (nOut != ref.len) throw JsError("vmat_native: gammaSearch: out must have one entry per voxel");
+    vmat::GammaParams p{};
+    auto shape = ints(env, prop(env, v[4], "shape"), 3);
+    uint32_t nsp;
+    napi_value sp = prop(env, v[4], "spacingMm");
+    check(env, napi_get_array_length(env, sp, &nsp), "spacingMm");
+    if (nsp != 3) throw JsError("vmat_native: gammaSearch: spacingMm needs 3 values");
+    for (uint32_t i = 0; i < 3; ++i) {
+      napi_value e;
+      check(env, napi_get_element(env, sp, i, &e), "spacing element");
+      p.shape[i] = shape[i];
+      p.spacing[i] = num(env, e);
+    }
+    if (p.shape[0] * p.shape[1] * p.shape[2] != int64_t(ref.len))
+      throw JsError("vmat_native: gammaSearch: shape does not match the dose arrays");
+    if (ref.len > size_t(INT32_MAX)) throw JsError("vmat_native: gammaSearch: more than 2^31 voxels");
+    p.dosePercent = num(env, prop(env, v[4], "dosePercent"));
+    p.maxGamma = num(env, prop(env, v[4], "maxGamma"));
+    p.local = boolean(env, prop(env, v[4], "local"));
+    p.normalisation = num(env, prop(env, v[4], "normalisation"));
+    for (size_t q = 0; q < nPts; ++q)
+      if (points[q] < 0 || size_t(points[q]) >= ref.len) throw JsError("vmat_native: gammaSearch: point index out of range");
+
+    napi_value tb = v[5];
+    vmat::GammaTable t{};
+    t.nShells = int32_t(num(env, prop(env, tb, "nShells")));
+    t.complete = boolean(env, prop(env, tb, "complete"));
+    const size_t ns = size_t(t.nShells);
+    t.dd2 = typedProp<const double*>(env, tb, "dd2", napi_float64_array, "Float64Array", ns);
+    t.cellStart = typedProp<const int32_t*>(env, tb, "cellStart", napi_int32_array, "Int32Array", ns + 1);
+    const size_t nc = size_t(t.cellStart[ns]);
+    t.off0 = typedProp<const int32_t*>(env, tb, "off0", napi_int32_array, "Int32Array", nc);
+    t.off1 = typedProp<const int32_t*>(env, tb, "off1", napi_int32_array, "Int32Array", nc);
+    t.off2 = typedProp<const int32_t*>(env, tb, "off2", napi_int32_array, "Int32Array", nc);
+    t.up0 = typedProp<const int32_t*>(env, tb, "up0", napi_int32_array, "Int32Array", nc);
+    t.up1 = typedProp<const int32_t*>(env, tb, "up1", napi_int32_array, "Int32Array", nc);
+    t.up2 = typedProp<const int32_t*>(env, tb, "up2", napi_int32_array, "Int32Array", nc);
+    t.marginal = typedProp<const int32_t*>(env, tb, "marginal", napi_int32_array, "Int32Array", nc);
+    t.subStart = typedProp<const int32_t*>(env, tb, "subStart", napi_int32_array, "Int32Array", nc + 1);
+    const size_t ng = size_t(t.subStart[nc]);
+    t.ptStart = typedProp<const int32_t*>(env, tb, "ptStart", napi_int32_array, "Int32Array", ng + 1);
+    const size_t np = size_t(t.ptStart[ng]);
+    t.box = typedProp<const double*>(env, tb, "box", napi_float64_array, "Float64Array", 6 * ng);
+    t.frac = typedProp<const double*>(env, tb, "frac", napi_float64_array, "Float64Array", 3 * np);
+    t.raw = typedProp<const double*>(env, tb, "raw", napi_float64_array, "Float64Array", 3 * np);
+    auto lo = ints(env, prop(env, tb, "reachLo"), 3), hi = ints(env, prop(env, tb, "reachHi"), 3);
+    for (int i = 0; i < 3; ++i) {
+      t.reachLo[i] = int32_t(lo[i]);
+      t.reachHi[i] = int32_t(hi[i]);
+    }
+    const int threads = int(num(env, v[6]));
+    int64_t incomplete;
+    if (ref.f64)
+      incomplete = vmat::gammaSearch<double>(p, t, static_cast<const double*>(ref.data), static_cast<const double*>(ev.data),
+                                             points, int64_t(nPts), out, threads);
+    else
+      incomplete = vmat::gammaSearch<float>(p, t, static_cast<const float*>(ref.data), static_cast<const float*>(ev.data),
+                                            points, int64_t(nPts), out, threads);
+    napi_value r;
+    check(env, napi_create_int64(env, incomplete, &r), "int");
+    return r;
+  });
+}
+
+// gammaScan(a) -> [max, index of the first non-finite value or -1]
+napi_value GammaScan(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 1);
+    const DoseArray a = doseArray(env, v[0], "array");
+    double mx;
+    int64_t bad;
+    if (a.f64) vmat::gammaScan(static_cast<const double*>(a.data), int64_t(a.len), &mx, &bad);
+    else vmat::gammaScan(static_cast<const float*>(a.data), int64_t(a.len), &mx, &bad);
+    napi_value arr, e0, e1;
+    check(env, napi_create_array_with_length(env, 2, &arr), "array");
+    check(env, napi_create_double(env, mx, &e0), "double");
+    check(env, napi_create_int64(env, bad, &e1), "int");
+    napi_set_element(env, arr, 0, e0);
+    napi_set_element(env, arr, 1, e1);
+    return arr;
+  });
+}
+
+// gammaSelect(ref, maskOrNull Uint8Array, cutoff, idx Int32Array[n]) -> count of ref >= cutoff (inside the mask)
+napi_value GammaSelect(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 4);
+    const DoseArray ref = doseArray(env, v[0], "ref");
+    napi_valuetype mt;
+    check(env, napi_typeof(env, v[1], &mt), "mask type");
+    const uint8_t* mask = nullptr;
+    if (mt != napi_null && mt != napi_undefined) {
+      size_t ml;
+      mask = static_cast<const uint8_t*>(typedAny(env, v[1], napi_uint8_array, "Uint8Array", "mask", &ml));
+      if (ml != ref.len) throw JsError("vmat_native: gammaSelect: mask length differs from ref");
+    }
+    const double cutoff = num(env, v[2]);
+    size_t ni;
+    auto* idx = static_cast<int32_t*>(typedAny(env, v[3], napi_int32_array, "Int32Array", "idx", &ni));
+    if (ni < ref.len) throw JsError("vmat_native: gammaSelect: idx must hold one entry per voxel");
+    int64_t k = ref.f64 ? vmat::gammaSelect(static_cast<const double*>(ref.data), mask, int64_t(ref.len), cutoff, idx)
+                        : vmat::gammaSelect(static_cast<const float*>(ref.data), mask, int64_t(ref.len), cutoff, idx);
+    napi_value r;
+    check(env, napi_create_int64(env, k, &r), "int");
+    return r;
+  });
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"convLike", nullptr, ConvLike, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -357,6 +515,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"expF64", nullptr, ExpF64, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaSearch", nullptr, GammaSearch, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaScan", nullptr, GammaScan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaSelect", nullptr, GammaSelect, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
