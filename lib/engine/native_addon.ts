@@ -6,6 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** An opaque native gamma search table (freed with the JS handle). */
+export type GammaTableHandle = { readonly __gammaTable: unique symbol };
+
 /** The addon's functions (see native/src/addon.cc). Shapes are plain number arrays. */
 export interface NativeAddon {
   /** kind 0 conv / 1 transposed conv; dir 0 fwd / 1 backward-data / 2 backward-weights */
@@ -101,9 +104,20 @@ export interface NativeAddon {
       local: boolean;
       normalisation: number;
     },
-    table: object,
+    table: GammaTableHandle,
     threads: number,
   ): number;
+  /**
+   * Groups shell points (coords [3 N] in mm, x/y/z -> array axes 0/1/2; shellStart [nShells + 1];
+   * dd2 [nShells] = (distance / dta)^2) into grid cells with buildShellTable's arithmetic.
+   */
+  gammaTable(
+    coords: Float64Array,
+    shellStart: Int32Array,
+    dd2: Float64Array,
+    complete: boolean,
+    spacingMm: readonly number[],
+  ): GammaTableHandle;
   /** [max over the array, index of the first non-finite value or -1] */
   gammaScan(a: Float32Array | Float64Array): [number, number];
   /** writes the flat indices with ref >= cutoff (and mask != 0) to idx in increasing order; returns their count */

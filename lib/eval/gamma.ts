@@ -25,9 +25,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { VmatError } from '../core/errors';
-import { loadNativeAddon, type NativeAddon } from '../engine/native_addon';
+import { nativeKernel, searchNative } from './gamma_native';
+import type { NativeAddon } from '../engine/native_addon';
 import { cellRange, gammaAtPoints, shellCacheFor, type GammaKernelParams } from './gamma_kernel';
 import { runGammaChunks, type GammaJob } from './gamma_worker';
+
+/** A non-finite dose value in a gamma input (which array, where, what). */
+export class GammaNonFiniteError extends VmatError {
+  constructor(
+    readonly which: 'reference' | 'evaluation',
+    readonly index: number,
+    readonly value: number,
+  ) {
+    super(`gamma: ${which} dose has a non-finite value (${value}) at flat index ${index}`);
+  }
+}
 
 export interface GammaOptions {
   /** dose-difference criterion in % (of the normalisation, or of the local reference dose) */
@@ -104,8 +116,7 @@ function checkFinite(ref: ArrayLike<number>, ev: ArrayLike<number>): void {
     ['evaluation', ev],
   ] as const) {
     for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(a[i]))
-        throw new VmatError(`gamma: ${name} dose has a non-finite value (${a[i]}) at flat index ${i}`);
+      if (!Number.isFinite(a[i])) throw new GammaNonFiniteError(name, i, a[i]);
     }
   }
 }
@@ -182,17 +193,6 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(8, n));
 }
 
-/** The addon when the native kernel is to run, null for the JavaScript one. */
-function nativeKernel(o: GammaOptions): NativeAddon | null {
-  const want = o.kernel ?? 'auto';
-  if (want === 'js') return null;
-  const { addon, reason } = loadNativeAddon();
-  if (addon && typeof addon.gammaSearch === 'function') return addon;
-  if (want === 'native')
-    throw new VmatError(`gamma: the native kernel was asked for but the addon is unavailable (${reason})`);
-  return null;
-}
-
 /** both arrays as they are when they share a float type (no copy), else both as Float64Array */
 function doseArrays(
   ref: ArrayLike<number>,
@@ -205,8 +205,7 @@ function doseArrays(
 
 /**
  * The native search: one pass over each input for the finite check and max(reference), the point
- * selection and the OpenMP search in the addon. With max_gamma = infinity, points whose search ran
- * past the shell table come back marked -1 and are searched again on a grown table.
+ * selection and the OpenMP search in the addon (gamma_native.ts).
  */
 function gammaNative(
   addon: NativeAddon,
@@ -221,11 +220,9 @@ function gammaNative(
   checkInputs(refIn, evIn, shape, spacingMm, o.mask);
   const [ref, ev] = doseArrays(refIn, evIn);
   const [mx, badRef] = addon.gammaScan(ref);
-  if (badRef >= 0)
-    throw new VmatError(`gamma: reference dose has a non-finite value (${ref[badRef]}) at flat index ${badRef}`);
+  if (badRef >= 0) throw new GammaNonFiniteError('reference', badRef, ref[badRef]);
   const badEv = addon.gammaScan(ev)[1];
-  if (badEv >= 0)
-    throw new VmatError(`gamma: evaluation dose has a non-finite value (${ev[badEv]}) at flat index ${badEv}`);
+  if (badEv >= 0) throw new GammaNonFiniteError('evaluation', badEv, ev[badEv]);
   const c = criteria(o);
   const normalisation = o.normalisation ?? mx;
   const cutoffDose = (c.cutoffPercent / 100) * normalisation;
@@ -241,17 +238,8 @@ function gammaNative(
     local: !!o.local,
     normalisation,
   };
-  const cache = shellCacheFor(params);
   const gamma = new Float64Array(ref.length).fill(NaN);
-  let todo: Int32Array = points;
-  for (;;) {
-    const incomplete = addon.gammaSearch(ref, ev, todo, gamma, params, cache.table, threads);
-    if (incomplete === 0) break;
-    const again = new Int32Array(incomplete);
-    for (let q = 0, k = 0; q < todo.length; q++) if (gamma[todo[q]] === -1) again[k++] = todo[q];
-    if (!cache.grow()) throw new VmatError('gamma: internal error: the native search ran past a complete shell table');
-    todo = again;
-  }
+  searchNative(addon, ref, ev, points, params, gamma, threads);
   return {
     gamma,
     shape: params.shape,
@@ -272,7 +260,7 @@ export function gammaIndexSync(
   spacingMm: readonly number[],
   opts: GammaOptions = {},
 ): GammaMap {
-  const addon = nativeKernel(opts);
+  const addon = nativeKernel(opts.kernel);
   if (addon) return gammaNative(addon, ref, ev, shape, spacingMm, opts, opts.threads ?? 1);
   const t0 = process.hrtime.bigint();
   const p = prepare(ref, ev, shape, spacingMm, opts, false);
@@ -353,7 +341,7 @@ export async function gammaIndex(
   opts: GammaOptions = {},
 ): Promise<GammaMap> {
   const threads = opts.threads ?? defaultThreads();
-  const addon = nativeKernel(opts);
+  const addon = nativeKernel(opts.kernel);
   if (addon) return gammaNative(addon, ref, ev, shape, spacingMm, opts, threads);
   if (threads <= 1) return gammaIndexSync(ref, ev, shape, spacingMm, opts);
   const t0 = process.hrtime.bigint();
@@ -406,12 +394,8 @@ function countFinite(g: Float64Array): number {
  * (mean of the two middle values).
  */
 export function gammaStats(gamma: Float64Array | Float32Array, mask?: Uint8Array | null): GammaStats {
-  const vals: number[] = [];
-  for (let i = 0; i < gamma.length; i++) {
-    if (mask && !mask[i]) continue;
-    if (Number.isFinite(gamma[i])) vals.push(gamma[i]);
-  }
-  const n = vals.length;
+  let n = 0;
+  for (let i = 0; i < gamma.length; i++) if ((!mask || mask[i]) && Number.isFinite(gamma[i])) n++;
   if (n === 0)
     return {
       pass_rate: null,
@@ -421,18 +405,29 @@ export function gammaStats(gamma: Float64Array | Float32Array, mask?: Uint8Array
       max_gamma: null,
       n_evaluated: 0,
     };
+  const vals = new Float64Array(n);
   let lt = 0;
   let le = 0;
   let sum = 0;
   let mx = -Infinity;
-  for (const v of vals) {
+  for (let i = 0, k = 0; i < gamma.length; i++) {
+    const v = gamma[i];
+    if ((mask && !mask[i]) || !Number.isFinite(v)) continue;
+    vals[k++] = v;
     if (v < 1) lt++;
     if (v <= 1) le++;
     sum += v;
     if (v > mx) mx = v;
   }
-  const sorted = Float64Array.from(vals).sort();
-  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  let median: number;
+  if (n % 2) median = selectKth(vals, (n - 1) / 2);
+  else {
+    // the upper middle value is the smallest of the part above the lower one after selection
+    const lo = selectKth(vals, n / 2 - 1);
+    let hi = Infinity;
+    for (let i = n / 2; i < n; i++) if (vals[i] < hi) hi = vals[i];
+    median = (lo + hi) / 2;
+  }
   return {
     pass_rate: (100 * lt) / n,
     pass_rate_le: (100 * le) / n,
@@ -441,4 +436,42 @@ export function gammaStats(gamma: Float64Array | Float32Array, mask?: Uint8Array
     max_gamma: mx,
     n_evaluated: n,
   };
+}
+
+/**
+ * k-th smallest value (0-based) by quickselect (Hoare partition, median-of-three pivot), O(n)
+ * expected instead of a full sort; reorders `a` so that a[0..k] <= a[k] <= a[k+1..].
+ */
+function selectKth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // median of three to the middle
+    if (a[mid] < a[lo]) swap(a, mid, lo);
+    if (a[hi] < a[lo]) swap(a, hi, lo);
+    if (a[hi] < a[mid]) swap(a, hi, mid);
+    const pivot = a[mid];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }

@@ -372,19 +372,55 @@ napi_value prop(napi_env env, napi_value o, const char* key) {
   return v;
 }
 
-template <typename Ptr>
-Ptr typedProp(napi_env env, napi_value o, const char* key, napi_typedarray_type want, const char* kind, size_t minLen) {
-  size_t len;
-  void* d = typedAny(env, prop(env, o, key), want, kind, key, &len);
-  if (len < minLen)
-    throw JsError(std::string("vmat_native: table.") + key + " has " + std::to_string(len) + " entries, expected >= " +
-                  std::to_string(minLen));
-  return static_cast<Ptr>(d);
+// gammaTable(coords Float64Array[3 N], shellStart Int32Array[nShells + 1], dd2 Float64Array[nShells],
+// complete, spacing[3]) -> an opaque table (see GammaTable in gamma.h), freed with its JS handle.
+napi_value GammaTableNew(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 5);
+    size_t nc, ns, nd;
+    const auto* coords = static_cast<const double*>(typedAny(env, v[0], napi_float64_array, "Float64Array", "coords", &nc));
+    const auto* start = static_cast<const int32_t*>(typedAny(env, v[1], napi_int32_array, "Int32Array", "shellStart", &ns));
+    const auto* dd2 = static_cast<const double*>(typedAny(env, v[2], napi_float64_array, "Float64Array", "dd2", &nd));
+    if (ns != nd + 1) throw JsError("vmat_native: gammaTable: shellStart needs one entry more than dd2");
+    for (size_t k = 0; k < nd; ++k)
+      if (start[k] < 0 || start[k] > start[k + 1]) throw JsError("vmat_native: gammaTable: shellStart not ascending");
+    if (nd > 0 && size_t(start[nd]) * 3 != nc) throw JsError("vmat_native: gammaTable: coords length mismatch");
+    if (start[0] != 0) throw JsError("vmat_native: gammaTable: shellStart[0] must be 0");
+    uint32_t nsp;
+    check(env, napi_get_array_length(env, v[4], &nsp), "spacing");
+    if (nsp != 3) throw JsError("vmat_native: gammaTable: spacing needs 3 values");
+    double spacing[3];
+    for (uint32_t i = 0; i < 3; ++i) {
+      napi_value e;
+      check(env, napi_get_element(env, v[4], i, &e), "spacing element");
+      spacing[i] = num(env, e);
+      if (!(spacing[i] > 0)) throw JsError("vmat_native: gammaTable: spacing must be positive");
+    }
+    auto* t = new vmat::GammaTable();
+    vmat::gammaBuildTable(coords, start, dd2, int32_t(nd), boolean(env, v[3]), spacing, *t);
+    napi_value ext;
+    napi_status st = napi_create_external(
+        env, t, [](napi_env, void* data, void*) { delete static_cast<vmat::GammaTable*>(data); }, nullptr, &ext);
+    if (st != napi_ok) {
+      delete t;
+      throw JsError("vmat_native: gammaTable: could not create the handle");
+    }
+    return ext;
+  });
+}
+
+const vmat::GammaTable& tableOf(napi_env env, napi_value v) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t), "table type");
+  if (t != napi_external) throw JsError("vmat_native: gammaSearch: table must come from gammaTable()");
+  void* data;
+  check(env, napi_get_value_external(env, v, &data), "table");
+  return *static_cast<const vmat::GammaTable*>(data);
 }
 
 // gammaSearch(ref, ev, points Int32Array, out Float64Array, params, table, threads) -> points marked -1
-// params: {shape[3], spacing[3], dosePercent, maxGamma, local, normalisation}; table: a ShellTable
-// (lib/eval/gamma_shells.ts). ref and ev: both Float32Array or both Float64Array, same length.
+// params: {shape[3], spacingMm[3], dosePercent, maxGamma, local, normalisation}; table: from
+// gammaTable(). ref and ev: both Float32Array or both Float64Array, same length.
 napi_value GammaSearch(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto v = args(env, info, 7);
@@ -417,33 +453,7 @@ napi_value GammaSearch(napi_env env, napi_callback_info info) {
     for (size_t q = 0; q < nPts; ++q)
       if (points[q] < 0 || size_t(points[q]) >= ref.len) throw JsError("vmat_native: gammaSearch: point index out of range");
 
-    napi_value tb = v[5];
-    vmat::GammaTable t{};
-    t.nShells = int32_t(num(env, prop(env, tb, "nShells")));
-    t.complete = boolean(env, prop(env, tb, "complete"));
-    const size_t ns = size_t(t.nShells);
-    t.dd2 = typedProp<const double*>(env, tb, "dd2", napi_float64_array, "Float64Array", ns);
-    t.cellStart = typedProp<const int32_t*>(env, tb, "cellStart", napi_int32_array, "Int32Array", ns + 1);
-    const size_t nc = size_t(t.cellStart[ns]);
-    t.off0 = typedProp<const int32_t*>(env, tb, "off0", napi_int32_array, "Int32Array", nc);
-    t.off1 = typedProp<const int32_t*>(env, tb, "off1", napi_int32_array, "Int32Array", nc);
-    t.off2 = typedProp<const int32_t*>(env, tb, "off2", napi_int32_array, "Int32Array", nc);
-    t.up0 = typedProp<const int32_t*>(env, tb, "up0", napi_int32_array, "Int32Array", nc);
-    t.up1 = typedProp<const int32_t*>(env, tb, "up1", napi_int32_array, "Int32Array", nc);
-    t.up2 = typedProp<const int32_t*>(env, tb, "up2", napi_int32_array, "Int32Array", nc);
-    t.marginal = typedProp<const int32_t*>(env, tb, "marginal", napi_int32_array, "Int32Array", nc);
-    t.subStart = typedProp<const int32_t*>(env, tb, "subStart", napi_int32_array, "Int32Array", nc + 1);
-    const size_t ng = size_t(t.subStart[nc]);
-    t.ptStart = typedProp<const int32_t*>(env, tb, "ptStart", napi_int32_array, "Int32Array", ng + 1);
-    const size_t np = size_t(t.ptStart[ng]);
-    t.box = typedProp<const double*>(env, tb, "box", napi_float64_array, "Float64Array", 6 * ng);
-    t.frac = typedProp<const double*>(env, tb, "frac", napi_float64_array, "Float64Array", 3 * np);
-    t.raw = typedProp<const double*>(env, tb, "raw", napi_float64_array, "Float64Array", 3 * np);
-    auto lo = ints(env, prop(env, tb, "reachLo"), 3), hi = ints(env, prop(env, tb, "reachHi"), 3);
-    for (int i = 0; i < 3; ++i) {
-      t.reachLo[i] = int32_t(lo[i]);
-      t.reachHi[i] = int32_t(hi[i]);
-    }
+    const vmat::GammaTable& t = tableOf(env, v[5]);
     const int threads = int(num(env, v[6]));
     int64_t incomplete;
     if (ref.f64)
@@ -516,6 +526,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"expF64", nullptr, ExpF64, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaSearch", nullptr, GammaSearch, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaTable", nullptr, GammaTableNew, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaScan", nullptr, GammaScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaSelect", nullptr, GammaSelect, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

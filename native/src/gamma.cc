@@ -5,6 +5,10 @@
 //
 // Differences from the JS loop that change no result:
 //  - the dose arrays are read in their own type (float32 or float64) and widened per value;
+//  - the table is grouped here (gammaBuildTable, the same arithmetic as buildShellTable) from the
+//    shell coordinates JS computes (Math.sin / Math.cos), without the JS sub-groups: all points of a
+//    surviving cell are interpolated, 8 at a time (the JS sub-group range tests only skip points that
+//    cannot lower the minimum);
 //  - per-cell data is packed into one struct array (flat offsets, strides) for locality;
 //  - a point whose search could run past the table end is reported (out = -1) rather than growing the
 //    table here (only with max_gamma = infinity; the caller grows the table and searches it again).
@@ -15,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 #include <vector>
 
 namespace vmat {
@@ -26,14 +31,12 @@ struct Cell {
   int32_t o0, o1, o2;      // integer offset of the lower corner per axis
   int32_t u0, u1, u2;      // 1 when the cell spans to the next plane on that axis
   int64_t d0, d1, d2;      // flat corner strides (0 on an axis the cell does not span)
-  int32_t gFrom, gTo;      // sub-groups (points in the JS table order, for the exact boundary test)
+  int32_t vFrom, vTo;      // the cell's points in the padded SoA arrays (multiple of kGammaLanes)
+  int32_t nReal;           // unpadded point count
   int32_t marginal;
-  int32_t vFrom, vTo;      // the cell's points in the padded SoA fraction arrays (multiple of kLanes)
 };
 
-// points are evaluated kLanes at a time (one AVX-512 register of doubles); a cell's point list is
-// padded with copies of its first point, which leaves the minimum unchanged
-constexpr int32_t kLanes = 8;
+constexpr double kSnap = 1e-9;  // = SNAP in gamma_shells.ts
 
 template <typename T>
 void cellRange(const T* ev, const int64_t* shape, std::vector<T>& mn, std::vector<T>& mx, int threads) {
@@ -98,31 +101,17 @@ int64_t gammaSearch(const GammaParams& p, const GammaTable& t, const T* ref, con
     k.d0 = int64_t(k.u0) * s0;
     k.d1 = int64_t(k.u1) * s1;
     k.d2 = k.u2;
-    k.gFrom = t.subStart[c];
-    k.gTo = t.subStart[c + 1];
+    k.vFrom = t.vStart[c];
+    k.vTo = t.vStart[c + 1];
+    k.nReal = t.nReal[c];
     k.marginal = t.marginal[c];
   }
-  // structure-of-arrays fractions per cell, padded to kLanes
-  std::vector<double> F0, F1, F2;
-  for (int64_t c = 0; c < nCells; ++c) {
-    Cell& k = cells[c];
-    const int32_t pFrom = t.ptStart[k.gFrom], pTo = t.ptStart[k.gTo];
-    k.vFrom = int32_t(F0.size());
-    for (int32_t q = pFrom; q < pTo; ++q) {
-      F0.push_back(t.frac[3 * q]);
-      F1.push_back(t.frac[3 * q + 1]);
-      F2.push_back(t.frac[3 * q + 2]);
-    }
-    while ((F0.size() - k.vFrom) % kLanes != 0) {
-      F0.push_back(t.frac[3 * pFrom]);
-      F1.push_back(t.frac[3 * pFrom + 1]);
-      F2.push_back(t.frac[3 * pFrom + 2]);
-    }
-    k.vTo = int32_t(F0.size());
-  }
-  const double* pf0 = F0.data();
-  const double* pf1 = F1.data();
-  const double* pf2 = F2.data();
+  const double* pf0 = t.f0.data();
+  const double* pf1 = t.f1.data();
+  const double* pf2 = t.f2.data();
+  const double* pr0 = t.r0.data();
+  const double* pr1 = t.r1.data();
+  const double* pr2 = t.r2.data();
   const double frac0 = p.dosePercent / 100;
   const double h0 = p.spacing[0], h1 = p.spacing[1], h2 = p.spacing[2];
   const double lim0 = double(n0 - 1) * h0, lim1 = double(n1 - 1) * h1, lim2 = double(n2 - 1) * h2;
@@ -215,12 +204,12 @@ int64_t gammaSearch(const GammaParams& p, const GammaTable& t, const T* ref, con
         }
         // a cell on the first or last grid plane with points snapped onto it: the exact pymedphys
         // in-grid test per point (rare; scalar)
-        for (int32_t j = t.ptStart[K.gFrom] * 3, jEnd = t.ptStart[K.gTo] * 3; j < jEnd; j += 3) {
-          const double x0 = double(i0) * h0 + t.raw[j];
-          const double x1 = double(i1) * h1 + t.raw[j + 1];
-          const double x2 = double(i2) * h2 + t.raw[j + 2];
+        for (int32_t j = K.vFrom, jEnd = K.vFrom + K.nReal; j < jEnd; ++j) {
+          const double x0 = double(i0) * h0 + pr0[j];
+          const double x1 = double(i1) * h1 + pr1[j];
+          const double x2 = double(i2) * h2 + pr2[j];
           if (!(x0 >= 0 && x0 <= lim0 && x1 >= 0 && x1 <= lim1 && x2 >= 0 && x2 <= lim2)) continue;
-          const double f0 = t.frac[j], f1 = t.frac[j + 1], f2 = t.frac[j + 2];
+          const double f0 = pf0[j], f1 = pf1[j], f2 = pf2[j];
           const double x00 = c000 + f2 * (c001 - c000);
           const double x01 = c010 + f2 * (c011 - c010);
           const double x10 = c100 + f2 * (c101 - c100);
@@ -249,6 +238,94 @@ int64_t gammaSearch(const GammaParams& p, const GammaTable& t, const T* ref, con
     }
   }
   return incomplete;
+}
+
+void gammaBuildTable(const double* coords, const int32_t* shellStart, const double* dd2, int32_t nShells,
+                     bool complete, const double* spacing, GammaTable& t) {
+  t = GammaTable{};
+  t.nShells = nShells;
+  t.complete = complete;
+  t.dd2.assign(dd2, dd2 + nShells);
+  struct Group {
+    int32_t o[3], u[3], marginal;
+    std::vector<double> f, raw;  // 3 per point
+  };
+  for (int32_t k = 0; k < nShells; ++k) {
+    t.cellStart.push_back(int32_t(t.off0.size()));
+    std::vector<Group> groups;  // in order of first appearance, as the JS Map
+    std::unordered_map<int64_t, int32_t> byKey;
+    for (int32_t p = shellStart[k]; p < shellStart[k + 1]; ++p) {
+      int32_t o[3], u[3];
+      double f[3];
+      for (int a = 0; a < 3; ++a) {
+        const double v = coords[3 * int64_t(p) + a] / spacing[a];
+        double fl = std::floor(v);
+        double fr = v - fl;
+        if (fr < kSnap) fr = 0;
+        else if (fr > 1 - kSnap) {
+          fl += 1;
+          fr = 0;
+        }
+        o[a] = int32_t(fl);
+        u[a] = fr == 0 ? 0 : 1;
+        f[a] = fr;
+      }
+      const int64_t key = ((((int64_t(o[0]) + 4096) * 8192 + (o[1] + 4096)) * 8192 + (o[2] + 4096)) << 3) |
+                          (u[0] << 2) | (u[1] << 1) | u[2];
+      auto it = byKey.find(key);
+      int32_t gi;
+      if (it == byKey.end()) {
+        gi = int32_t(groups.size());
+        byKey.emplace(key, gi);
+        Group g{};
+        for (int a = 0; a < 3; ++a) {
+          g.o[a] = o[a];
+          g.u[a] = u[a];
+        }
+        groups.push_back(std::move(g));
+      } else {
+        gi = it->second;
+      }
+      Group& g = groups[gi];
+      for (int a = 0; a < 3; ++a) {
+        const double raw = coords[3 * int64_t(p) + a];
+        g.f.push_back(f[a]);
+        g.raw.push_back(raw);
+        if (u[a] == 0 && raw != double(o[a]) * spacing[a]) g.marginal |= 1 << a;
+      }
+    }
+    for (const Group& g : groups) {
+      t.off0.push_back(g.o[0]);
+      t.off1.push_back(g.o[1]);
+      t.off2.push_back(g.o[2]);
+      t.up0.push_back(g.u[0]);
+      t.up1.push_back(g.u[1]);
+      t.up2.push_back(g.u[2]);
+      t.marginal.push_back(g.marginal);
+      t.vStart.push_back(int32_t(t.f0.size()));
+      const int32_t n = int32_t(g.f.size() / 3);
+      t.nReal.push_back(n);
+      const int32_t padded = (n + kGammaLanes - 1) / kGammaLanes * kGammaLanes;
+      for (int32_t q = 0; q < padded; ++q) {
+        const int32_t s = q < n ? q : 0;  // padding repeats the first point: the minimum is unchanged
+        t.f0.push_back(g.f[3 * s]);
+        t.f1.push_back(g.f[3 * s + 1]);
+        t.f2.push_back(g.f[3 * s + 2]);
+        t.r0.push_back(g.raw[3 * s]);
+        t.r1.push_back(g.raw[3 * s + 1]);
+        t.r2.push_back(g.raw[3 * s + 2]);
+      }
+    }
+  }
+  t.cellStart.push_back(int32_t(t.off0.size()));
+  t.vStart.push_back(int32_t(t.f0.size()));
+  for (size_t c = 0; c < t.off0.size(); ++c) {
+    const int32_t o[3] = {t.off0[c], t.off1[c], t.off2[c]}, u[3] = {t.up0[c], t.up1[c], t.up2[c]};
+    for (int a = 0; a < 3; ++a) {
+      t.reachLo[a] = std::max(t.reachLo[a], -o[a]);
+      t.reachHi[a] = std::max(t.reachHi[a], o[a] + u[a]);
+    }
+  }
 }
 
 template <typename T>

@@ -3,23 +3,33 @@
 // one the JavaScript kernel performs, in the same order, so the maps are bit-identical to it.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace vmat {
 
-// The shell table of lib/eval/gamma_shells.ts (buildShellTable), borrowed from JS typed arrays.
+// The search pattern: shells in search order, each a list of grid cells holding its points (in voxel
+// units: integer lower-corner offset + trilinear fractions), grouped exactly as buildShellTable in
+// lib/eval/gamma_shells.ts groups them (same floor / snap arithmetic), so the native search
+// evaluates the same points at the same fractions as the JavaScript kernel.
 struct GammaTable {
-  int32_t nShells;
-  bool complete;
-  const double* dd2;         // [nShells]
-  const int32_t* cellStart;  // [nShells + 1]
-  const int32_t *off0, *off1, *off2, *up0, *up1, *up2, *marginal;  // [nCells]
-  const int32_t* subStart;   // [nCells + 1]
-  const int32_t* ptStart;    // [nGroups + 1]
-  const double* box;         // [6 nGroups]
-  const double* frac;        // [3 nPoints]
-  const double* raw;         // [3 nPoints]
-  int32_t reachLo[3], reachHi[3];
+  int32_t nShells = 0;
+  bool complete = false;
+  std::vector<double> dd2;         // [nShells] (distance / dta)^2
+  std::vector<int32_t> cellStart;  // [nShells + 1]
+  std::vector<int32_t> off0, off1, off2, up0, up1, up2, marginal;  // per cell
+  std::vector<int32_t> vStart;     // [nCells + 1] the cell's points in the padded SoA arrays
+  std::vector<int32_t> nReal;      // per cell: its real (unpadded) point count
+  std::vector<double> f0, f1, f2;  // fractions, padded per cell to a multiple of kGammaLanes
+  std::vector<double> r0, r1, r2;  // raw offsets in mm (for the exact boundary test)
+  int32_t reachLo[3] = {0, 0, 0}, reachHi[3] = {0, 0, 0};
 };
+
+constexpr int32_t kGammaLanes = 8;
+
+// Groups shell points into cells. coords: [3 * nPoints] (x, y, z in mm -> array axes 0, 1, 2),
+// shellStart: [nShells + 1] point ranges per shell, dd2: [nShells].
+void gammaBuildTable(const double* coords, const int32_t* shellStart, const double* dd2, int32_t nShells,
+                     bool complete, const double* spacing, GammaTable& t);
 
 struct GammaParams {
   int64_t shape[3];

@@ -140,3 +140,18 @@ test('gamma: bad input gives clear errors', () => {
   assert.throws(() => gammaIndexSync(a, nan, [2, 3, 4], [1, 1, 1]), /non-finite value \(NaN\) at flat index 5/);
   assert.throws(() => gammaIndexSync(a, a, [2, 3, 4], [1, 1, 1], { mask: new Uint8Array(3) }), /mask has 3 voxels/);
 });
+
+test('gammaStats: median (quickselect) equals numpy median over finite values, with ties, odd and even counts', () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let t = 0; t < 200; t++) {
+    const n = 1 + Math.floor(next() * 40);
+    const g = Float64Array.from({ length: n }, () => (next() < 0.2 ? NaN : Math.floor(next() * 6) / 3));
+    const vals = Array.from(g)
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    const k = vals.length;
+    const want = k === 0 ? null : k % 2 ? vals[(k - 1) / 2] : (vals[k / 2 - 1] + vals[k / 2]) / 2;
+    assert.equal(gammaStats(g).median_gamma, want, `case ${t}: ${Array.from(g).join(',')}`);
+  }
+});
