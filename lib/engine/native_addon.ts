@@ -122,6 +122,8 @@ export interface NativeAddon {
   gammaScan(a: Float32Array | Float64Array): [number, number];
   /** writes the flat indices with ref >= cutoff (and mask != 0) to idx in increasing order; returns their count */
   gammaSelect(ref: Float32Array | Float64Array, mask: Uint8Array | null, cutoff: number, idx: Int32Array): number;
+  /** GFLOP/s of oneDNN's sgemm on n x n x n (best 0.1 s batch within `seconds`) on `threads` threads */
+  sgemmGflops(n: number, seconds: number, threads: number): number;
   setThreads(n: number): void;
   info(): { dnnl: string; threads: number; cachedPrimitives: number };
   clearCache(): void;

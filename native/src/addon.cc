@@ -315,6 +315,17 @@ napi_value ExpF64(napi_env env, napi_callback_info info) {
   });
 }
 
+// sgemmGflops(n, seconds, threads) -> GFLOP/s of oneDNN's sgemm (the machine's fp32 peak as oneDNN reaches it)
+napi_value SgemmGflops(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 3);
+    const double g = vmat::sgemmGflops(int64_t(num(env, v[0])), num(env, v[1]), int(num(env, v[2])));
+    napi_value r;
+    check(env, napi_create_double(env, g, &r), "double");
+    return r;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto v = args(env, info, 1);
@@ -529,6 +540,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gammaTable", nullptr, GammaTableNew, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaScan", nullptr, GammaScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaSelect", nullptr, GammaSelect, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgemmGflops", nullptr, SgemmGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
