@@ -292,8 +292,8 @@ export function registerBench(group: Command): void {
         if (o.peer && !python)
           log('peer: no python3 with numpy and numba (apt-get install python3-numba); timing vmat only');
         // loaded here, not at CLI start-up (every command pays for what bench files import)
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { openKbpBlurPair, openKbpModelPair, syntheticPair } =
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
           require('./gamma_pairs') as typeof import('./gamma_pairs');
         const wanted = o.pairs.split(',');
         const patients = o.patients.split(',');
