@@ -4,6 +4,7 @@
  *   0 core        errors, random numbers, progress, atomic I/O, environment, shared types
  *   1 transforms  distance transforms, SDFs
  *   2 data        the Case type, npy/npz/pickle, readers and writers, split
+ *   3 inputs      network inputs from a case: channels, recipes, patches, augmentation, caching
  *   3 stats       statistics (pure numerics)
  *   3 engine      tensors, backends, native kernels
  *   4 models      networks, checkpoints, bundles
@@ -17,7 +18,7 @@ const layers = [
   ['core'],
   ['transforms'],
   ['data'],
-  ['stats', 'engine'],
+  ['stats', 'engine', 'inputs'],
   ['models'],
   ['losses', 'eval'],
   ['infer', 'plot'],
@@ -55,10 +56,11 @@ layers.forEach((names, i) => {
 });
 // folders of one layer that must not know each other
 forbidden.push({
-  name: 'engine-not-stats',
+  name: 'layer-3-independent',
   severity: 'error',
-  from: { path: '^lib/(engine|stats)/' },
-  to: { path: '^lib/(engine|stats)/', pathNot: '^lib/$1/' },
+  comment: 'stats, engine and inputs do not know each other',
+  from: { path: '^lib/(engine|stats|inputs)/' },
+  to: { path: '^lib/(engine|stats|inputs)/', pathNot: '^lib/$1/' },
 });
 
 module.exports = {

@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'native/build/', 'dist/', 'runs/', 'predictions/', 'figures/', 'data/', 'studies/*/'] },
+  { ignores: ['node_modules/', 'build/', 'native/build/', 'dist/', 'runs/', 'predictions/', 'figures/', 'data/', 'studies/*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -27,3 +27,20 @@ export function targetDoseGy(name: string): number | null {
   const m = /^PTV(\d+(?:\.\d+)?)$/.exec(name);
   return m ? Number(m[1]) : null;
 }
+
+/**
+ * Dose level (Gy) of a PTV for this case: the primary target (first prescription, else PTV70) gets
+ * the case Rx (the normalisation dose read per case); other PTVs their prescription entry, else
+ * the nominal dose in their name (readers derive those entries from the names).
+ */
+export function ptvLevelGy(
+  name: string,
+  rxGy: number,
+  prescriptions: Array<{ structure: string; doseGy: number }> = [],
+): number | null {
+  const primary = prescriptions.length ? prescriptions[0].structure : 'PTV70';
+  if (name === primary) return rxGy;
+  const p = prescriptions.find((x) => x.structure === name);
+  if (p) return p.doseGy;
+  return targetDoseGy(name);
+}

@@ -7,7 +7,7 @@
  * Semantics are exactly those of lib/engine/ops_reference.ts (tests compare them).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { EngineOps, Activation } from './index';
+import type { EngineOps, Activation } from './ops';
 import type { NativeAddon } from './native_addon';
 import { samePadding } from './ops_reference';
 

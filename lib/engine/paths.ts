@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { EngineOps } from './index';
+import type { EngineOps } from './ops';
 import { loadNativeAddon } from './native_addon';
 import { makeNativeOps } from './ops_native';
 import { installFastCpuKernels } from './cpu_kernels';

@@ -5,7 +5,7 @@
  * defects such as tfjs-wasm's wrong Conv3DBackpropInputV2 before any training starts.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { EngineOps } from './index';
+import type { EngineOps } from './ops';
 import { fastCpuKernelsInstalled, installFastCpuKernels, uninstallFastCpuKernels } from './cpu_kernels';
 
 export interface SelfTestResult {

@@ -20,7 +20,7 @@
  * (95% / 100% / 107% of the level) scale with it. With Rx 70 the limits equal the reference's (66.5, 53.2, 47.88, 74.9, 59.92,
  * 53.928 Gy). OAR limits stay absolute (tissue tolerances do not scale with the target dose).
  */
-import { targetDoseGy } from '../data/profiles';
+import { ptvLevelGy } from '../data/profiles';
 import type { DvhMetricsEntry } from './dvh_metrics';
 
 export type ConstraintTable = 'v2.3' | 'head' | 'coverage';
@@ -116,23 +116,6 @@ const OAR_TABLE: Record<string, { description: string; constraints: ConstraintSp
 };
 
 export const PROSTATE_PTVS = ['PTV70', 'PTV56', 'PTV50.4'] as const;
-
-/**
- * Dose level (Gy) of a PTV for this case: the primary target (first prescription, else PTV70) gets
- * the case Rx (the normalisation dose read per case); other PTVs their prescription entry, else
- * the nominal dose in their name (readers derive those entries from the names).
- */
-export function ptvLevelGy(
-  name: string,
-  rxGy: number,
-  prescriptions: Array<{ structure: string; doseGy: number }> = [],
-): number | null {
-  const primary = prescriptions.length ? prescriptions[0].structure : 'PTV70';
-  if (name === primary) return rxGy;
-  const p = prescriptions.find((x) => x.structure === name);
-  if (p) return p.doseGy;
-  return targetDoseGy(name);
-}
 
 export interface CheckedConstraint {
   metric: string;

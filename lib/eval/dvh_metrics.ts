@@ -8,10 +8,10 @@
  *    Bowel: pred|target_V45_cc and V45_cc_error; PTVs: pred|target_V95 / V100 and errors
  *    (% >= 0.95 / 1.0 of the PTV's dose level).
  * Dx uses the reference's numpy method='lower' by default (spec 7.3); `dx_method` records the
- * method used. PTV levels come from the case (clinical.ts ptvLevelGy), not a fixed 70 Gy.
+ * method used. PTV levels come from the case (data/profiles.ts ptvLevelGy), not a fixed 70 Gy.
  * Extra keys beyond the reference: D0.1cc and D2cc (pred/target/error), Dmean_error.
  */
-import { ptvLevelGy } from './clinical';
+import { ptvLevelGy } from '../data/profiles';
 import { StructureDose, type DxMethod } from './dvh';
 import { npMean } from '../stats/npsum';
 

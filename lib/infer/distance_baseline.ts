@@ -8,7 +8,7 @@
 import type { Shape3 } from '../data/case';
 import { signedDistanceField } from '../transforms/sdf';
 import { targetDoseGy } from '../data/profiles';
-import type { PreparedCase } from '../train/inputs';
+import type { PreparedCase } from '../inputs/case_inputs';
 
 export interface DistanceBaselineModel {
   kind: 'distance-baseline';

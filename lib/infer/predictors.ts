@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import { loadCheckpoint, type LoadedCheckpoint } from '../models/checkpoint';
 import { DataError } from '../core/errors';
-import { lrChannelPairs } from '../train/inputs';
-import type { InputRecipe } from '../models/input_recipe';
+import { lrChannelPairs } from '../inputs/case_inputs';
+import type { InputRecipe } from '../inputs/recipe';
 import { predictVolume } from './sliding_window';
 import { predictDistanceBaseline, type DistanceBaselineModel } from './distance_baseline';
 import type { Predictor } from './run_inference';

@@ -12,9 +12,9 @@ import { writeOpenKbpDoseCsv } from '../data/openkbp';
 import { writeJsonAtomic } from '../core/atomic';
 import { DataError, UsageError } from '../core/errors';
 import { evaluatePredictions } from '../eval/evaluation_json';
-import type { InputRecipe } from '../models/input_recipe';
-import { CaseStore, caseIdOfPath } from '../train/case_store';
-import type { PreparedCase } from '../train/inputs';
+import type { InputRecipe } from '../inputs/recipe';
+import { CaseStore, caseIdOfPath } from '../inputs/case_store';
+import type { PreparedCase } from '../inputs/case_inputs';
 
 export interface Predictor {
   /** e.g. 'baseline_unet' or 'distance_baseline' (evaluation JSON model_type) */

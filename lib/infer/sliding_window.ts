@@ -13,9 +13,9 @@ import { leanApply, tf } from '../engine';
 import type { Shape3 } from '../data/case';
 import type { DoseModel } from '../models';
 import { spatialMultiple } from '../models/config';
-import type { PreparedCase } from '../train/inputs';
-import { extractPatch, padBefore, paddedShape, writeChannelsLast, type Patch } from '../train/patches';
-import { flipLeftRight } from '../train/augment';
+import type { PreparedCase } from '../inputs/case_inputs';
+import { extractPatch, padBefore, paddedShape, writeChannelsLast, type Patch } from '../inputs/patches';
+import { flipLeftRight } from '../inputs/augment';
 
 export interface SlidingWindowOptions {
   patchSize?: number;

@@ -7,9 +7,9 @@
  */
 import { tf } from '../engine';
 import { listCasePaths, loadCase } from '../data/load';
-import { inputRecipeFor, prepareCase, type PreparedCase } from '../train/inputs';
+import { inputRecipeFor, prepareCase, type PreparedCase } from '../inputs/case_inputs';
 import { Rng } from '../core/rng';
-import { writeChannelsLast } from '../train/patches';
+import { writeChannelsLast } from '../inputs/patches';
 import { mseLoss, gradientLoss } from './basic';
 import { dvhAwareLoss } from './dvh_loss';
 import { structureWeightedLoss } from './structure_weighted';

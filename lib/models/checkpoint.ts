@@ -17,7 +17,7 @@ import { DataError } from '../core/errors';
 import { type ModelConfig, modelConfig } from './config';
 import { type DoseModel, modelFromParams, makeVariable } from './index';
 import { parameterSpecs } from './param_specs';
-import type { InputRecipe } from './input_recipe';
+import type { InputRecipe } from '../inputs/recipe';
 
 export const CHECKPOINT_FORMAT = 'vmat-lab-checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;

@@ -18,8 +18,8 @@ import {
   type OpenKbpReference,
   type OpenKbpScore,
 } from '../eval/openkbp_score';
-import { OPENKBP_FULL_SHAPE, OPENKBP_TRAIN_SHAPE, binaryWeight } from './profile';
-import { maskedMeanPool2x, maskNormalisedUpsample } from './resample';
+import { OPENKBP_FULL_SHAPE, OPENKBP_TRAIN_SHAPE, binaryWeight } from '../inputs/openkbp64';
+import { maskedMeanPool2x, maskNormalisedUpsample } from '../transforms/resample2x';
 
 /** dose (Gy, 128³) → mask-aware 64³ mean → mask-normalised trilinear 128³ × mask */
 export function downUpDose(doseGy: Float32Array, possibleDoseMask: Uint8Array): Float32Array {

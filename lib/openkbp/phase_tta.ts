@@ -8,8 +8,8 @@
  * Cost: 8 × the 64³ passes.
  */
 import type { Case, Shape3 } from '../data/case';
-import { OPENKBP_FULL_SHAPE, prepareOpenKbp64, type OpenKbpSample } from './profile';
-import { shiftVolume } from './volume_ops';
+import { OPENKBP_FULL_SHAPE, prepareOpenKbp64, type OpenKbpSample } from '../inputs/openkbp64';
+import { shiftVolume } from '../transforms/volume_ops';
 
 /** the 8 offsets (voxels at 128³, axes 0..2) of the 2×2×2 block grid; [0, 0, 0] first */
 export const BLOCK_PHASES: readonly Shape3[] = [0, 1, 2, 3, 4, 5, 6, 7].map(

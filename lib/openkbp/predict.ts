@@ -22,10 +22,11 @@ import {
   OPENKBP_TRAIN_SHAPE,
   type OpenKbpRecipe,
   type OpenKbpSample,
-} from './profile';
-import { maskNormalisedUpsample } from './resample';
-import { flipAxis1, interleave } from './volume_ops';
-import { refineGy, refinerCase, REFINER_IN_CHANNELS } from './refine';
+} from '../inputs/openkbp64';
+import { maskNormalisedUpsample } from '../transforms/resample2x';
+import { flipAxis1, interleave } from '../transforms/volume_ops';
+import { refinerCase, REFINER_IN_CHANNELS } from '../inputs/refiner128';
+import { refineGy } from '../infer/refiner';
 import { blockPhaseMeanGy } from './phase_tta';
 
 export interface OpenKbpModel {

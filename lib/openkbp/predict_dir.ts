@@ -9,9 +9,9 @@ import { listCasePaths, loadCase } from '../data/load';
 import { writeOpenKbpDoseCsv } from '../data/openkbp';
 import { DataError } from '../core/errors';
 import { createProgress } from '../core/progress';
-import { caseIdOfPath } from '../train/case_store';
+import { caseIdOfPath } from '../inputs/case_store';
 import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
-import { prepareOpenKbp64 } from './profile';
+import { prepareOpenKbp64 } from '../inputs/openkbp64';
 
 export interface PredictDirOptions {
   /** a model folder or an already loaded model */

@@ -24,19 +24,18 @@ import { envSnapshot } from '../core/environment';
 import { createProgress } from '../core/progress';
 import { DataError, UsageError } from '../core/errors';
 import { combineOpenKbpScores, scoreOpenKbpPatient, type OpenKbpPatientScore } from '../eval/openkbp_score';
-import { OPENKBP_FULL_SHAPE, prepareOpenKbp64 } from './profile';
+import { OPENKBP_FULL_SHAPE, prepareOpenKbp64 } from '../inputs/openkbp64';
 import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy, type OpenKbpModel } from './predict';
 import { downUpDose, scoringReference } from './floor';
 import {
   REFINER_CHANNELS,
   REFINER_IN_CHANNELS,
-  refineGy,
   refinerCase,
-  refinerForward,
   writeRefinerBox,
   type RefinerCase,
   type RefinerRecipe,
-} from './refine';
+} from '../inputs/refiner128';
+import { refineGy, refinerForward } from '../infer/refiner';
 import { openKbpLr } from './train';
 
 export interface RefinerTrainOptions {

@@ -23,7 +23,7 @@ import { AdamW, cosineLr } from '../train/adamw';
 import { resumeFrom, initWeightsFrom } from '../train/resume';
 import { optimisationStep } from '../train/step';
 import { Rng, type RngState } from '../core/rng';
-import { caseIdOfPath } from '../train/case_store';
+import { caseIdOfPath } from '../inputs/case_store';
 import { listCasePaths, loadCase } from '../data/load';
 import { writeJsonAtomic, writeFileAtomic } from '../core/atomic';
 import { envSnapshot } from '../core/environment';
@@ -44,10 +44,10 @@ import {
   openKbpRecipe,
   prepareOpenKbp64,
   type OpenKbpSample,
-} from './profile';
+} from '../inputs/openkbp64';
 import { predictOpenKbpGy } from './predict';
 import { scoringReference } from './floor';
-import { flipAxis1, interleave, shiftVolume } from './volume_ops';
+import { flipAxis1, interleave, shiftVolume } from '../transforms/volume_ops';
 
 export interface OpenKbpTrainOptions {
   dataDir: string;

@@ -13,7 +13,7 @@ import type { DoseModel } from '../models';
 import { predictVolume } from '../infer/sliding_window';
 import { exactDx } from '../losses/soft_dvh';
 import { targetDoseGy } from '../data/profiles';
-import type { PreparedCase } from './inputs';
+import type { PreparedCase } from '../inputs/case_inputs';
 
 export interface ValidationOptions {
   patchSize: number;

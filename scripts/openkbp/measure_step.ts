@@ -6,7 +6,7 @@
 import { tf, initEngine, engineInfo } from '../../lib/engine';
 import { createModel } from '../../lib/models';
 import { AdamW, clipGradNorm } from '../../lib/train/adamw';
-import { OPENKBP_IN_CHANNELS } from '../../lib/openkbp/profile';
+import { OPENKBP_IN_CHANNELS } from '../../lib/inputs/openkbp64';
 
 async function main(): Promise<void> {
   await initEngine({ quiet: true });

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { dvhCurve, dvhPoints, StructureDose, structureValues, type DxMethod } from '../../lib/eval/dvh';
 import { doseMetrics, dmeanErrorGy, maeAboveGy, maeGy, signedMeanErrorGy } from '../../lib/eval/dose_error';
 import { evaluateCase, ptvRegionMask } from '../../lib/eval/evaluation_json';
-import { checkClinicalConstraints, ptvLevelGy } from '../../lib/eval/clinical';
+import { checkClinicalConstraints } from '../../lib/eval/clinical';
+import { ptvLevelGy } from '../../lib/data/profiles';
 import type { Case } from '../../lib/data/case';
 
 const peers = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'eval', 'eval_peers.json'), 'utf8'));

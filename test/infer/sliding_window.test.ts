@@ -4,7 +4,7 @@ import { tf, initEngine } from '../../lib/engine';
 import { modelConfig } from '../../lib/models/config';
 import type { DoseModel } from '../../lib/models';
 import { predictVolume, windowStarts, gaussianWeights1d } from '../../lib/infer/sliding_window';
-import { prepareCase, inputRecipeFor, lrChannelPairs } from '../../lib/train/inputs';
+import { prepareCase, inputRecipeFor, lrChannelPairs } from '../../lib/inputs/case_inputs';
 import { phantomCase } from '../train/phantom';
 
 /** a "model" returning one input channel, optionally transformed */

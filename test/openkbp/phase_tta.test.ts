@@ -8,7 +8,7 @@ import { createModel } from '../../lib/models';
 import { saveCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
 import type { Shape3 } from '../../lib/data/case';
-import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, type OpenKbpSample } from '../../lib/openkbp/profile';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, type OpenKbpSample } from '../../lib/inputs/openkbp64';
 import { BLOCK_PHASES, blockPhaseMeanGy, shiftOpenKbpCase } from '../../lib/openkbp/phase_tta';
 import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
 import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';

@@ -8,7 +8,7 @@ import { initEngine, tf } from '../../lib/engine';
 import { createModel } from '../../lib/models';
 import { saveCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
-import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64 } from '../../lib/openkbp/profile';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64 } from '../../lib/inputs/openkbp64';
 import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
 import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
 import { trainOpenKbp, openKbpTrainOptions } from '../../lib/openkbp/train';

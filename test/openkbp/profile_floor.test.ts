@@ -11,7 +11,7 @@ import {
   OPENKBP_LR_CHANNEL_PAIRS,
   prepareOpenKbp64,
   normaliseCtHuOpenKbp,
-} from '../../lib/openkbp/profile';
+} from '../../lib/inputs/openkbp64';
 import { resolutionFloorPatient } from '../../lib/openkbp/floor';
 import { combineOpenKbpScores } from '../../lib/eval/openkbp_score';
 

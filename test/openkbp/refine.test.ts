@@ -9,14 +9,15 @@ import { saveCheckpoint, loadCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
 import type { Case } from '../../lib/data/case';
 import { OPENKBP_STRUCTURES } from '../../lib/data/profiles';
-import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, normaliseCtHuOpenKbp } from '../../lib/openkbp/profile';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, normaliseCtHuOpenKbp } from '../../lib/inputs/openkbp64';
 import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
 import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
-import { REFINER_IN_CHANNELS, refineGy, refinerCase, writeRefinerBox } from '../../lib/openkbp/refine';
+import { REFINER_IN_CHANNELS, refinerCase, writeRefinerBox } from '../../lib/inputs/refiner128';
+import { refineGy } from '../../lib/infer/refiner';
 import { refinerTrainOptions, trainRefiner } from '../../lib/openkbp/refine_train';
 import { downUpDose } from '../../lib/openkbp/floor';
 import { maxWeightDiff } from './helpers';
-import { flipAxis1 } from '../../lib/openkbp/volume_ops';
+import { flipAxis1 } from '../../lib/transforms/volume_ops';
 
 const ROOT = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'openkbp');
 const CSV = path.join(ROOT, 'csv', 'train-pats');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maskedMeanPool2x, trilinearResize, maskNormalisedUpsample } from '../../lib/openkbp/resample';
+import { maskedMeanPool2x, trilinearResize, maskNormalisedUpsample } from '../../lib/transforms/resample2x';
 import type { Shape3 } from '../../lib/data/case';
 
 function ramp(shape: Shape3, f: (i: number, j: number, k: number) => number): Float32Array {

@@ -28,3 +28,8 @@ test('ESLint finds no problems (npx eslint . to see them)', () => {
   const r = run('eslint', ['.', '--max-warnings', '0']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
+
+test('lib/ layers point one way and have no import cycles (.dependency-cruiser.cjs)', () => {
+  const r = run('depcruise', ['lib', '--config', '.dependency-cruiser.cjs', '--output-type', 'err']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prepareCase, inputRecipeFor, lrChannelPairs, CT_AIR, normaliseCtHu } from '../../lib/train/inputs';
-import { extractPatch, samplePatchCentre, padBefore, validHighDoseVoxels, centreRange } from '../../lib/train/patches';
-import { flipLeftRight, augmentPatch, translate, rotateZ } from '../../lib/train/augment';
+import { prepareCase, inputRecipeFor, lrChannelPairs, CT_AIR, normaliseCtHu } from '../../lib/inputs/case_inputs';
+import { extractPatch, samplePatchCentre, padBefore, validHighDoseVoxels, centreRange } from '../../lib/inputs/patches';
+import { flipLeftRight, augmentPatch, translate, rotateZ } from '../../lib/inputs/augment';
 import { Rng } from '../../lib/core/rng';
 import { phantomCase } from './phantom';
 

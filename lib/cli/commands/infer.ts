@@ -11,8 +11,8 @@ import { runInference, readCaseList, type Predictor } from '../../infer/run_infe
 import { checkpointPredictor, distanceBaselinePredictor, readDistanceBaseline } from '../../infer/predictors';
 import { fitDistanceBaseline } from '../../infer/distance_baseline';
 import { listCasePaths, loadCase } from '../../data/load';
-import { caseIdOfPath } from '../../train/case_store';
-import { inputRecipeFor, prepareCase } from '../../train/inputs';
+import { caseIdOfPath } from '../../inputs/case_store';
+import { inputRecipeFor, prepareCase } from '../../inputs/case_inputs';
 import { intOpt } from '../options';
 import { createProgress } from '../../core/progress';
 import { printJson } from '../json';

@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import { loadCase } from '../data/load';
 import type { Case } from '../data/case';
-import type { InputRecipe } from '../models/input_recipe';
-import { prepareCase, type PreparedCase } from './inputs';
+import type { InputRecipe } from './recipe';
+import { prepareCase, type PreparedCase } from './case_inputs';
 
 export function caseIdOfPath(p: string): string {
   return path.basename(p).replace(/\.npz$/, '');

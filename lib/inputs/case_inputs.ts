@@ -8,7 +8,7 @@ import type { Case, Shape3 } from '../data/case';
 import { LR_PAIRS, targetDoseGy } from '../data/profiles';
 import { constraintVector } from '../data/prostate_plan';
 import { signedDistanceField, DEFAULT_SDF_CLIP_MM } from '../transforms/sdf';
-import type { InputRecipe } from '../models/input_recipe';
+import type { InputRecipe } from './recipe';
 import { DataError } from '../core/errors';
 
 export const CT_NORMALISATION = 'clip(HU,-1000,3000)/4000+0.5' as const;

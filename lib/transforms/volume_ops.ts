@@ -3,7 +3,7 @@
  * last), the left-right flip (array axis 1 = patient right → left, openkbp.md 1.3) and integer
  * translation with a fill value. Hand-written: trivial index loops on typed arrays.
  */
-import type { Shape3 } from '../data/case';
+import type { Shape3 } from '../core/shape';
 
 /** planar channels (each Y·X·Z) → one channels-last buffer [Y, X, Z, C] */
 export function interleave(channels: Float32Array[], out?: Float32Array, offset = 0): Float32Array {

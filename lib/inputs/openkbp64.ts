@@ -21,7 +21,7 @@ import type { Case, Shape3 } from '../data/case';
 import { OPENKBP_STRUCTURES } from '../data/profiles';
 import { DataError } from '../core/errors';
 import { signedDistanceField } from '../transforms/sdf';
-import { maskedMeanPool2x, meanPool2x } from './resample';
+import { maskedMeanPool2x, meanPool2x } from '../transforms/resample2x';
 
 export const OPENKBP_FULL_SHAPE: Shape3 = [128, 128, 128];
 export const OPENKBP_TRAIN_SHAPE: Shape3 = [64, 64, 64];

@@ -4,7 +4,7 @@
  * resolution floor, dose score 0.860 / DVH score 1.391 for ground truth itself on the validation set).
  * Hand-written: plain array loops, no library offers mask-weighted pooling.
  */
-import type { Shape3 } from '../data/case';
+import type { Shape3 } from '../core/shape';
 
 /** 2×2×2 block mean over the whole block (zeros included). Odd sizes: the last block is partial. */
 export function meanPool2x(src: Float32Array, shape: Shape3): { data: Float32Array; shape: Shape3 } {

@@ -5,7 +5,7 @@
  * uniformly among valid voxels whose normalised dose > 0.1, else uniformly over valid centres.
  */
 import type { Shape3 } from '../data/case';
-import type { PreparedCase } from './inputs';
+import type { PreparedCase } from './case_inputs';
 import type { Rng } from '../core/rng';
 
 export interface Patch {
