@@ -7,7 +7,7 @@
       # -fno-math-errno only drops errno writes (lets sqrt vectorise); it changes no result.
       "target_name": "vmat_exact",
       "type": "static_library",
-      "sources": ["src/elementwise.cc", "src/gamma.cc"],
+      "sources": ["src/elementwise.cc", "src/gamma.cc", "src/adam.cc"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-fno-fast-math", "-ffp-contract=off",
                     "-fno-math-errno", "-fexceptions"]

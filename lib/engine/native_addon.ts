@@ -122,6 +122,22 @@ export interface NativeAddon {
   gammaScan(a: Float32Array | Float64Array): [number, number];
   /** writes the flat indices with ref >= cutoff (and mask != 0) to idx in increasing order; returns their count */
   gammaSelect(ref: Float32Array | Float64Array, mask: Uint8Array | null, cutoff: number, idx: Int32Array): number;
+  /**
+   * One fused optimizer update of a float32 variable into xOut/mOut/vOut, bit-identical to the JS
+   * updates: mode 0 = tfjs Adam (c = [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr]), mode 1 = torch
+   * AdamW as lib/train/adamw.ts (c = [b1, 1-b1, b2, 1-b2, 1-lr*wd, sqrt(1-b2^t), eps, lr/(1-b1^t)]).
+   */
+  adamUpdate(
+    mode: 0 | 1,
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    c: Float32Array,
+  ): void;
   /** GFLOP/s of oneDNN's sgemm on n x n x n (best 0.1 s batch within `seconds`) on `threads` threads */
   sgemmGflops(n: number, seconds: number, threads: number): number;
   setThreads(n: number): void;

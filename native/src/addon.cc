@@ -315,6 +315,26 @@ napi_value ExpF64(napi_env env, napi_callback_info info) {
   });
 }
 
+// adamUpdate(mode, x, g, m, v, xOut, mOut, vOut, c Float32Array[8]): one fused optimizer update (adam.cc)
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 9);
+    const int mode = int(num(env, v[0]));
+    if (mode != 0 && mode != 1) throw JsError("vmat_native: adamUpdate: mode must be 0 (Adam) or 1 (AdamW)");
+    size_t n;
+    const float* x = f32any(env, v[1], "x", &n);
+    const float* g = f32(env, v[2], n, "g");
+    const float* m = f32(env, v[3], n, "m");
+    const float* vv = f32(env, v[4], n, "v");
+    float* xo = f32(env, v[5], n, "xOut");
+    float* mo = f32(env, v[6], n, "mOut");
+    float* vo = f32(env, v[7], n, "vOut");
+    const float* c = f32(env, v[8], 8, "constants");
+    vmat::adamUpdate(mode, int64_t(n), x, g, m, vv, xo, mo, vo, c);
+    return undef(env);
+  });
+}
+
 // sgemmGflops(n, seconds, threads) -> GFLOP/s of oneDNN's sgemm (the machine's fp32 peak as oneDNN reaches it)
 napi_value SgemmGflops(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -540,6 +560,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gammaTable", nullptr, GammaTableNew, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaScan", nullptr, GammaScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gammaSelect", nullptr, GammaSelect, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemmGflops", nullptr, SgemmGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
