@@ -75,6 +75,9 @@ async function runWorker(o: InferOpts): Promise<void> {
   const totalWindows = starts[0].length * starts[1].length * starts[2].length;
   const maxW = Number(o.maxWindows) || totalWindows;
   const perWindow: number[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createProgress } = require('../lib/core/progress') as typeof import('../lib/core/progress');
+  const progress = createProgress({ label: 'bench infer (vmat)', total: maxW, quiet: !!o.json });
   let last = performance.now();
   const t0 = performance.now();
   // the product path; stopping after maxW windows (quick runs) ends the prediction early
@@ -101,6 +104,7 @@ async function runWorker(o: InferOpts): Promise<void> {
           const now = performance.now();
           perWindow.push((now - last) / 1000);
           last = now;
+          progress.tick(1, `${perWindow[perWindow.length - 1].toFixed(1)} s/window`);
           if (done >= maxW && maxW < totalWindows) throw stop;
         },
       },
@@ -108,6 +112,7 @@ async function runWorker(o: InferOpts): Promise<void> {
   } catch (e) {
     if (e !== stop) throw e;
   }
+  progress.stop();
   const seconds = (performance.now() - t0) / 1000;
   const sorted = [...perWindow].sort((a, b) => a - b);
   const out: SideResult = {
@@ -142,9 +147,15 @@ function runVmat(o: InferOpts): SideResult {
     '--max-windows',
     o.maxWindows,
     ...(o.threads ? ['--threads', o.threads] : []),
+    ...(o.json ? ['--json'] : []),
   ];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`vmat side failed: ${r.stderr.slice(-2000)}`);
+  // the child's progress lines (stderr) go straight to ours
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`vmat side failed (exit ${r.status}; its messages are above)`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as SideResult;
 }
 
@@ -171,9 +182,9 @@ function runPeer(o: InferOpts, threads: number): SideResult | { error: string } 
       '--max-windows',
       o.maxWindows,
     ],
-    { encoding: 'utf8', maxBuffer: 1 << 24 },
+    { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', o.json ? 'pipe' : 'inherit'] },
   );
-  if (r.status !== 0) return { error: `peer failed: ${r.stderr.slice(-1000)}` };
+  if (r.status !== 0) return { error: `peer failed (exit ${r.status})${r.stderr ? ': ' + r.stderr.slice(-1000) : ''}` };
   const j = JSON.parse(r.stdout.trim().split('\n').pop() as string) as SideResult & { windows: number };
   const [Y, X, Z] = o.shape.split(',').map(Number);
   const P = Number(o.patch);

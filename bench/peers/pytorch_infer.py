@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import resource
+import sys
 import time
 
 import torch
@@ -126,6 +127,7 @@ def main():
             acc[i:i + P, j:j + P, k:k + P] += y * w3
             wsum[i:i + P, j:j + P, k:k + P] += w3
             per.append(time.perf_counter() - t1)
+            print(f'bench infer (PyTorch): {len(per)}/{len(windows)} windows, {per[-1]:.1f} s/window', file=sys.stderr, flush=True)
         out = (acc / (wsum + 1e-8)).clamp_(0, 1.5)
     seconds = time.perf_counter() - t0
     print(json.dumps({
