@@ -501,6 +501,12 @@ export function registerBench(group: Command): void {
         peak_gflops_sgemm: peakGflops,
         peak_gflops_rounds: peaks,
         fraction_of_peak: peakGflops ? ours.gflops / peakGflops : null,
+        // load-robust view on a shared machine: FLOPs per CPU-second of the step against the
+        // per-thread peak (other jobs stretch the wall time, not the CPU time)
+        gflops_per_cpu_second: (ours.gflops * ours.ms_per_step_median) / ours.cpu_ms_per_step,
+        fraction_of_peak_cpu_time: peakGflops
+          ? (ours.gflops * ours.ms_per_step_median) / ours.cpu_ms_per_step / (peakGflops / ours.threads)
+          : null,
         fraction_of_peak_paired_rounds: rounds.map((r) => (r.peakGflops ? r.ours.gflops / r.peakGflops : null)),
         pytorch_gflops: peakGflops && peerMs ? (ours.gflops * ours.ms_per_step_median) / peerMs : null,
         memory_reference: memRef,
@@ -533,6 +539,10 @@ export function registerBench(group: Command): void {
         console.log(
           `  achieved ${ours.gflops.toFixed(1)} GFLOP/s (convolutions) = ${(100 * (out.fraction_of_peak as number)).toFixed(1)} % of this machine's fp32 peak ${peakGflops.toFixed(1)} GFLOP/s (oneDNN sgemm 1024^3, ${ours.threads} threads, best of ${peaks.length} rounds: ${peaks.map((x) => x.toFixed(0)).join(' ')})` +
             (out.pytorch_gflops ? `; PyTorch ${(out.pytorch_gflops as number).toFixed(1)} GFLOP/s` : ''),
+        );
+      if (peakGflops)
+        console.log(
+          `  per CPU-second: ${out.gflops_per_cpu_second.toFixed(1)} GFLOP/s = ${(100 * (out.fraction_of_peak_cpu_time as number)).toFixed(1)} % of the per-thread peak (${(peakGflops / ours.threads).toFixed(1)} GFLOP/s; other jobs on the machine stretch wall time, not CPU time)`,
         );
       if (memRef)
         console.log(
