@@ -219,12 +219,20 @@ async function benchPair(
         }
       }
       const helps = rs.flatMap((x) => x.help_s);
-      const est = (cmd: number[]) => ({
-        best: Math.min(...cmd) - Math.min(...helps),
-        median: median(cmd) - median(helps),
+      // wall minus --help, never below the command's own reading-to-summary time (a strict lower
+      // bound of the work after start-up; start-up noise can push the difference under it)
+      const est = (cmd: number[], own: number[]) => ({
+        best: Math.max(Math.min(...cmd) - Math.min(...helps), Math.min(...own)),
+        median: Math.max(median(cmd) - median(helps), median(own)),
       });
-      const u1 = est(rs.map((x) => x.vmat_1t_s));
-      const u2 = est(rs.map((x) => x.vmat_2t_s));
+      const u1 = est(
+        rs.map((x) => x.vmat_1t_s),
+        rs.map((x) => x.vmat_total_seconds[0]),
+      );
+      const u2 = est(
+        rs.map((x) => x.vmat_2t_s),
+        rs.map((x) => x.vmat_total_seconds[1]),
+      );
       const peerTimes = rs.map((x) => x.peer_s).filter((x): x is number => x !== null);
       const ratios = (u: { best: number; median: number }) => ({
         best: Math.min(...peerTimes) / u.best,
