@@ -4,7 +4,19 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/', 'native/build/', 'dist/', 'runs/', 'predictions/', 'figures/', 'data/', 'studies/*/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'build/',
+      'native/build/',
+      'dist/',
+      'runs/',
+      'predictions/',
+      'figures/',
+      'data/',
+      'studies/*/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -17,6 +29,7 @@ export default tseslint.config(
         require: 'readonly',
         module: 'writable',
         __dirname: 'readonly',
+        __filename: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
         setInterval: 'readonly',

@@ -25,9 +25,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy, ndarray, parseNpy } from '../lib/data/npy';
 import { printJson } from '../lib/cli/json';
+import { PROJECT_ROOT } from '../lib/core/project';
 import type { DosePair, PairResult } from './gamma_pairs';
 
-const REPO = path.resolve(__dirname, '..');
+// the project root in the sources and in the compiled CLI build alike
+const REPO = PROJECT_ROOT;
 const VMAT = path.join(REPO, 'bin', 'vmat.js');
 
 interface Criterion {
@@ -158,7 +160,7 @@ async function benchPair(
           const pr = wall(
             python,
             [
-              path.join(__dirname, 'peers', 'gamma_shell.py'),
+              path.join(REPO, 'bench', 'peers', 'gamma_shell.py'),
               refFile,
               evFile,
               sp,

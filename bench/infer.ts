@@ -16,9 +16,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from '../lib/core/errors';
 import { printJson } from '../lib/cli/json';
+import { PROJECT_ROOT } from '../lib/core/project';
 
-const REPO = path.resolve(__dirname, '..');
-const PEER = path.join(__dirname, 'peers', 'pytorch_infer.py');
+// the project root in the sources and in the compiled CLI build alike
+const REPO = PROJECT_ROOT;
+const PEER = path.join(REPO, 'bench', 'peers', 'pytorch_infer.py');
 const PEER_PYTHON = process.env.VMAT_TORCH_PYTHON ?? '/usr/bin/python3';
 
 interface InferOpts {
@@ -54,6 +56,8 @@ async function runWorker(o: InferOpts): Promise<void> {
   const models = require('../lib/models') as typeof import('../lib/models');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sw = require('../lib/infer/sliding_window') as typeof import('../lib/infer/sliding_window');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const vn = require('../lib/infer/volume_net') as typeof import('../lib/infer/volume_net');
   const threads = o.threads ? Number(o.threads) : undefined;
   const info = await engine.initEngine({ threads, quiet: true });
   const [Y, X, Z] = o.shape.split(',').map(Number) as [number, number, number];
@@ -84,7 +88,7 @@ async function runWorker(o: InferOpts): Promise<void> {
   const stop = new Error('max-windows reached');
   try {
     sw.predictVolume(
-      model,
+      vn.networkNet(model),
       {
         id: 'bench',
         shape: [Y, X, Z],

@@ -27,6 +27,7 @@ import {
 } from '../lib/engine';
 import { UsageError } from '../lib/core/errors';
 import { printJson } from '../lib/cli/json';
+import { PROJECT_ROOT, VMAT_BIN } from '../lib/core/project';
 import { createProgress } from '../lib/core/progress';
 
 export interface UNetSpec {
@@ -285,7 +286,7 @@ async function runEngine(o: BenchOptions, quiet: boolean): Promise<StepResult> {
   return res;
 }
 
-const PEER_SCRIPT = path.resolve(__dirname, 'peers', 'pytorch_train_step.py');
+const PEER_SCRIPT = path.join(PROJECT_ROOT, 'bench', 'peers', 'pytorch_train_step.py');
 /** Debian's python3 (python3-torch lives there); VMAT_TORCH_PYTHON overrides */
 const PEER_PYTHON = process.env.VMAT_TORCH_PYTHON ?? '/usr/bin/python3';
 
@@ -367,7 +368,7 @@ function memoryReference(o: BenchOptions): {
   const eng = spawnSync(
     process.execPath,
     [
-      path.join(__dirname, '..', 'bin', 'vmat.js'),
+      VMAT_BIN,
       'bench',
       'train-step',
       ...args,

@@ -42,23 +42,47 @@ export async function writeJsonAtomic(target: string, value: unknown): Promise<v
   await writeFileAtomic(target, toJson(value));
 }
 
+/** the name a replaced directory is kept under until its successor is in place */
+function previousName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.previous`);
+}
+
 /**
- * Atomically replaces a whole directory: the caller fills `tmpDir`, then it is renamed into place
- * (used for checkpoint folders).
+ * Replaces a whole directory (checkpoint folders): the caller fills a temporary folder, then the
+ * old `target` is renamed to `.<name>.previous`, the new one renamed into place, and the previous one
+ * removed. A POSIX rename cannot swap two non-empty directories in one step, so a crash between the
+ * two renames leaves the previous folder beside a missing target; `recoverAtomicDir` (called before
+ * reading) puts it back. A crash at any other point leaves the old or the new folder in place.
  */
 export async function withAtomicDir(target: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  recoverAtomicDir(target);
   const tmp = tmpName(target);
   await fs.promises.mkdir(tmp, { recursive: true });
   try {
     await fill(tmp);
-    const old = `${tmp}.old`;
+    const previous = previousName(target);
     const exists = fs.existsSync(target);
-    if (exists) await fs.promises.rename(target, old);
+    if (exists) {
+      await fs.promises.rm(previous, { recursive: true, force: true });
+      await fs.promises.rename(target, previous);
+    }
     await fs.promises.rename(tmp, target);
-    if (exists) await fs.promises.rm(old, { recursive: true, force: true });
+    if (exists) await fs.promises.rm(previous, { recursive: true, force: true });
   } catch (e) {
     await fs.promises.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * After a crash inside withAtomicDir's two renames: when `target` is missing but its previous
+ * version exists, that version is moved back. Returns whether `target` exists afterwards.
+ */
+export function recoverAtomicDir(target: string): boolean {
+  if (fs.existsSync(target)) return true;
+  const previous = previousName(target);
+  if (!fs.existsSync(previous)) return false;
+  fs.renameSync(previous, target);
+  return true;
 }

@@ -2,6 +2,7 @@
  * The environment snapshot recorded with every run and printed by `vmat env`:
  * versions, engine backend, machine, git commit.
  */
+import { PROJECT_ROOT } from './project';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +27,7 @@ export interface EnvSnapshot {
   git: GitInfo;
 }
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PROJECT_ROOT;
 
 function git(args: string[]): string | null {
   try {
@@ -42,13 +43,28 @@ export function gitInfo(): GitInfo {
   return { commit, message: git(['log', '-1', '--format=%s']), dirty: status === null ? null : status.length > 0 };
 }
 
-function pkgVersion(name: string): string | null {
+/**
+ * Installed version of an npm package. Packages whose `exports` map hides package.json (npyjs)
+ * are found through their entry point: the nearest package.json above it with the same name.
+ */
+export function pkgVersion(name: string): string | null {
+  const read = (p: string) => JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version: string };
   try {
-    const p = require.resolve(`${name}/package.json`, { paths: [ROOT] });
-    return (JSON.parse(fs.readFileSync(p, 'utf8')) as { version: string }).version;
+    return read(require.resolve(`${name}/package.json`, { paths: [ROOT] })).version;
   } catch {
-    return null;
+    /* not exported: fall through */
   }
+  try {
+    let dir = path.dirname(require.resolve(name, { paths: [ROOT] }));
+    while (dir !== path.dirname(dir)) {
+      const p = path.join(dir, 'package.json');
+      if (fs.existsSync(p) && read(p).name === name) return read(p).version;
+      dir = path.dirname(dir);
+    }
+  } catch {
+    /* not installed */
+  }
+  return null;
 }
 
 export function envSnapshot(engine: EnvSnapshot['engine'] = null): EnvSnapshot {

@@ -84,3 +84,8 @@ export async function listCasePaths(dir: string): Promise<string[]> {
   }
   return out.sort(codePointCompare);
 }
+
+/** the case id of a case file or folder: its name without .npz (pt_N for OpenKBP folders) */
+export function caseIdOfPath(p: string): string {
+  return path.basename(p).replace(/\.npz$/, '');
+}

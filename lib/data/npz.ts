@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../core/atomic';
 import type { NdArray } from './ndarray';
 import { encodeNpy, isObjectNpy, parseNpy, readNpyHeader } from './npy';
 import { objectNpyBytes, unpickle } from './pickle';
-import { deflatedForJszip, inflateMember } from './zip_native';
+import { deflatedForJszipAsync, inflateMember } from './zip_native';
 
 /** a pickled (object) npz member: decoded value plus the raw pickle bytes */
 export interface PickledObject {
@@ -109,14 +109,35 @@ export type NpzWriteEntry = NdArray | { pickle: Uint8Array };
 /** fixed member timestamp so equal content gives equal bytes (DOS epoch, as Python's ZipInfo default) */
 const FIXED_DATE = new Date(Date.UTC(1980, 0, 1, 0, 0, 0));
 
-/** Builds npz bytes in memory (deterministic; members in the given order). */
+/** members deflated at once on the thread pool (bounds the extra memory of uncompressed copies) */
+const PARALLEL_DEFLATE = 4;
+
+/**
+ * Builds npz bytes in memory (deterministic; members in the given order). Members are deflated
+ * in parallel on libuv's thread pool, up to PARALLEL_DEFLATE at a time.
+ */
 export async function encodeNpz(entries: Array<[string, NpzWriteEntry]>, opts: { compress?: boolean } = {}): Promise<Uint8Array> {
   const zip = new JSZip();
   const compress = opts.compress ?? true;
-  for (const [key, v] of entries) {
-    const bytes = 'pickle' in v ? objectNpyBytes(v.pickle) : encodeNpy(v);
-    const data = compress ? deflatedForJszip(bytes) : null;
-    zip.file(`${key}.npy`, (data ?? bytes) as Uint8Array, { binary: true, date: FIXED_DATE, createFolders: false });
+  const members: Array<Promise<unknown | null> | null> = new Array(entries.length).fill(null);
+  const bytesOf = (i: number): Uint8Array => {
+    const v = entries[i][1];
+    return 'pickle' in v ? objectNpyBytes(v.pickle) : encodeNpy(v);
+  };
+  const raw: Array<Uint8Array | null> = new Array(entries.length).fill(null);
+  let next = 0;
+  const start = (): void => {
+    if (next >= entries.length) return;
+    const i = next++;
+    raw[i] = bytesOf(i);
+    if (compress) members[i] = deflatedForJszipAsync(raw[i]!);
+  };
+  for (let k = 0; k < Math.min(PARALLEL_DEFLATE, entries.length); k++) start();
+  for (let i = 0; i < entries.length; i++) {
+    const data = compress ? await members[i] : null;
+    zip.file(`${entries[i][0]}.npy`, (data ?? raw[i]) as Uint8Array, { binary: true, date: FIXED_DATE, createFolders: false });
+    if (data) raw[i] = null; // the compressed copy is all jszip keeps
+    start();
   }
   return zip.generateAsync({
     type: 'uint8array',

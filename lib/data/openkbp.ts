@@ -69,14 +69,25 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** dose Gy over `shape` from an OpenKBP dose/prediction CSV (0 where no row) */
-export async function readOpenKbpDoseCsv(file: string, shape: Shape3 = OPENKBP_SHAPE): Promise<Float32Array> {
+/**
+ * Dose in Gy over `shape` (C order, 0 where no row) from an OpenKBP dose or prediction CSV. 'float32'
+ * (default) is what training needs; 'float64' keeps every digit, as the official evaluator's pandas
+ * loader does — the scorer needs it, since float32 shifts |ref − pred| by ~1e-7 relative.
+ */
+export async function readOpenKbpDoseCsv(file: string, shape?: Shape3, precision?: 'float32'): Promise<Float32Array>;
+export async function readOpenKbpDoseCsv(file: string, shape: Shape3, precision: 'float64'): Promise<Float64Array>;
+export async function readOpenKbpDoseCsv(
+  file: string,
+  shape: Shape3 = OPENKBP_SHAPE,
+  precision: 'float32' | 'float64' = 'float32',
+): Promise<Float32Array | Float64Array> {
   const n = shape[0] * shape[1] * shape[2];
   const csv = parseSparseCsv(file, await readText(file), n);
-  const out = new Float32Array(n);
+  const out = precision === 'float64' ? new Float64Array(n) : new Float32Array(n);
   for (let i = 0; i < csv.index.length; i++) {
     const v = csv.value[i];
-    if (Number.isNaN(v)) throw new DataError(file, `row ${i + 1}`, 'a dose value', 'empty value column');
+    if (!Number.isFinite(v))
+      throw new DataError(file, `row ${i + 1}`, 'a finite dose value', Number.isNaN(v) ? 'empty value column' : String(v));
     out[csv.index[i]] = v;
   }
   checkDose(file, 'data', out);
@@ -97,14 +108,22 @@ function float32Repr(v: number): string {
 
 /**
  * Writes a dose in the official sparse prediction format: `,data` header, one `<index>,<Gy>` row
- * per voxel with value > 0 (after multiplying by `mask` when given), atomically.
+ * per voxel with value > 0 (after multiplying by `mask` when given), atomically. Values are written
+ * as the shortest decimal that reads back to the same float32 (as numpy/pandas print float32), or
+ * with every digit of the float64 when `precision` is 'float64'.
  */
-export async function writeOpenKbpDoseCsv(file: string, doseGy: Float32Array, mask?: Uint8Array): Promise<void> {
-  if (mask && mask.length !== doseGy.length) throw new Error(`writeOpenKbpDoseCsv: mask ${mask.length} vs dose ${doseGy.length} voxels`);
+export async function writeOpenKbpDoseCsv(
+  file: string,
+  doseGy: ArrayLike<number>,
+  mask?: Uint8Array,
+  precision: 'float32' | 'float64' = 'float32',
+): Promise<void> {
+  if (mask && mask.length !== doseGy.length)
+    throw new DataError(file, 'mask', `${doseGy.length} voxels (the dose's)`, `${mask.length}`);
   const parts: string[] = [',data\n'];
   for (let i = 0; i < doseGy.length; i++) {
     const v = mask && !mask[i] ? 0 : doseGy[i];
-    if (v > 0) parts.push(`${i},${float32Repr(Math.fround(v))}\n`);
+    if (v > 0) parts.push(`${i},${precision === 'float64' ? String(v) : float32Repr(Math.fround(v))}\n`);
   }
   await writeFileAtomic(file, parts.join(''));
 }

@@ -2,7 +2,13 @@
  * A small allow-listed unpickler and a pickler for the `metadata` entry of reference npz files
  * (spec 1.1): a 0-d numpy object array holding a dict, pickled by numpy (protocol 3/4 in numpy
  * 2.x, `numpy._core.multiarray`; numpy 1.x files name `numpy.core.multiarray`; protocol 2
- * encodes bytes through `_codecs.encode`).
+ * encodes bytes through `_codecs.encode`). The reader accepts both name forms.
+ *
+ * The pickler writes the numpy 1.x names (`numpy.core.multiarray._reconstruct`) by default:
+ * numpy 1.x has no `numpy._core` module (numpy < 1.26 fails with "No module named
+ * 'numpy._core'"), while numpy 2.x keeps `numpy/core/multiarray.py` as a shim that binds
+ * `_reconstruct` and `scalar` eagerly, "to support old pickle files", without a warning. So files
+ * written by vmat-lab load in numpy 1.x and 2.x alike (test/data/numpy_interop.test.ts).
  *
  * Hand-written: no npm package decodes pickles without either executing arbitrary globals or
  * lacking numpy's reconstruct protocol. This VM never calls anything: every GLOBAL is looked up
@@ -12,7 +18,7 @@
 import { DataError } from '../core/errors';
 import { decodeRawArray, npyHeaderBytes, type NpyContext } from './npy';
 import type { NdArray } from './ndarray';
-import { PyFloat, PY_FLOATS, PY_INT_KEYS, PY_TUPLE, floatKeysOf, hasIntKeys, isPyTuple } from './pyobj';
+import { NpScalar, PyFloat, PY_FLOATS, PY_INT_KEYS, PY_TUPLE, floatKeysOf, hasIntKeys, isPyTuple } from './pyobj';
 
 // ---------------------------------------------------------------------------------------------
 // internal Python-like values used while the VM runs (converted to JS by `finalize`)
@@ -573,12 +579,18 @@ function finalize(root: unknown, ctx: NpyContext): unknown {
 
 /** Options for `pickleMetadata`. */
 export interface PickleOptions {
-  /** emit numpy 1.x global names (`numpy.core.multiarray`) instead of numpy 2.x (`numpy._core.multiarray`) */
-  legacyNumpyNames?: boolean;
+  /**
+   * module of the reconstruct global: 'numpy1' (default) = `numpy.core.multiarray`, which numpy
+   * 1.x and 2.x both load; 'numpy2' = `numpy._core.multiarray` as numpy 2.x itself writes it
+   * (numpy 1.x before 1.26 cannot load that)
+   */
+  numpyNames?: 'numpy1' | 'numpy2';
 }
 
 class Writer {
   private chunks: number[] = [];
+  /** module of numpy's `scalar`/`_reconstruct` globals ('numpy._core.multiarray' or 'numpy.core.multiarray') */
+  numpyModule = 'numpy._core.multiarray';
   byte(b: number): void {
     this.chunks.push(b & 0xff);
   }
@@ -654,9 +666,49 @@ function writeGlobal(w: Writer, module: string, name: string): void {
   w.byte(0x93); // STACK_GLOBAL
 }
 
+/** a numpy scalar as numpy pickles it: scalar(dtype(code, False, True) + BUILD state, raw bytes) */
+function writeNpScalar(w: Writer, v: NpScalar, path: string): void {
+  const raw = new Uint8Array(v.dtype === 'b1' ? 1 : v.dtype === 'f4' ? 4 : 8);
+  const dv = new DataView(raw.buffer);
+  if (v.dtype === 'b1') raw[0] = v.value ? 1 : 0;
+  else if (v.dtype === 'f8') dv.setFloat64(0, Number(v.value), true);
+  else if (v.dtype === 'f4') dv.setFloat32(0, Number(v.value), true);
+  else {
+    const b = BigInt(v.value as number | bigint);
+    if (v.dtype === 'u8' && b < 0n) throw new Error(`pickleMetadata: negative np.uint64 at ${path}`);
+    if (v.dtype === 'u8') dv.setBigUint64(0, b, true);
+    else dv.setBigInt64(0, b, true);
+  }
+  writeGlobal(w, w.numpyModule, 'scalar');
+  writeGlobal(w, 'numpy', 'dtype');
+  writeStr(w, v.dtype);
+  w.byte(0x89); // False
+  w.byte(0x88); // True
+  w.byte(0x87); // TUPLE3
+  w.byte(0x52); // REDUCE
+  // dtype state (3, byteorder, None, None, None, -1, -1, 0)
+  w.byte(0x28);
+  writeInt(w, 3);
+  writeStr(w, v.dtype === 'b1' ? '|' : '<');
+  w.byte(0x4e);
+  w.byte(0x4e);
+  w.byte(0x4e);
+  writeInt(w, -1);
+  writeInt(w, -1);
+  writeInt(w, 0);
+  w.byte(0x74);
+  w.byte(0x62); // BUILD
+  w.byte(0x43); // SHORT_BINBYTES
+  w.byte(raw.length);
+  w.bytes(raw);
+  w.byte(0x86); // TUPLE2
+  w.byte(0x52); // REDUCE
+}
+
 function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth: number): void {
   if (depth > 100) throw new Error(`pickleMetadata: nesting too deep at ${path}`);
   if (v === null || v === undefined) return w.byte(0x4e);
+  if (v instanceof NpScalar) return writeNpScalar(w, v, path);
   if (v === true) return w.byte(0x88);
   if (v === false) return w.byte(0x89);
   if (v instanceof PyFloat) return writeFloat(w, v.value);
@@ -721,13 +773,14 @@ function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth
 
 /**
  * Pickles `obj` (a dict, per pyobj.ts conventions) as numpy pickles a 0-d object array holding
- * it: protocol 4, `_reconstruct(ndarray, (0,), b'b')` + BUILD `(1, (), dtype('O8'), False, [obj])`,
+ * it (global names per `opts.numpyNames`, default the numpy 1.x names both majors read): protocol 4, `_reconstruct(ndarray, (0,), b'b')` + BUILD `(1, (), dtype('O8'), False, [obj])`,
  * so `np.load(f, allow_pickle=True)['metadata'].item()` returns the dict. Deterministic bytes;
  * no memo (valid for any unpickler).
  */
 export function pickleMetadata(obj: unknown, opts: PickleOptions = {}): Uint8Array {
-  const mod = opts.legacyNumpyNames ? 'numpy.core.multiarray' : 'numpy._core.multiarray';
+  const mod = (opts.numpyNames ?? 'numpy1') === 'numpy1' ? 'numpy.core.multiarray' : 'numpy._core.multiarray';
   const w = new Writer();
+  w.numpyModule = mod;
   writeGlobal(w, mod, '_reconstruct');
   writeGlobal(w, 'numpy', 'ndarray');
   writeInt(w, 0);

@@ -31,6 +31,42 @@ export function pyFloat(v: number): PyFloat {
   return new PyFloat(v);
 }
 
+/** numpy scalar dtypes the pickler can write (numpy's `dtype.str` without byte order) */
+export type NpScalarDtype = 'b1' | 'u8' | 'i8' | 'f8' | 'f4';
+
+/**
+ * A numpy scalar (np.bool_, np.uint64, np.int64, np.float64, np.float32) for metadata that must
+ * keep the reference's types (spec 1.1: e.g. `validation.ct_range_valid` is np.bool_). Pickled as
+ * numpy does: `multiarray.scalar(dtype(...), <raw little-endian bytes>)`. The unpickler decodes
+ * numpy scalars to plain JS values (see the header), so this wrapper only exists on the write side.
+ */
+export class NpScalar {
+  constructor(
+    readonly dtype: NpScalarDtype,
+    readonly value: number | boolean | bigint,
+  ) {}
+}
+
+/** np.bool_ */
+export function npBool(v: boolean): NpScalar {
+  return new NpScalar('b1', v);
+}
+
+/** np.uint64 (an integer >= 0) */
+export function npUint64(v: number | bigint): NpScalar {
+  return new NpScalar('u8', v);
+}
+
+/** np.float64 */
+export function npFloat64(v: number): NpScalar {
+  return new NpScalar('f8', v);
+}
+
+/** np.float32 (the value is rounded to float32) */
+export function npFloat32(v: number): NpScalar {
+  return new NpScalar('f4', Math.fround(v));
+}
+
 /** marks an array as a Python tuple */
 export function pyTuple<T>(items: T[]): T[] {
   (items as unknown as Record<symbol, unknown>)[PY_TUPLE] = true;
@@ -69,6 +105,7 @@ export function markFloat(obj: object, key: string | number): void {
 export function toPlainJson(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (v instanceof PyFloat) return v.value;
+  if (v instanceof NpScalar) return toPlainJson(v.value);
   if (v instanceof Uint8Array) return `<${v.length} bytes>`;
   if (Array.isArray(v)) return v.map(toPlainJson);
   if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toPlainJson(x)]));

@@ -42,6 +42,14 @@ function num(v: unknown): number | null {
   return null;
 }
 
+/**
+ * true when metadata says the case was written without dose (`dose_available: False`, written by
+ * `vmat preprocess --allow-missing-dose`; the npz then has no `dose` member)
+ */
+export function doseMarkedMissing(md: Record<string, unknown>): boolean {
+  return md.dose_available === false;
+}
+
 /** spacing per the reference fallback chain: voxel_spacing_mm → target_spacing_mm → (1, 1, 2) */
 export function spacingFromMetadata(md: Record<string, unknown>): { spacing: Shape3; from: string } {
   for (const key of ['voxel_spacing_mm', 'target_spacing_mm']) {
@@ -108,7 +116,8 @@ function fail(p: DataError | null): void {
 }
 
 /**
- * Reads a reference npz (v2.3 or v2.4) into a Case: CT back to HU, dose × Rx to Gy, masks by
+ * Reads a reference npz (v2.3 or v2.4) into a Case: CT back to HU, dose × Rx to Gy (`dose` null
+ * for a case written without dose: no `dose` member and metadata `dose_available` False), masks by
  * channel name (metadata `structure_channels` if present, else the v2.3/v2.4 profile), SDFs kept
  * in `case.sdf`, `beam*`/other arrays in `extras`. Rx and spacing are read per case; if
  * metadata lacks them the reference defaults (70 Gy; 1×1×2 mm) are used and a warning is
@@ -117,15 +126,29 @@ function fail(p: DataError | null): void {
  */
 export async function readReferenceNpz(file: string): Promise<Case> {
   const z = await openNpz(file);
-  for (const k of ['ct', 'dose', 'masks']) {
+  for (const k of ['ct', 'masks']) {
     if (!z.keys.includes(k)) throw new DataError(file, k, `key '${k}' (reference npz)`, `missing key (available: ${z.keys.join(', ')})`);
+  }
+  let metadata: Record<string, unknown> = {};
+  if (z.keys.includes('metadata')) {
+    const m = await z.get('metadata');
+    const rec = isPickled(m) ? asRecord(m.value) : null;
+    if (!rec) throw new DataError(file, 'metadata', 'a pickled dict (0-d object array)', isPickled(m) ? `pickled ${typeof m.value}` : `numeric array ${(m as NdArray).dtype}`);
+    metadata = rec;
   }
   const ct = await getArray(z, 'ct');
   fail(arrayProblem(file, 'ct', ct, { dtypes: ['<f4'], ndim: 3 }));
   const shape = ct.shape as Shape3;
-  const dose = await getArray(z, 'dose');
-  fail(arrayProblem(file, 'dose', dose, { dtypes: ['<f4'], shape }));
-  checkDose(file, 'dose', dose.data as Float32Array);
+  // a case written without dose (`vmat preprocess --allow-missing-dose`) has no `dose` member and
+  // says so in its metadata; any other file without `dose` is damaged
+  let dose: NdArray | null = null;
+  if (z.keys.includes('dose')) {
+    dose = await getArray(z, 'dose');
+    fail(arrayProblem(file, 'dose', dose, { dtypes: ['<f4'], shape }));
+    checkDose(file, 'dose', dose.data as Float32Array);
+  } else if (!doseMarkedMissing(metadata)) {
+    throw new DataError(file, 'dose', "key 'dose' (reference npz), or metadata dose_available False", `missing key (available: ${z.keys.join(', ')})`);
+  }
   const masks = await getArray(z, 'masks');
   fail(arrayProblem(file, 'masks', masks, { dtypes: ['|u1', '|b1'], shape: [null, ...shape] }));
   fail(binaryProblem(file, 'masks', masks.data as Uint8Array));
@@ -141,13 +164,6 @@ export async function readReferenceNpz(file: string): Promise<Case> {
     const c = await getArray(z, 'constraints');
     fail(arrayProblem(file, 'constraints', c, { dtypes: ['<f4'], shape: [13] }));
     constraints = c.data as Float32Array;
-  }
-  let metadata: Record<string, unknown> = {};
-  if (z.keys.includes('metadata')) {
-    const m = await z.get('metadata');
-    const rec = isPickled(m) ? asRecord(m.value) : null;
-    if (!rec) throw new DataError(file, 'metadata', 'a pickled dict (0-d object array)', isPickled(m) ? `pickled ${typeof m.value}` : `numeric array ${(m as NdArray).dtype}`);
-    metadata = rec;
   }
   const warnings: string[] = [];
   if (!z.keys.includes('metadata')) warnings.push('no metadata key');
@@ -170,9 +186,12 @@ export async function readReferenceNpz(file: string): Promise<Case> {
     if (anyNonZero(m)) maskMap.set(names[c], m);
     if (sdf && sdfMap) sdfMap.set(names[c], (sdf.data as Float32Array).subarray(c * n, (c + 1) * n));
   }
-  const doseGy = new Float32Array(n);
-  const dd = dose.data as Float32Array;
-  for (let i = 0; i < n; i++) doseGy[i] = dd[i] * rxGy;
+  let doseGy: Float32Array | null = null;
+  if (dose) {
+    doseGy = new Float32Array(n);
+    const dd = dose.data as Float32Array;
+    for (let i = 0; i < n; i++) doseGy[i] = dd[i] * rxGy;
+  }
 
   const extras = new Map<string, NdArray>();
   for (const k of z.keys) {
@@ -249,8 +268,7 @@ export function referenceNpzEntries(c: Case, opts: WriteReferenceOptions = {}): 
   const shape = c.shape;
   const n = shape[0] * shape[1] * shape[2];
   if (c.ct.length !== n) throw new Error(`writeReferenceNpz ${c.id}: ct has ${c.ct.length} voxels, shape needs ${n}`);
-  if (!c.dose) throw new Error(`writeReferenceNpz ${c.id}: the reference layout needs a dose`);
-  if (c.dose.length !== n) throw new Error(`writeReferenceNpz ${c.id}: dose has ${c.dose.length} voxels, shape needs ${n}`);
+  if (c.dose && c.dose.length !== n) throw new Error(`writeReferenceNpz ${c.id}: dose has ${c.dose.length} voxels, shape needs ${n}`);
   if (!(c.rxGy > 0)) throw new Error(`writeReferenceNpz ${c.id}: rxGy must be > 0`);
   const C = names.length;
   const masks = new Uint8Array(C * n);
@@ -260,18 +278,19 @@ export function referenceNpzEntries(c: Case, opts: WriteReferenceOptions = {}): 
     if (m.length !== n) throw new Error(`writeReferenceNpz ${c.id}: mask ${name} has ${m.length} voxels, shape needs ${n}`);
     for (let i = 0; i < n; i++) masks[ci * n + i] = m[i] ? 1 : 0;
   });
-  const doseN = new Float32Array(n);
-  for (let i = 0; i < n; i++) doseN[i] = c.dose[i] / c.rxGy;
+  let doseN: Float32Array | null = null;
+  if (c.dose) {
+    doseN = new Float32Array(n);
+    for (let i = 0; i < n; i++) doseN[i] = c.dose[i] / c.rxGy;
+  }
   const present = { ptv70: c.masks.has('PTV70'), ptv56: c.masks.has('PTV56'), ptv504: c.masks.has('PTV50.4') };
   const constraints = c.constraints && c.constraints.length === 13 ? c.constraints : constraintVector(present, c.rxGy, layout);
   const clip = opts.sdfClipMm ?? c.sdfClipMm ?? DEFAULT_SDF_CLIP_MM;
   const includeSdf = opts.includeSdf ?? true;
 
-  const entries: Array<[string, NpzWriteEntry]> = [
-    ['ct', ndarray(normaliseCt(c.ct), [...shape])],
-    ['dose', ndarray(doseN, [...shape])],
-    ['masks', ndarray(masks, [C, ...shape])],
-  ];
+  const entries: Array<[string, NpzWriteEntry]> = [['ct', ndarray(normaliseCt(c.ct), [...shape])]];
+  if (doseN) entries.push(['dose', ndarray(doseN, [...shape])]);
+  entries.push(['masks', ndarray(masks, [C, ...shape])]);
   if (includeSdf) {
     const sdf = new Float32Array(C * n);
     const reuse = c.sdf && (c.sdfClipMm ?? DEFAULT_SDF_CLIP_MM) === clip;
@@ -318,12 +337,15 @@ export function referenceMetadata(c: Case, layout: ReferenceLayout, names: strin
   md.volume_shape = pyTuple([...c.shape]);
   md.sdf_clip_mm = sdfClip === null ? null : pyFloat(sdfClip);
   md.structure_channels = withIntKeys(Object.fromEntries(names.map((nm, i) => [String(i), nm])));
+  if (!c.dose) md.dose_available = false;
+  else if (md.dose_available === false) delete md.dose_available;
   return md as Record<string, unknown>;
 }
 
 /**
  * Writes a case in the reference layout (spec 1.2-1.7), atomically and deterministically:
- * `ct` normalised <f4, `dose`/Rx <f4, `masks` (C,Y,X,Z) |u1 in profile order, `masks_sdf`
+ * `ct` normalised <f4, `dose`/Rx <f4 (no `dose` member and metadata `dose_available` False when
+ * `case.dose` is null), `masks` (C,Y,X,Z) |u1 in profile order, `masks_sdf`
  * (from case.sdf for present structures when the clip matches, else computed with
  * signedDistanceField; absent → +1.0 in v2.3, 0.0 in v2.4), `constraints` (13,) (case's or
  * computed per spec 1.5), `metadata` pickled dict, then `extras` (e.g. beam0_mlc_a).

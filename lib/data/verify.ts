@@ -20,7 +20,7 @@ import { anyNonZero, type NdArray } from './ndarray';
 import { isNdArray, isPickled, openNpz, type OpenNpz } from './npz';
 import { PROSTATE_V23_STRUCTURES, PROSTATE_V24_STRUCTURES } from './profiles';
 import { constraintVector } from './prostate_plan';
-import { absentSdfConvention, detectLayout, rxFromMetadata, spacingFromMetadata } from './reference_npz';
+import { absentSdfConvention, detectLayout, doseMarkedMissing, rxFromMetadata, spacingFromMetadata } from './reference_npz';
 import { arrayProblem, binaryProblem, scanDose } from './validate';
 
 export interface VerifyResult {
@@ -121,7 +121,7 @@ async function verifyReference(file: string, r: VerifyResult): Promise<void> {
   const W = (key: string | null, expected: string, found: string): void => {
     r.warnings.push(new DataError(file, key, expected, found).message);
   };
-  for (const k of ['ct', 'dose', 'masks', 'constraints', 'metadata']) {
+  for (const k of ['ct', 'masks', 'constraints', 'metadata']) {
     if (!z.keys.includes(k)) E(k, `key '${k}'`, `missing key (available: ${z.keys.join(', ')})`);
   }
   if (!z.keys.includes('masks_sdf')) W('masks_sdf', "key 'masks_sdf' (training input)", 'missing (written with --no_sdf?)');
@@ -156,6 +156,11 @@ async function verifyReference(file: string, r: VerifyResult): Promise<void> {
     }
   }
   const meta = md ?? {};
+  // a case written without dose (`vmat preprocess --allow-missing-dose`): accepted, said so
+  if (!z.keys.includes('dose')) {
+    if (doseMarkedMissing(meta)) W('dose', "key 'dose'", 'none: the case was written without dose (metadata dose_available False; inference only)');
+    else E('dose', "key 'dose'", `missing key (available: ${z.keys.join(', ')})`);
+  }
 
   // layout / source
   const convention = masksOk && masks ? absentSdfConvention(masks, sdfOk ? sdf : null) : null;

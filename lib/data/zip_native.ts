@@ -65,6 +65,18 @@ export function inflateMember(f: JSZip.JSZipObject): Uint8Array | null {
   return out;
 }
 
+/**
+ * As deflatedForJszip, but deflating on libuv's thread pool, so several members of one npz
+ * compress in parallel (same bytes as the synchronous path: same zlib, same level).
+ */
+export async function deflatedForJszipAsync(bytes: Uint8Array): Promise<unknown | null> {
+  const int = jszipInternals();
+  if (!int || !crc32) return null;
+  const buf = await new Promise<Buffer>((resolve, reject) => zlib.deflateRaw(bytes, { level: 6 }, (e, r) => (e ? reject(e) : resolve(r))));
+  const comp = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return new int.CompressedObject(comp.length, bytes.length, crc32(bytes) >>> 0, int.DEFLATE, comp);
+}
+
 /** A pre-deflated (zlib level 6) object jszip stores without recompressing, or null if unavailable. */
 export function deflatedForJszip(bytes: Uint8Array): unknown | null {
   const int = jszipInternals();

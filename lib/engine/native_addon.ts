@@ -3,6 +3,7 @@
  * by scripts/setup.d/20-engine.sh. Absent or broken addon => `null` plus the reason, never a throw:
  * the engine then falls back to the next path.
  */
+import { PROJECT_ROOT } from '../core/project';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -145,7 +146,7 @@ export interface NativeAddon {
   clearCache(): void;
 }
 
-export const ADDON_PATH = path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'vmat_native.node');
+export const ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'vmat_native.node');
 
 let cached: { addon: NativeAddon | null; reason: string } | null = null;
 

@@ -110,6 +110,33 @@ export class StructureDose {
   }
 }
 
+/**
+ * Dx (Gy) of the voxels of `dose` inside `mask` with the given definition (default 'lower', the
+ * reference evaluation's); NaN for an empty mask.
+ */
+export function doseAtVolume(
+  dose: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  x: number,
+  method: DxMethod = 'lower',
+): number {
+  for (let i = 0; i < mask.length; i++)
+    if (mask[i]) return new StructureDose(structureValues(dose, mask), 1).dx(x, method);
+  return NaN;
+}
+
+/** Vx: % of the voxels inside `mask` receiving at least `gy`; NaN for an empty mask */
+export function volumeAtDose(dose: ArrayLike<number>, mask: ArrayLike<number>, gy: number): number {
+  let n = 0;
+  let hit = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    n++;
+    if (dose[i] >= gy) hit++;
+  }
+  return n ? (100 * hit) / n : NaN;
+}
+
 /** Python round(): halves to even (OpenKBP's round(100 / voxel_volume)) */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x);

@@ -1,6 +1,6 @@
 /**
  * The evaluation JSON of a set of predictions in the reference layout
- * (`baseline_evaluation_results.json`, spec 7.8), so notebooks written for the reference read it:
+ * (`evaluation_results.json`; the reference names it `baseline_evaluation_results.json`, spec 7.8), so notebooks written for the reference read it:
  * per_case_results[*].{case_id, spacing_mm, rx_gy, dose_metrics, gamma.{global_3mm3pct,
  * ptv_region_3mm3pct}, dvh_metrics, clinical_constraints, validation_warnings, framework_version}
  * and aggregate_metrics means/stds (np.std, ddof 0).
@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { DataError, VmatError } from '../core/errors';
 import { createProgress } from '../core/progress';
 import type { Case } from '../data/case';
-import { listCasePaths, loadCase } from '../data/load';
+import { caseIdOfPath, listCasePaths, loadCase } from '../data/load';
 import { readPredictionNpz } from '../data/reference_npz';
 import { npMean } from '../stats/npsum';
 import { checkClinicalConstraints, PROSTATE_PTVS, type ClinicalResult, type ConstraintTable } from './clinical';
@@ -291,6 +291,8 @@ export function aggregateMetrics(cases: CaseEvaluation[]): Record<string, unknow
 export interface EvaluatePredictionsOptions extends EvaluateCaseOptions {
   predDir: string;
   dataDir: string;
+  /** only these case ids (default: every prediction whose case is in dataDir) */
+  caseIds?: string[];
   onProgress?: (done: number, total: number, info: string) => void;
   quiet?: boolean;
 }
@@ -299,13 +301,13 @@ export interface EvaluatePredictionsOptions extends EvaluateCaseOptions {
 export async function evaluatePredictions(opts: EvaluatePredictionsOptions): Promise<EvaluationJson> {
   if (!fs.existsSync(opts.predDir) || !fs.statSync(opts.predDir).isDirectory())
     throw new DataError(opts.predDir, null, 'a folder of <case>_pred.npz files', 'no such folder');
-  const cases = new Map((await listCasePaths(opts.dataDir)).map((p) => [path.basename(p).replace(/\.npz$/, ''), p]));
+  const cases = new Map((await listCasePaths(opts.dataDir)).map((p) => [caseIdOfPath(p), p]));
   const preds = fs
     .readdirSync(opts.predDir)
     .filter((f) => f.endsWith('_pred.npz') && !f.startsWith('.'))
     .sort()
     .map((f) => ({ id: f.slice(0, -'_pred.npz'.length), file: path.join(opts.predDir, f) }))
-    .filter((p) => cases.has(p.id));
+    .filter((p) => cases.has(p.id) && (!opts.caseIds || opts.caseIds.includes(p.id)));
   if (!preds.length)
     throw new DataError(opts.predDir, null, `<case>_pred.npz files whose case is in ${opts.dataDir}`, 'none');
   const progress = createProgress({

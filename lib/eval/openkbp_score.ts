@@ -13,8 +13,7 @@
 import { VmatError } from '../core/errors';
 import { OPENKBP_OARS, OPENKBP_TARGETS } from '../data/profiles';
 import { npMean, npSum } from '../stats/npsum';
-import { percentileSorted } from '../stats/percentile';
-import { roundHalfEven } from './dvh';
+import { StructureDose, structureValues } from './dvh';
 
 export type OpenKbpDvhMetrics = Record<string, number>;
 
@@ -24,29 +23,24 @@ export function openKbpDvhMetrics(
   masks: Map<string, Uint8Array>,
   voxelDimsMm: readonly number[],
 ): OpenKbpDvhMetrics {
-  const voxelVolume = voxelDimsMm[0] * voxelDimsMm[1] * voxelDimsMm[2];
-  const nv = Math.max(1, roundHalfEven(100 / voxelVolume));
+  const voxelMm3 = voxelDimsMm[0] * voxelDimsMm[1] * voxelDimsMm[2];
   const out: OpenKbpDvhMetrics = {};
-  const roiDose = (m: Uint8Array): Float64Array => {
-    const v: number[] = [];
-    for (let i = 0; i < m.length; i++) if (m[i]) v.push(dose[i]);
-    return Float64Array.from(v);
+  const roi = (name: string): StructureDose | null => {
+    const m = masks.get(name);
+    return m && m.some((x) => x) ? new StructureDose(structureValues(dose, m, name), voxelMm3) : null;
   };
-  for (const roi of OPENKBP_OARS) {
-    const m = masks.get(roi);
-    if (!m || !m.some((x) => x)) continue;
-    const v = roiDose(m);
-    const sorted = Float64Array.from(v).sort();
-    out[`D_0.1_cc|${roi}`] = percentileSorted(sorted, 100 - (nv / v.length) * 100);
-    out[`mean|${roi}`] = npMean(v);
+  for (const name of OPENKBP_OARS) {
+    const s = roi(name);
+    if (!s) continue;
+    out[`D_0.1_cc|${name}`] = s.dcc(0.1, 'linear');
+    out[`mean|${name}`] = s.meanGy;
   }
-  for (const roi of OPENKBP_TARGETS) {
-    const m = masks.get(roi);
-    if (!m || !m.some((x) => x)) continue;
-    const sorted = roiDose(m).sort();
-    out[`D_99|${roi}`] = percentileSorted(sorted, 1);
-    out[`D_95|${roi}`] = percentileSorted(sorted, 5);
-    out[`D_1|${roi}`] = percentileSorted(sorted, 99);
+  for (const name of OPENKBP_TARGETS) {
+    const s = roi(name);
+    if (!s) continue;
+    out[`D_99|${name}`] = s.dx(99, 'linear');
+    out[`D_95|${name}`] = s.dx(95, 'linear');
+    out[`D_1|${name}`] = s.dx(1, 'linear');
   }
   return out;
 }

@@ -16,7 +16,7 @@ import {
   type OpenKbpPatientScore,
   type OpenKbpScore,
 } from './openkbp_score';
-import { readDoseCsv64 } from './openkbp_csv';
+import { readOpenKbpDoseCsv } from '../data/openkbp';
 
 export interface ScoreDirsOptions {
   onProgress?: (done: number, total: number, info: string) => void;
@@ -52,11 +52,10 @@ export async function scoreOpenKbpDirs(
     const id = idOf(p);
     const ref = await loadCase(p);
     if (!ref.dose) throw new DataError(p, 'dose', 'a reference dose', 'none');
-    const n = ref.dose.length;
     const refDose = fs.statSync(p).isDirectory()
-      ? await readDoseCsv64(path.join(p, 'dose.csv'), n)
+      ? await readOpenKbpDoseCsv(path.join(p, 'dose.csv'), ref.shape, 'float64')
       : Float64Array.from(ref.dose, (v) => Math.round(v * 1000) / 1000);
-    const pred = await readDoseCsv64(path.join(predDir, `${id}.csv`), n);
+    const pred = await readOpenKbpDoseCsv(path.join(predDir, `${id}.csv`), ref.shape, 'float64');
     per[id] = scoreOpenKbpPatient({ ...ref, dose: refDose }, pred);
     progress.tick(1, id);
   }

@@ -5,10 +5,17 @@
  * linear interpolation between bin centres. A learned model has to beat this to have learned
  * anything beyond "dose falls off with distance from the PTV".
  */
-import type { Shape3 } from '../data/case';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../core/atomic';
+import { caseIdOfPath, listCasePaths, loadCase } from '../data/load';
+import type { Case, Shape3 } from '../data/case';
+import { DataError } from '../core/errors';
 import { signedDistanceField } from '../transforms/sdf';
 import { targetDoseGy } from '../data/profiles';
-import type { PreparedCase } from '../inputs/case_inputs';
+import { inputRecipeFor, prepareCase, type PreparedCase } from '../inputs/case_inputs';
+import type { InputRecipe } from '../inputs/recipe';
+import type { DosePredictor } from './predictor';
 
 export interface DistanceBaselineModel {
   kind: 'distance-baseline';
@@ -109,4 +116,67 @@ export function predictDistanceBaseline(m: DistanceBaselineModel, pc: PreparedCa
     }
   }
   return out;
+}
+
+/** the fitted table as a DosePredictor (Gy = table value × the case's Rx) */
+export function distanceBaselinePredictor(m: DistanceBaselineModel, recipe: InputRecipe): DosePredictor {
+  return {
+    modelType: 'distance_baseline',
+    architecture: 'distance_to_ptv_table',
+    predictGy(c: Case) {
+      const pc = prepareCase(c, recipe);
+      const norm = predictDistanceBaseline(m, pc);
+      const gy = new Float32Array(norm.length);
+      for (let i = 0; i < gy.length; i++) gy[i] = norm[i] * pc.rxGy;
+      return gy;
+    },
+    describe: () => `distance_baseline(${m.fittedOn.length} training cases)`,
+    dispose: () => {},
+  };
+}
+
+/** reads a distance_baseline.json written by `vmat infer --distance-baseline` */
+export function readDistanceBaseline(file: string): DistanceBaselineModel {
+  if (!fs.existsSync(file)) throw new DataError(file, null, 'a distance_baseline.json', 'no such file');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as DistanceBaselineModel;
+  if (m.kind !== 'distance-baseline') throw new DataError(file, 'kind', "'distance-baseline'", String(m.kind));
+  return m;
+}
+
+/**
+ * The distance baseline of a run: read from a distance_baseline.json, or fitted on the training ids
+ * of a run folder's split.json (cases read from `trainDir`) and saved into `outputDir`.
+ */
+export async function distanceBaselineFromRun(
+  spec: string,
+  trainDir: string,
+  outputDir: string,
+  quiet: boolean,
+): Promise<DosePredictor> {
+  if (spec.endsWith('.json') && fs.existsSync(spec) && !fs.statSync(spec).isDirectory()) {
+    const m = readDistanceBaseline(spec);
+    const files = await listCasePaths(trainDir);
+    return distanceBaselinePredictor(m, inputRecipeFor([await loadCase(files[0])]));
+  }
+  const splitFile = path.join(spec, 'split.json');
+  if (!fs.existsSync(splitFile))
+    throw new DataError(
+      spec,
+      'split.json',
+      'a run folder with split.json (or a distance_baseline.json)',
+      'no split.json',
+    );
+  const split = JSON.parse(fs.readFileSync(splitFile, 'utf8')) as { train: string[] };
+  const byId = new Map((await listCasePaths(trainDir)).map((f) => [caseIdOfPath(f), f]));
+  const cases = [];
+  for (const id of split.train) {
+    const f = byId.get(id);
+    if (!f) throw new DataError(trainDir, id, 'the training case listed in split.json', 'no file');
+    cases.push(await loadCase(f));
+  }
+  const recipe = inputRecipeFor(cases);
+  const model = fitDistanceBaseline(cases.map((c) => prepareCase(c, recipe)));
+  await writeJsonAtomic(path.join(outputDir, 'distance_baseline.json'), model);
+  if (!quiet) process.stderr.write(`distance baseline fitted on ${cases.length} training cases of ${spec}\n`);
+  return distanceBaselinePredictor(model, recipe);
 }

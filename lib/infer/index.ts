@@ -1,13 +1,36 @@
 /**
- * Inference API for notebooks: load a checkpoint and predict a case by sliding window, run a
- * folder, or use the distance-to-PTV baseline.
- *   const p = checkpointPredictor('runs/x/checkpoints/best-…');
- *   const dose = p.predict(prepareCase(case, p.recipe));   // normalised by the case Rx
+ * Prediction API (notebooks, workflows): load any model folder as a DosePredictor and predict a case
+ * in Gy, or run a folder of cases.
+ *   const { predictor } = loadBundle('runs/x/checkpoints/best-…');   // or models/openkbp-64-b16
+ *   const doseGy = predictor.predictGy(case);
  */
-export { predictVolume, windowStarts, gaussianWeights1d, type SlidingWindowOptions } from './sliding_window';
-export { runInference, readCaseList, type Predictor, type InferOptions, type InferResult } from './run_inference';
-export { checkpointPredictor, distanceBaselinePredictor, readDistanceBaseline } from './predictors';
+export type { DosePredictor, PredictOptions } from './predictor';
 export {
+  loadBundle,
+  readManifest,
+  writeManifest,
+  applyOverrides,
+  predictorFeatures,
+  type BundleManifest,
+  type PredictorSpec,
+  type NetSpec,
+  type PredictionOverrides,
+} from './bundle';
+export { networkNet, mirroredNet, ensembleNet, type VolumeNet } from './volume_net';
+export {
+  predictVolume,
+  slidingWindowPredictor,
+  windowStarts,
+  gaussianWeights1d,
+  type SlidingWindowOptions,
+} from './sliding_window';
+export { resampledPredictor } from './resampled';
+export { phaseShiftedPredictor } from './phase_shifted';
+export { cascadePredictor } from './cascade';
+export { runInference, readCaseList, EVALUATION_FILE, type InferOptions, type InferResult } from './run_inference';
+export {
+  distanceBaselinePredictor,
+  readDistanceBaseline,
   fitDistanceBaseline,
   predictDistanceBaseline,
   targetDistanceMm,

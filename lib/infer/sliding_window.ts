@@ -6,27 +6,28 @@
  * - Gaussian blending with σ = P/4 centred at (P − 1)/2 (symmetric; the reference centred at P/2),
  *   accumulated in float64: out = Σ pred·g / Σ g;
  * - clamp to [0, 1.5] (normalised dose, i.e. [0, 1.5] × Rx);
- * - optional test-time augmentation: average with the prediction of the left-right flipped input
- *   (paired L/R structure channels swapped), flipped back.
+ * - test-time augmentation is the network's business (a `mirrored` VolumeNet, lib/infer/volume_net.ts).
+ * `slidingWindowPredictor` wraps it as a DosePredictor (Gy = normalised × the case's Rx).
  */
-import { leanApply, tf } from '../engine';
-import type { Shape3 } from '../data/case';
-import type { DoseModel } from '../models';
-import { spatialMultiple } from '../models/config';
-import type { PreparedCase } from '../inputs/case_inputs';
+import type { Case, Shape3 } from '../data/case';
+import { spatialMultiple, type ModelConfig } from '../models/config';
+import { prepareCase, type PreparedCase } from '../inputs/case_inputs';
+import type { InputRecipe } from '../inputs/recipe';
 import { extractPatch, padBefore, paddedShape, writeChannelsLast, type Patch } from '../inputs/patches';
-import { flipLeftRight } from '../inputs/augment';
+import type { VolumeNet } from './volume_net';
+import type { DosePredictor } from './predictor';
 
 export interface SlidingWindowOptions {
+  /** window edge in voxels (default 128) */
   patchSize?: number;
+  /** overlap of neighbouring windows in voxels (default patch/2) */
   overlap?: number;
   /** patches per forward pass */
   batchSize?: number;
-  /** average with the L/R-flipped prediction */
-  tta?: boolean;
-  /** L/R structure index pairs (needed for tta) */
-  lrPairs?: Array<[number, number]>;
+  /** upper clamp of the normalised dose (default 1.5) */
   clampMax?: number;
+  /** the network's level count: the patch must be divisible by 2^(levels-1) */
+  levels?: ModelConfig['levels'];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -50,15 +51,16 @@ export function gaussianWeights1d(patch: number): Float64Array {
   return g;
 }
 
-/** predict the whole volume of a prepared case; returns normalised dose (Y, X, Z), clamped */
-export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWindowOptions = {}): Float32Array {
+/** predict the whole volume of a prepared case; returns normalised dose (Y, X, Z), clamped to [0, clampMax] */
+export function predictVolume(net: VolumeNet, pc: PreparedCase, o: SlidingWindowOptions = {}): Float32Array {
   const P = o.patchSize ?? 128;
   const overlap = o.overlap ?? Math.floor(P / 2);
   const batchSize = o.batchSize ?? 1;
   const clampMax = o.clampMax ?? 1.5;
-  const mult = spatialMultiple(model.config);
-  if (P % mult !== 0)
-    throw new Error(`patch size ${P} must be divisible by ${mult} for a ${model.config.levels}-level model`);
+  if (o.levels !== undefined) {
+    const mult = spatialMultiple({ levels: o.levels });
+    if (P % mult !== 0) throw new Error(`patch size ${P} must be divisible by ${mult} for a ${o.levels}-level model`);
+  }
   const shape = pc.shape;
   const [Y, X, Z] = shape;
   const ps = paddedShape(shape, P);
@@ -78,22 +80,7 @@ export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWind
     const patches: Patch[] = group.map((s) =>
       extractPatch({ ...pc, dose: null }, [s[0] + half, s[1] + half, s[2] + half], P),
     );
-    const preds = runPatches(model, patches, constraints, nc, P);
-    if (o.tta) {
-      const flipped = patches.map((p) => {
-        const q: Patch = { channels: p.channels.map((ch) => ch.slice()), dose: null, present: [...p.present], size: P };
-        flipLeftRight(q, o.lrPairs ?? []);
-        return q;
-      });
-      const fp = runPatches(model, flipped, constraints, nc, P);
-      for (let k = 0; k < fp.length; k++) {
-        const back: Patch = { channels: [fp[k]], dose: null, present: [], size: P };
-        flipLeftRight(back, []);
-        const a = preds[k];
-        const bk = back.channels[0];
-        for (let i = 0; i < a.length; i++) a[i] = 0.5 * (a[i] + bk[i]);
-      }
-    }
+    const preds = runPatches(net, patches, constraints, nc, P);
     for (let k = 0; k < group.length; k++) {
       const s = group[k];
       const pred = preds[k];
@@ -127,7 +114,7 @@ export function predictVolume(model: DoseModel, pc: PreparedCase, o: SlidingWind
 }
 
 function runPatches(
-  model: DoseModel,
+  net: VolumeNet,
   patches: Patch[],
   constraints: Float32Array,
   nc: number,
@@ -138,20 +125,31 @@ function runPatches(
   patches.forEach((p, k) => writeChannelsLast(p.channels, buf, k * n * nc));
   const cons = new Float32Array(patches.length * constraints.length);
   for (let k = 0; k < patches.length; k++) cons.set(constraints, k * constraints.length);
-  const x = tf.tensor(buf, [patches.length, P, P, P, nc]) as tf.Tensor5D;
-  const c = tf.tensor(cons, [patches.length, constraints.length]) as tf.Tensor2D;
-  // perf (issue 18): the engine frees each activation after its last use; a plain tf.tidy held all
-  // of them (~13 GB for base 48 at 128³). Traced once per model and batch on a tiny input.
-  const m = spatialMultiple(model.config);
-  const y = leanApply(
-    model,
-    `batch ${patches.length}`,
-    (xi, ci) => model.apply(xi as tf.Tensor5D, ci as tf.Tensor2D),
-    [x, c],
-    () => [tf.zeros([patches.length, m, m, m, nc]), tf.zeros([patches.length, constraints.length])],
-  );
-  tf.dispose([x, c]);
-  const data = y.dataSync() as Float32Array;
-  y.dispose();
+  const data = net.forward(buf, [patches.length, P, P, P, nc], cons);
   return patches.map((_, k) => data.slice(k * n, (k + 1) * n));
+}
+
+export interface SlidingWindowPredictorOptions extends Omit<SlidingWindowOptions, 'onProgress'> {
+  /** how the network's input channels are built from a case (saved with the checkpoint) */
+  recipe: InputRecipe;
+  modelType?: string;
+  architecture?: string;
+}
+
+/** a trained patch network as a DosePredictor: sliding window over the case, × the case's Rx */
+export function slidingWindowPredictor(net: VolumeNet, o: SlidingWindowPredictorOptions): DosePredictor {
+  return {
+    modelType: o.modelType ?? 'baseline_unet',
+    architecture: o.architecture ?? 'baseline',
+    predictGy(c: Case, po = {}) {
+      const pc = prepareCase(c, o.recipe);
+      const norm = predictVolume(net, pc, { ...o, onProgress: po.onProgress });
+      const gy = new Float32Array(norm.length);
+      for (let i = 0; i < gy.length; i++) gy[i] = norm[i] * pc.rxGy;
+      return gy;
+    },
+    describe: () =>
+      `sliding_window(${net.describe()}, patch ${o.patchSize ?? 128}, overlap ${o.overlap ?? Math.floor((o.patchSize ?? 128) / 2)})`,
+    dispose: () => net.dispose(),
+  };
 }

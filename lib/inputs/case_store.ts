@@ -3,15 +3,10 @@
  * cases are dropped and re-read on demand). The reference re-opened and decompressed the whole
  * npz for every patch (spec 12.12); here a case is read once while it fits the budget.
  */
-import * as path from 'node:path';
 import { loadCase } from '../data/load';
 import type { Case } from '../data/case';
 import type { InputRecipe } from './recipe';
 import { prepareCase, type PreparedCase } from './case_inputs';
-
-export function caseIdOfPath(p: string): string {
-  return path.basename(p).replace(/\.npz$/, '');
-}
 
 function bytesOf(pc: PreparedCase): number {
   return pc.channels.reduce((s, c) => s + c.byteLength, 0) + (pc.dose?.byteLength ?? 0);

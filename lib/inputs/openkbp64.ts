@@ -19,14 +19,14 @@
  */
 import type { Case, Shape3 } from '../data/case';
 import { OPENKBP_STRUCTURES } from '../data/profiles';
+import { OPENKBP_RX_GY, OPENKBP_SHAPE } from '../data/openkbp';
 import { DataError } from '../core/errors';
 import { signedDistanceField } from '../transforms/sdf';
 import { maskedMeanPool2x, meanPool2x } from '../transforms/resample2x';
 
-export const OPENKBP_FULL_SHAPE: Shape3 = [128, 128, 128];
+export { OPENKBP_SHAPE, OPENKBP_RX_GY };
+/** the grid the 64³ model sees: every 2×2×2 block of OPENKBP_SHAPE */
 export const OPENKBP_TRAIN_SHAPE: Shape3 = [64, 64, 64];
-/** dose normalisation (Gy): the highest OpenKBP dose level */
-export const OPENKBP_DOSE_SCALE_GY = 70;
 export const OPENKBP_CT_NORMALISATION = 'clip(HU,-1024,1500)/1000' as const;
 export const OPENKBP_RX_CHANNEL = 'PTV70*1+PTV63*0.9+PTV56*0.8' as const;
 export const OPENKBP_SDF_CLIP_MM = 50;
@@ -58,13 +58,13 @@ export interface OpenKbpRecipe {
 export function openKbpRecipe(): OpenKbpRecipe {
   return {
     profile: 'openkbp-64',
-    fullShape: [...OPENKBP_FULL_SHAPE] as Shape3,
+    fullShape: [...OPENKBP_SHAPE] as Shape3,
     trainShape: [...OPENKBP_TRAIN_SHAPE] as Shape3,
     channels: [...OPENKBP_CHANNELS],
     ct: OPENKBP_CT_NORMALISATION,
     rxChannel: OPENKBP_RX_CHANNEL,
     sdfClipMm: OPENKBP_SDF_CLIP_MM,
-    doseScaleGy: OPENKBP_DOSE_SCALE_GY,
+    doseScaleGy: OPENKBP_RX_GY,
     downsampling: '2x2x2 block mean (dose: mean over possible-dose-mask voxels)',
     upsampling: 'mask-normalised trilinear (align_corners=False) x possible-dose mask',
   };
@@ -130,7 +130,7 @@ export function binaryWeight(fraction: Float32Array): Float32Array {
 /** builds the 64³ model inputs, target and loss weight of an OpenKBP case (see the file comment) */
 export function prepareOpenKbp64(c: Case): OpenKbpSample {
   const pdm = checkOpenKbpCase(c);
-  const S = OPENKBP_FULL_SHAPE;
+  const S = OPENKBP_SHAPE;
   const n = c.ct.length;
   const ct = new Float32Array(n);
   for (let i = 0; i < n; i++) ct[i] = normaliseCtHuOpenKbp(c.ct[i]);
@@ -188,7 +188,7 @@ export function prepareOpenKbp64(c: Case): OpenKbpSample {
   let target: Float32Array | null = null;
   if (c.dose) {
     const d = new Float32Array(n);
-    for (let i = 0; i < n; i++) d[i] = c.dose[i] / OPENKBP_DOSE_SCALE_GY;
+    for (let i = 0; i < n; i++) d[i] = c.dose[i] / OPENKBP_RX_GY;
     target = maskedMeanPool2x(d, pdm, S).data;
   }
   return {

@@ -18,7 +18,7 @@
 import type { Case, Shape3 } from '../data/case';
 import { OPENKBP_STRUCTURES } from '../data/profiles';
 import { DataError } from '../core/errors';
-import { OPENKBP_DOSE_SCALE_GY, OPENKBP_FULL_SHAPE, normaliseCtHuOpenKbp } from './openkbp64';
+import { OPENKBP_RX_GY, OPENKBP_SHAPE, normaliseCtHuOpenKbp } from './openkbp64';
 
 export const REFINER_CHANNELS = ['coarse', 'CT', ...OPENKBP_STRUCTURES, 'PossibleDoseMask'] as const;
 export const REFINER_IN_CHANNELS = REFINER_CHANNELS.length;
@@ -26,6 +26,8 @@ const PAROTIDS: [number, number] = [
   2 + OPENKBP_STRUCTURES.indexOf('RightParotid'),
   2 + OPENKBP_STRUCTURES.indexOf('LeftParotid'),
 ];
+/** channel indices swapped by a left-right flip (the parotids) */
+export const REFINER_LR_CHANNEL_PAIRS: ReadonlyArray<[number, number]> = [PAROTIDS];
 
 export interface RefinerRecipe {
   profile: 'openkbp-refine-128';
@@ -49,15 +51,15 @@ export interface RefinerCase {
 
 export function refinerCase(c: Case, coarseGy: Float32Array): RefinerCase {
   if (!c.possibleDoseMask) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask', 'none');
-  const n = OPENKBP_FULL_SHAPE[0] * OPENKBP_FULL_SHAPE[1] * OPENKBP_FULL_SHAPE[2];
+  const n = OPENKBP_SHAPE[0] * OPENKBP_SHAPE[1] * OPENKBP_SHAPE[2];
   if (coarseGy.length !== n || c.ct.length !== n)
     throw new DataError(c.id, 'shape', '128x128x128', `${c.ct.length} voxels, coarse ${coarseGy.length}`);
   const coarse = new Float32Array(n);
-  for (let i = 0; i < n; i++) coarse[i] = coarseGy[i] / OPENKBP_DOSE_SCALE_GY;
+  for (let i = 0; i < n; i++) coarse[i] = coarseGy[i] / OPENKBP_RX_GY;
   let target: Float32Array | null = null;
   if (c.dose) {
     target = new Float32Array(n);
-    for (let i = 0; i < n; i++) target[i] = c.dose[i] / OPENKBP_DOSE_SCALE_GY;
+    for (let i = 0; i < n; i++) target[i] = c.dose[i] / OPENKBP_RX_GY;
   }
   return {
     id: c.id,
@@ -83,7 +85,7 @@ export function writeRefinerBox(
   y?: Float32Array,
   w?: Float32Array,
 ): void {
-  const [, B, C] = OPENKBP_FULL_SHAPE;
+  const [, B, C] = OPENKBP_SHAPE;
   const nc = REFINER_IN_CHANNELS;
   const structs = rc.structures.slice();
   if (flip) [structs[PAROTIDS[0] - 2], structs[PAROTIDS[1] - 2]] = [structs[PAROTIDS[1] - 2], structs[PAROTIDS[0] - 2]];

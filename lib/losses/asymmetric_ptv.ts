@@ -5,17 +5,11 @@
  * Logged D95 gap = target − pred (positive = underdose, the reference's training sign; the
  * evaluation's D95_error is pred − GT).
  */
+import { ASYMMETRIC_PTV_DEFAULTS, type AsymmetricPtvOptions } from './config';
 import { tf } from '../engine';
 import { type LossBatch, isTarget, insideMask } from './batch';
 import { exactDx } from './soft_dvh';
 import type { LossResult } from './dvh_loss';
-
-export interface AsymmetricPtvOptions {
-  underdoseWeight: number;
-  overdoseWeight: number;
-}
-
-export const ASYMMETRIC_PTV_DEFAULTS: AsymmetricPtvOptions = { underdoseWeight: 3.0, overdoseWeight: 1.0 };
 
 /** union of all target masks [B, Y, X, Z, 1] */
 export function targetUnionMask(batch: LossBatch): tf.Tensor5D {

@@ -11,40 +11,10 @@
  * - Vx uses a sigmoid at τ_vx = 0.01 (reference: 1.0, V70 ∈ [0.27, 0.52] for any dose ≤ 1.05);
  * - the V70 threshold is 70 Gy / the case's Rx (reference: 1.0, i.e. Rx assumed 70 Gy).
  */
+import { DVH_LOSS_DEFAULTS, type DvhLossOptions } from './config';
 import { tf } from '../engine';
 import { type LossBatch, channelOf, isTarget } from './batch';
 import { softDx } from './soft_dvh';
-
-export interface DvhLossOptions {
-  d95Weight: number;
-  vxWeight: number;
-  dmeanWeight: number;
-  /** soft-quantile temperature (normalised dose) */
-  d95Temperature: number;
-  /** Vx sigmoid temperature (normalised dose) */
-  vxTemperature: number;
-  minVoxels: number;
-  /** per-target multipliers of the D95 term (unlisted targets: 5) */
-  targetWeights: Record<string, number>;
-  /** OAR V70 limits (fraction) */
-  vxLimits: Record<string, number>;
-  /** absolute dose (Gy) of the Vx term */
-  vxThresholdGy: number;
-  dmeanStructures: string[];
-}
-
-export const DVH_LOSS_DEFAULTS: DvhLossOptions = {
-  d95Weight: 10,
-  vxWeight: 2,
-  dmeanWeight: 1,
-  d95Temperature: 0.002,
-  vxTemperature: 0.01,
-  minVoxels: 100,
-  targetWeights: { PTV70: 1, PTV56: 0.5, 'PTV50.4': 0.3 },
-  vxLimits: { Rectum: 0.15, Bladder: 0.25 },
-  vxThresholdGy: 70,
-  dmeanStructures: ['Rectum', 'Bladder', 'Bowel'],
-};
 
 export interface LossResult {
   loss: tf.Scalar;

@@ -4,14 +4,11 @@
  */
 import { tf } from '../engine';
 import { mseLoss, negativeDosePenalty, gradientLoss, NEGATIVE_PENALTY_WEIGHT } from './basic';
-import { dvhAwareLoss, type DvhLossOptions, DVH_LOSS_DEFAULTS } from './dvh_loss';
-import {
-  structureWeightedLoss,
-  type StructureWeightedOptions,
-  STRUCTURE_WEIGHTED_DEFAULTS,
-} from './structure_weighted';
-import { asymmetricPtvLoss, type AsymmetricPtvOptions, ASYMMETRIC_PTV_DEFAULTS } from './asymmetric_ptv';
-import { UncertaintyWeighting, type LossComponent, UW_COMPONENT_ORDER } from './uncertainty';
+import { dvhAwareLoss } from './dvh_loss';
+import { structureWeightedLoss } from './structure_weighted';
+import { asymmetricPtvLoss } from './asymmetric_ptv';
+import { UncertaintyWeighting } from './uncertainty';
+import type { LossComponent, LossConfig } from './config';
 import type { LossBatch } from './batch';
 
 export * from './basic';
@@ -21,51 +18,7 @@ export * from './structure_weighted';
 export * from './asymmetric_ptv';
 export * from './uncertainty';
 export * from './soft_dvh';
-
-export interface LossConfig {
-  useGradientLoss: boolean;
-  gradientLossWeight: number;
-  useDvhLoss: boolean;
-  dvhLossWeight: number;
-  dvh: DvhLossOptions;
-  useStructureWeighted: boolean;
-  structureWeightedWeight: number;
-  structure: StructureWeightedOptions;
-  useAsymmetricPtv: boolean;
-  asymmetricPtvWeight: number;
-  asymmetric: AsymmetricPtvOptions;
-  useUncertaintyWeighting: boolean;
-}
-
-export function lossConfig(partial: Partial<LossConfig> = {}): LossConfig {
-  return {
-    useGradientLoss: false,
-    gradientLossWeight: 0.1,
-    useDvhLoss: false,
-    dvhLossWeight: 0.5,
-    dvh: { ...DVH_LOSS_DEFAULTS, ...(partial.dvh ?? {}) },
-    useStructureWeighted: false,
-    structureWeightedWeight: 1.0,
-    structure: { ...STRUCTURE_WEIGHTED_DEFAULTS, ...(partial.structure ?? {}) },
-    useAsymmetricPtv: false,
-    asymmetricPtvWeight: 1.0,
-    asymmetric: { ...ASYMMETRIC_PTV_DEFAULTS, ...(partial.asymmetric ?? {}) },
-    useUncertaintyWeighting: false,
-    ...partial,
-  } as LossConfig;
-}
-
-/** the active components in uncertainty-weighting order */
-export function activeComponents(cfg: LossConfig): LossComponent[] {
-  const on: Record<LossComponent, boolean> = {
-    base: true,
-    gradient: cfg.useGradientLoss,
-    dvh: cfg.useDvhLoss,
-    structure: cfg.useStructureWeighted,
-    asymmetric: cfg.useAsymmetricPtv,
-  };
-  return UW_COMPONENT_ORDER.filter((n) => on[n]);
-}
+export * from './config';
 
 export interface LossOutput {
   total: tf.Scalar;

@@ -6,25 +6,10 @@
  * Fix of the v2.4 defect: an absent OAR has SDF ≡ 0, so |SDF| < 0.1 everywhere and the reference
  * turned the whole patch into "boundary". Here the band is gated on the structure being present.
  */
+import { STRUCTURE_WEIGHTED_DEFAULTS, type StructureWeightedOptions } from './config';
 import { tf } from '../engine';
 import { type LossBatch, isTarget, insideMask, presenceOf } from './batch';
 import type { LossResult } from './dvh_loss';
-
-export interface StructureWeightedOptions {
-  ptvWeight: number;
-  oarBoundaryWeight: number;
-  backgroundWeight: number;
-  boundaryWidthMm: number;
-  /** structures whose surface band is weighted; default: every non-target except Prostate (the reference's 5 OARs) */
-  oarStructures?: string[];
-}
-
-export const STRUCTURE_WEIGHTED_DEFAULTS: StructureWeightedOptions = {
-  ptvWeight: 2.0,
-  oarBoundaryWeight: 1.5,
-  backgroundWeight: 0.5,
-  boundaryWidthMm: 5.0,
-};
 
 export function defaultOarStructures(structures: string[]): string[] {
   return structures.filter((s) => !isTarget(s) && s !== 'Prostate');

@@ -5,11 +5,11 @@
  * negative-dose penalty (0.1·neg) is added outside by the caller, as in the reference. Initial s_i
  * come from the calibration JSON (`recommended_initial_log_sigma`) when given, else 0.
  */
+import { UW_COMPONENT_ORDER, type LossComponent } from './config';
+
+export { UW_COMPONENT_ORDER, type LossComponent };
 import { tf } from '../engine';
 import { makeVariable } from '../models';
-
-export const UW_COMPONENT_ORDER = ['base', 'gradient', 'dvh', 'structure', 'asymmetric'] as const;
-export type LossComponent = (typeof UW_COMPONENT_ORDER)[number];
 
 export const LOG_SIGMA_PREFIX = 'uncertainty_loss.log_sigmas.';
 

@@ -62,6 +62,8 @@ export interface SaveCheckpointOptions {
   optimizer?: OptimizerSnapshot;
   state?: Record<string, unknown>;
   meta?: Record<string, unknown>;
+  /** further JSON files written into the folder in the same atomic step (e.g. manifest.json) */
+  extraJson?: Record<string, unknown>;
 }
 
 export interface LoadedCheckpoint {
@@ -132,6 +134,7 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
       fs.writeFileSync(path.join(tmp, 'optimizer_step.json'), toJson({ step: o.optimizer.step }));
     }
     if (o.state) fs.writeFileSync(path.join(tmp, 'state.json'), toJson(o.state));
+    for (const [name, value] of Object.entries(o.extraJson ?? {})) fs.writeFileSync(path.join(tmp, name), toJson(value));
   });
 }
 

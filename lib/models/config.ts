@@ -66,7 +66,7 @@ export function deepestWidth(c: ModelConfig): number {
 }
 
 /** spatial sizes fed to the net must be divisible by this (one halving per pooling) */
-export function spatialMultiple(c: ModelConfig): number {
+export function spatialMultiple(c: Pick<ModelConfig, 'levels'>): number {
   return 2 ** (c.levels - 1);
 }
 

@@ -1,7 +1,10 @@
 /**
- * notebooks/EXPERIMENTS_INDEX.md, regenerated from the run folders (spec 9.5 layout): one row per
- * run, plus a bold aggregate row per experiment with several seeds. Nothing is typed in by hand:
- * every number comes from runs/<run>/ and the run's evaluation JSON.
+ * EXPERIMENTS_INDEX.md, regenerated from the run folders (spec 9.5 layout): one row per run, plus a
+ * bold aggregate row per experiment with several seeds. Nothing is typed in by hand: every number
+ * comes from runs/<run>/ and the run's evaluation JSON. Every SD is the sample SD (ddof 1, spec
+ * 8.1), as in the notebooks. The index is written to figures/EXPERIMENTS_INDEX.md (git-ignored) by
+ * the notebook runner, so running notebooks never modifies the tracked tree; committing it is a
+ * deliberate `update-index.ts --out notebooks/EXPERIMENTS_INDEX.md`.
  *
  * A run is runs/<run>/ with training_config.json. Its experiment id is <run> without a trailing
  * `_seed<N>`. Its evaluation is the first of predictions/<run>/, predictions/<run>_test/ and
@@ -26,6 +29,10 @@ export interface RunRow {
   globalGamma: Stat | null;
   ptvGamma: Stat | null;
   d95Gap: Stat | null;
+  /** cases passing every checked clinical constraint / cases with constraints checked */
+  quantec: { pass: number; n: number } | null;
+  /** data folder and case count recorded in training_config.json */
+  data: string | null;
   complete: boolean;
 }
 
@@ -60,24 +67,31 @@ function firstString(o: unknown, paths: string[]): string | null {
   return null;
 }
 
-/** mean ± SD (population, ddof 0, as the reference index rows) of the finite values */
-export function popStat(values: Array<number | null>): Stat | null {
+/**
+ * mean ± SD of the finite values, SD = sample SD (ddof 1, spec 8.1; NaN for a single value), the
+ * one convention of the notebooks and the index (the reference index used ddof 0, spec 8.3).
+ */
+export function sampleStat(values: Array<number | null>): Stat | null {
   const v = values.filter((x): x is number => x !== null && Number.isFinite(x));
   if (!v.length) return null;
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  return { mean, sd: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length), n: v.length };
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : NaN;
+  return { mean, sd, n: v.length };
 }
+
+/** header text of the SD convention, used in every table that shows mean ± SD */
+export const SD_NOTE = 'mean ± SD (sample SD, n − 1)';
 
 export function experimentOf(run: string): { experiment: string; seed: number | null } {
   const m = /^(.*)_seed(\d+)$/.exec(run);
   return m ? { experiment: m[1], seed: Number(m[2]) } : { experiment: run, seed: null };
 }
 
-function findEvaluation(root: string, run: string): string | null {
+function findEvaluation(runsDir: string, predictionsDir: string, run: string): string | null {
   for (const dir of [
-    path.join(root, 'predictions', run),
-    path.join(root, 'predictions', `${run}_test`),
-    path.join(root, 'runs', run),
+    path.join(predictionsDir, run),
+    path.join(predictionsDir, `${run}_test`),
+    path.join(runsDir, run),
   ]) {
     if (!fs.existsSync(dir)) continue;
     const f = fs
@@ -105,8 +119,17 @@ function findNotebook(root: string, experiment: string): string | null {
   return hit ? `notebooks/${hit}` : null;
 }
 
-export function collectRuns(root: string): RunRow[] {
-  const runsDir = path.join(root, 'runs');
+export interface CollectOptions {
+  /** runs folder (default <root>/runs) */
+  runsDir?: string;
+  /** predictions folder (default <root>/predictions) */
+  predictionsDir?: string;
+}
+
+/** one row per run folder with a training_config.json (sorted by name) */
+export function collectRuns(root: string, opts: CollectOptions = {}): RunRow[] {
+  const runsDir = path.resolve(root, opts.runsDir ?? 'runs');
+  const predictionsDir = path.resolve(root, opts.predictionsDir ?? 'predictions');
   if (!fs.existsSync(runsDir)) return [];
   const rows: RunRow[] = [];
   for (const run of fs.readdirSync(runsDir).sort()) {
@@ -115,7 +138,7 @@ export function collectRuns(root: string): RunRow[] {
     if (!cfg) continue;
     const summary = readJson(path.join(dir, 'training_summary.json'));
     const { experiment, seed: seedFromName } = experimentOf(run);
-    const evalFile = findEvaluation(root, run);
+    const evalFile = findEvaluation(runsDir, predictionsDir, run);
     let ev: EvaluationResults | null = null;
     try {
       ev = evalFile ? readEvaluation(evalFile) : null;
@@ -139,38 +162,69 @@ export function collectRuns(root: string): RunRow[] {
       notebook: findNotebook(root, experiment),
       evaluation: evalFile ? path.relative(root, evalFile) : null,
       nCases: s ? s.caseIds.length : 0,
-      mae: s ? popStat(s.mae) : null,
-      globalGamma: s ? popStat(s.globalGamma) : null,
-      ptvGamma: s ? popStat(s.ptvGamma) : null,
-      d95Gap: s ? popStat(s.d95Error) : null,
+      mae: s ? sampleStat(s.mae) : null,
+      globalGamma: s ? sampleStat(s.globalGamma) : null,
+      ptvGamma: s ? sampleStat(s.ptvGamma) : null,
+      d95Gap: s ? sampleStat(s.d95Error) : null,
+      quantec: s
+        ? {
+            pass: s.quantecPass.filter((v) => v === true).length,
+            n: s.quantecPass.filter((v) => v !== null).length,
+          }
+        : null,
+      data: dataText(cfg),
       complete: summary !== null && ev !== null,
     });
   }
   return rows;
 }
 
-const pm = (s: Stat | null, digits = 2, unit = '') =>
-  s ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}${unit}` : '—';
+function dataText(cfg: Record<string, unknown>): string | null {
+  const dir = firstString(cfg, ['data.data_dir', 'data_dir', 'hparams.data_dir']);
+  const n = get(cfg, 'data.n_cases');
+  if (!dir) return null;
+  return `${path.basename(dir)}${typeof n === 'number' ? `, ${n} cases` : ''}`;
+}
 
-function rowCells(r: RunRow, status: string): string[] {
+/** "mean ± SD" text; a single value has no SD ("mean (n = 1)") */
+export function pmText(s: Stat | null, digits = 2, unit = ''): string {
+  if (!s) return '—';
+  return Number.isFinite(s.sd)
+    ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}${unit}`
+    : `${s.mean.toFixed(digits)}${unit} (n = ${s.n})`;
+}
+const pm = pmText;
+
+/** "k/n (p%)" of the QUANTEC all-constraints pass count */
+export function quantecText(q: { pass: number; n: number } | null): string {
+  return q && q.n ? `${q.pass}/${q.n} (${Math.round((100 * q.pass) / q.n)}%)` : '—';
+}
+
+function rowCells(r: RunRow, status: string, linkBase: string): string[] {
   const gamma =
     r.globalGamma || r.ptvGamma ? `${pm(r.globalGamma, 1, '%')} (global), ${pm(r.ptvGamma, 1, '%')} (PTV)` : '—';
   return [
     r.date ?? '—',
     `\`${r.run}\``,
     r.gitHash ? `\`${r.gitHash}\`` : '—',
-    r.notebook ? `[${path.basename(r.notebook)}](${path.basename(r.notebook)})` : '—',
+    r.notebook ? `[${path.basename(r.notebook)}](${path.posix.join(linkBase, r.notebook)})` : '—',
     r.model ?? '—',
+    r.data ?? '—',
     pm(r.mae),
     gamma,
     pm(r.d95Gap, 2, ' Gy'),
+    quantecText(r.quantec),
     status,
   ];
 }
 
-/** aggregate over seeds: mean ± SD (ddof 0) of the per-seed means, as the reference index rows (spec 8.3) */
+/** aggregate over seeds: mean ± sample SD (ddof 1) of the per-seed means */
 function aggregateRow(exp: string, rs: RunRow[]): string[] {
-  const over = (k: 'mae' | 'globalGamma' | 'ptvGamma' | 'd95Gap') => popStat(rs.map((r) => r[k]?.mean ?? null));
+  const over = (k: 'mae' | 'globalGamma' | 'ptvGamma' | 'd95Gap') => sampleStat(rs.map((r) => r[k]?.mean ?? null));
+  const q = rs.reduce((a, r) => ({ pass: a.pass + (r.quantec?.pass ?? 0), n: a.n + (r.quantec?.n ?? 0) }), {
+    pass: 0,
+    n: 0,
+  });
   const g = `${pm(over('globalGamma'), 1, '%')} (global), ${pm(over('ptvGamma'), 1, '%')} (PTV)`;
   return [
     '',
@@ -178,17 +232,31 @@ function aggregateRow(exp: string, rs: RunRow[]): string[] {
     '',
     '',
     '',
+    '',
     `**${pm(over('mae'))}**`,
     `**${g}**`,
     `**${pm(over('d95Gap'), 2, ' Gy')}**`,
+    `**${quantecText(q)}**`,
     rs.length >= 3 ? '**Complete**' : '**Preliminary**',
   ];
 }
 
-const HEADER = '| Date | ID | Git Hash | Notebook | Model | MAE (Gy) | Gamma 3%/3mm | PTV70 D95 Gap | Status |';
-const RULE = '|---|---|---|---|---|---|---|---|---|';
+const HEADER =
+  '| Date | ID | Git Hash | Notebook | Model | Data | MAE (Gy) | Gamma 3%/3mm | PTV70 D95 Gap | QUANTEC (all pass) | Status |';
+const RULE = '|---|---|---|---|---|---|---|---|---|---|---|';
+const EMPTY = (text: string) => `| — | ${text} | | | | | | | | | |`;
 
-export function renderIndex(rows: RunRow[], opts: { generated?: string } = {}): string {
+/** the default index file: figures/EXPERIMENTS_INDEX.md under the project root (git-ignored) */
+export function defaultIndexFile(root: string): string {
+  return path.join(root, 'figures', 'EXPERIMENTS_INDEX.md');
+}
+
+/**
+ * The index text. `linkBase` is the project root relative to the index file (for the notebook
+ * links; default '..', right for figures/ and notebooks/).
+ */
+export function renderIndex(rows: RunRow[], opts: { generated?: string; linkBase?: string } = {}): string {
+  const linkBase = opts.linkBase ?? '..';
   const done = rows.filter((r) => r.complete);
   const pending = rows.filter((r) => !r.complete);
   const byExp = new Map<string, RunRow[]>();
@@ -196,25 +264,28 @@ export function renderIndex(rows: RunRow[], opts: { generated?: string } = {}): 
   const lines: string[] = [
     '# Experiments Index',
     '',
-    '> **MASTER LIST** of every run in `runs/`. Regenerated by `bash scripts/notebooks/run.sh` (or',
-    '> `node --import tsx scripts/notebooks/update-index.ts`) from the run folders and their evaluation JSON —',
-    '> do not edit by hand; edit the notebooks instead.',
+    '> **MASTER LIST** of every run in `runs/`. Regenerated into `figures/EXPERIMENTS_INDEX.md` (git-ignored) by',
+    '> `bash scripts/notebooks/run.sh` or `node --import tsx scripts/notebooks/update-index.ts`, from the run folders and',
+    '> their evaluation JSON; `update-index.ts --out notebooks/EXPERIMENTS_INDEX.md` writes the tracked copy to commit it',
+    '> deliberately. Do not edit by hand; edit the notebooks instead.',
     '',
     `*Generated: ${opts.generated ?? new Date().toISOString()}*`,
     '',
     '## Experiments (current — valid metrics)',
     '',
-    'MAE, gamma and D95 gap are mean ± SD over the test cases of a run (population SD, as the reference index);',
-    "a bold row aggregates an experiment's seeds (mean ± SD of the per-seed means). Gap = prediction − ground truth.",
+    `MAE, gamma and D95 gap are ${SD_NOTE} over the test cases of a run (the notebooks use the same convention);`,
+    "a bold row aggregates an experiment's seeds (mean ± sample SD of the per-seed means). Gap = prediction − ground truth",
+    '(negative = under-dose). QUANTEC = cases passing every checked clinical constraint.',
     '',
     HEADER,
     RULE,
   ];
   for (const [exp, rs] of byExp) {
-    for (const r of rs) lines.push(`| ${rowCells(r, rs.length >= 3 ? 'Complete' : 'Preliminary').join(' | ')} |`);
+    for (const r of rs)
+      lines.push(`| ${rowCells(r, rs.length >= 3 ? 'Complete' : 'Preliminary', linkBase).join(' | ')} |`);
     if (rs.length > 1) lines.push(`| ${aggregateRow(exp, rs).join(' | ')} |`);
   }
-  if (!done.length) lines.push('| — | *no evaluated runs yet* | | | | | | | |');
+  if (!done.length) lines.push(EMPTY('*no evaluated runs yet*'));
   lines.push(
     '',
     '## Experiments — In Progress',
@@ -224,8 +295,8 @@ export function renderIndex(rows: RunRow[], opts: { generated?: string } = {}): 
     HEADER,
     RULE,
   );
-  for (const r of pending) lines.push(`| ${rowCells(r, 'In progress').join(' | ')} |`);
-  if (!pending.length) lines.push('| — | *none* | | | | | | | |');
+  for (const r of pending) lines.push(`| ${rowCells(r, 'In progress', linkBase).join(' | ')} |`);
+  if (!pending.length) lines.push(EMPTY('*none*'));
   lines.push(
     '',
     '## Pilot Experiments (reference v2.2.0 — metrics invalid)',

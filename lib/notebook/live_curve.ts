@@ -1,26 +1,31 @@
 /**
- * Live training curve for notebooks that train in the kernel: pass `onEpoch` to the trainer;
- * each call redraws one display entry (tslab newDisplay) with the training-curve figure.
- * Outside a notebook it prints one line per epoch.
+ * Live training curve for notebooks that train in the kernel: pass `live.onEpoch` as the trainer's
+ * `onEpoch`. It consumes the engine's `EpochRow` (keys = the metrics.csv column names), so a
+ * change of the row type is a compile error here, not a silently empty plot. Each call redraws one
+ * display entry (tslab newDisplay) with the training-curve figure; outside a notebook it prints one
+ * line per epoch.
  */
+import type { EpochRow } from '../train';
 import { figureHtml } from '../plot/html';
 import { trainingCurvesFigure } from '../plot/training_curves';
-import type { TrainingHistory } from '../plot/training_history';
+import { historyFromRows, type TrainingHistory } from '../plot/training_history';
 import { setupPlotly } from './display';
 
-export interface EpochPoint {
-  epoch: number;
-  trainLoss?: number | null;
-  valLoss?: number | null;
-  valMae?: number | null;
-  valGamma?: number | null;
+export interface LiveTrainingCurve {
+  /** the trainer's onEpoch callback */
+  onEpoch(row: EpochRow, history?: readonly EpochRow[]): void;
+  /** the rows received so far */
+  rows: EpochRow[];
+  /** the history as plotted (rebuilt from `rows` after each epoch) */
+  history(): TrainingHistory;
 }
 
-export function liveTrainingCurve(title = 'Training (live)'): {
-  onEpoch(p: EpochPoint): void;
-  history: TrainingHistory;
-} {
-  const h: TrainingHistory = { epoch: [], trainLoss: [], valLoss: [], valMae: [], valGamma: [], columns: {} };
+function num(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(4);
+}
+
+export function liveTrainingCurve(title = 'Training (live)'): LiveTrainingCurve {
+  const rows: EpochRow[] = [];
   let disp: { html(s: string): void } | null = null;
   if (process.env.VMAT_IN_NOTEBOOK === '1') {
     try {
@@ -32,17 +37,14 @@ export function liveTrainingCurve(title = 'Training (live)'): {
     }
   }
   return {
-    history: h,
-    onEpoch(p: EpochPoint) {
-      h.epoch.push(p.epoch);
-      h.trainLoss.push(p.trainLoss ?? null);
-      h.valLoss.push(p.valLoss ?? null);
-      h.valMae.push(p.valMae ?? null);
-      h.valGamma.push(p.valGamma ?? null);
-      if (disp) disp.html(figureHtml(trainingCurvesFigure(h, { title })));
+    rows,
+    history: () => historyFromRows(rows),
+    onEpoch(row: EpochRow) {
+      rows.push({ ...row });
+      if (disp) disp.html(figureHtml(trainingCurvesFigure(historyFromRows(rows), { title })));
       else
         process.stdout.write(
-          `epoch ${p.epoch}: train ${p.trainLoss ?? '—'} val ${p.valLoss ?? '—'} MAE ${p.valMae ?? '—'}\n`,
+          `epoch ${row.epoch + 1}: train loss ${num(row.train_loss)}, val loss ${num(row.val_loss)}, val MAE ${num(row.val_mae_gy)} Gy, val gamma ${num(row.val_gamma)} %\n`,
         );
     },
   };

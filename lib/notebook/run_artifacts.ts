@@ -32,13 +32,31 @@ export function findMetricsCsv(dir: string): string | null {
   return null;
 }
 
+/**
+ * The evaluation JSON of a predictions folder: `evaluation_results.json` (written by `vmat infer
+ * --compute-metrics` / `vmat evaluate`), else the reference name `baseline_evaluation_results.json`
+ * or any other `*evaluation_results*.json`.
+ */
 export function findEvaluationFile(predDir: string): string | null {
   if (!fs.existsSync(predDir)) return null;
-  const f = fs
-    .readdirSync(predDir)
-    .filter((n) => n.endsWith('evaluation_results.json') || n === 'evaluation.json')
-    .sort()[0];
+  const names = fs.readdirSync(predDir).filter((n) => /evaluation_results.*\.json$/.test(n) || n === 'evaluation.json');
+  const rank = (n: string) => (n === 'evaluation_results.json' ? 0 : n === 'baseline_evaluation_results.json' ? 1 : 2);
+  const f = names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))[0];
   return f ? path.join(predDir, f) : null;
+}
+
+/** best and last checkpoint folders of a run (training_summary.json, else the checkpoints folder) */
+export function runCheckpoints(run: RunArtifacts): { best: string | null; last: string | null } {
+  const s = run.summary ?? {};
+  const ck = path.join(run.dir, 'checkpoints');
+  let best = typeof s.best_checkpoint === 'string' ? s.best_checkpoint : null;
+  let last = typeof s.last_checkpoint === 'string' ? s.last_checkpoint : null;
+  if (fs.existsSync(ck)) {
+    const names = fs.readdirSync(ck);
+    best ??= names.filter((n) => n.startsWith('best')).map((n) => path.join(ck, n))[0] ?? null;
+    if (!last && names.includes('last')) last = path.join(ck, 'last');
+  }
+  return { best, last };
 }
 
 export function readRun(runsDir: string, name: string, predictionsDir = 'predictions'): RunArtifacts {

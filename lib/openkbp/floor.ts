@@ -18,17 +18,17 @@ import {
   type OpenKbpReference,
   type OpenKbpScore,
 } from '../eval/openkbp_score';
-import { OPENKBP_FULL_SHAPE, OPENKBP_TRAIN_SHAPE, binaryWeight } from '../inputs/openkbp64';
+import { OPENKBP_SHAPE, OPENKBP_TRAIN_SHAPE, binaryWeight } from '../inputs/openkbp64';
 import { maskedMeanPool2x, maskNormalisedUpsample } from '../transforms/resample2x';
 
 /** dose (Gy, 128³) → mask-aware 64³ mean → mask-normalised trilinear 128³ × mask */
 export function downUpDose(doseGy: Float32Array, possibleDoseMask: Uint8Array): Float32Array {
-  const small = maskedMeanPool2x(doseGy, possibleDoseMask, OPENKBP_FULL_SHAPE);
+  const small = maskedMeanPool2x(doseGy, possibleDoseMask, OPENKBP_SHAPE);
   return maskNormalisedUpsample(
     small.data,
     binaryWeight(small.weight),
     OPENKBP_TRAIN_SHAPE,
-    OPENKBP_FULL_SHAPE,
+    OPENKBP_SHAPE,
     possibleDoseMask,
   );
 }

@@ -20,16 +20,30 @@ export function plotlyLoaderHtml(): string {
   return `<script type="text/javascript">if (!window.Plotly) {\n${src}\n}</script><div style="font-size:11px;color:#777">plotly.js loaded</div>`;
 }
 
+/**
+ * Inline HTML of a figure, responsive by default: the plot takes the width of its output area (at
+ * most the export width `fig.width`) and redraws when that area is resized; only the height is fixed.
+ * The fixed `fig.width × fig.height` size is for the PNG/PDF export alone. `responsive: false` draws
+ * at the export size (a wide figure then overflows a narrow output area).
+ */
 export function figureHtml(fig: FigureSpec, opts: { responsive?: boolean; id?: string } = {}): string {
   const id = opts.id ?? `vmat-fig-${Date.now().toString(36)}-${(counter++).toString(36)}`;
-  const layout = { ...fig.layout, width: fig.width, height: fig.height };
+  const responsive = opts.responsive ?? true;
+  const { width: _exportWidth, ...rest } = fig.layout as { width?: unknown } & Record<string, unknown>;
+  void _exportWidth;
+  const layout = responsive
+    ? { ...rest, autosize: true, height: fig.height }
+    : { ...fig.layout, width: fig.width, height: fig.height };
   const config = {
     displaylogo: false,
-    responsive: opts.responsive ?? false,
-    toImageButtonOptions: { format: 'png', filename: fig.name, scale: 3 },
+    responsive,
+    toImageButtonOptions: { format: 'png', filename: fig.name, width: fig.width, height: fig.height, scale: 3 },
     ...(fig.config ?? {}),
   };
-  return `<div id="${id}" style="width:${fig.width}px;height:${fig.height}px;max-width:100%"></div>
+  const style = responsive
+    ? `width:100%;max-width:${fig.width}px;height:${fig.height}px`
+    : `width:${fig.width}px;height:${fig.height}px`;
+  return `<div id="${id}" class="vmat-figure" style="${style}"></div>
 <script type="text/javascript">(function(){var spec=${scriptSafeJson({ data: fig.data, layout, config })};
 function draw(n){var el=document.getElementById(${JSON.stringify(id)});
 if(!window.Plotly||!el){if(n<400){setTimeout(function(){draw(n+1)},50)}else if(el){el.textContent='plotly.js is not loaded: run the notebook setup cell'};return}

@@ -3,11 +3,12 @@
  * dependency) into build/ so notebooks and HTML exports embed ~4.6 MB instead of ~10 MB.
  * Falls back to the unminified bundle if esbuild is unavailable.
  */
+import { PROJECT_ROOT } from '../core/project';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = PROJECT_ROOT;
 let cached: string | null = null;
 
 export function plotlyVersion(): string {

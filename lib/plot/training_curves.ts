@@ -50,6 +50,23 @@ export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string 
     },
   ];
   const hasGamma = h.valGamma.some((v) => v !== null);
+  const hasPtvGamma = (h.valGammaPtv ?? []).some((v) => v !== null);
+  const hasValLoss = h.valLoss.some((v) => v !== null);
+  if (!hasValLoss) data.splice(1, 1); // no empty legend entry for a loss that was not logged
+  if (hasPtvGamma) {
+    data.push({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: 'Val PTV-region gamma (%)',
+      x: h.epoch,
+      y: h.valGammaPtv,
+      xaxis: 'x2',
+      yaxis: 'y3',
+      line: { color: WONG.orange, width: 2, dash: 'dot' },
+      marker: { symbol: 'triangle-up', size: 5 },
+      connectgaps: true,
+    });
+  }
   if (hasGamma) {
     data.push({
       type: 'scatter',
@@ -65,8 +82,8 @@ export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string 
     });
   }
   const annotations: Array<Record<string, unknown>> = [
-    panelTitle('(A) Training and Validation Loss', dA),
-    panelTitle('(B) Validation MAE and Gamma Pass Rate', dB),
+    panelTitle(hasValLoss ? '(A) Training and Validation Loss' : '(A) Training Loss (no validation loss logged)', dA),
+    panelTitle(hasGamma || hasPtvGamma ? '(B) Validation MAE and Gamma Pass Rate' : '(B) Validation MAE', dB),
   ];
   const shapes: Array<Record<string, unknown>> = [];
   if (bestEpoch !== null) {
@@ -114,7 +131,7 @@ export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string 
       y: 0.95,
       xanchor: 'right',
       showarrow: false,
-      text: `Overfit ratio (final val/train): ${round(finalVal / finalTrain, 2)}`,
+      text: `Overfit ratio (final val/train loss): ${round(finalVal / finalTrain, 2)}`,
       bgcolor: 'rgba(255,255,255,0.85)',
       bordercolor: '#999',
       borderwidth: 1,
@@ -128,7 +145,7 @@ export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string 
     yaxis: axisStyle({ anchor: 'x', title: { text: 'Loss' } }),
     xaxis2: axisStyle({ domain: dB, anchor: 'y2', title: { text: 'Epoch' }, dtick: epochTick(h.epoch) }),
     yaxis2: axisStyle({ anchor: 'x2', title: { text: 'MAE (Gy)', font: { color: WONG.blue } } }),
-    ...(hasGamma
+    ...(hasGamma || hasPtvGamma
       ? {
           yaxis3: axisStyle({
             anchor: 'x2',

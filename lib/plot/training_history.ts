@@ -11,15 +11,18 @@ export interface TrainingHistory {
   valLoss: Array<number | null>;
   valMae: Array<number | null>;
   valGamma: Array<number | null>;
+  /** PTV-region 3%/3 mm gamma pass rate at validation (%), when logged */
+  valGammaPtv: Array<number | null>;
   /** every numeric column by name, aligned with `epoch` */
   columns: Record<string, Array<number | null>>;
 }
 
-const ALIASES: Record<'trainLoss' | 'valLoss' | 'valMae' | 'valGamma', string[]> = {
+const ALIASES: Record<'trainLoss' | 'valLoss' | 'valMae' | 'valGamma' | 'valGammaPtv', string[]> = {
   trainLoss: ['train/loss_epoch', 'train_loss_epoch', 'train_loss', 'train/loss', 'loss'],
   valLoss: ['val/loss', 'val_loss'],
   valMae: ['val/mae_gy', 'val_mae_gy', 'val_mae'],
   valGamma: ['val/gamma_3mm3pct', 'val_gamma_3mm3pct', 'val_gamma'],
+  valGammaPtv: ['val/gamma_ptv_3mm3pct', 'val_gamma_ptv'],
 };
 
 export function parseMetricsCsv(text: string): TrainingHistory {
@@ -42,11 +45,18 @@ export function parseMetricsCsv(text: string): TrainingHistory {
       if (Number.isFinite(v)) row!.set(h, v);
     });
   }
+  return historyFromMap(
+    byEpoch,
+    header.filter((h) => h !== 'epoch'),
+  );
+}
+
+function historyFromMap(byEpoch: Map<number, Map<string, number>>, names: string[]): TrainingHistory {
   const epochs = [...byEpoch.keys()].sort((a, b) => a - b);
   const columns: Record<string, Array<number | null>> = {};
-  for (const h of header) if (h !== 'epoch') columns[h] = epochs.map((e) => byEpoch.get(e)!.get(h) ?? null);
-  const pick = (names: string[]) => {
-    const found = names.find((n) => n in columns && columns[n].some((v) => v !== null));
+  for (const h of names) columns[h] = epochs.map((e) => byEpoch.get(e)!.get(h) ?? null);
+  const pick = (cands: string[]) => {
+    const found = cands.find((n) => n in columns && columns[n].some((v) => v !== null));
     return found ? columns[found] : epochs.map(() => null);
   };
   return {
@@ -55,8 +65,30 @@ export function parseMetricsCsv(text: string): TrainingHistory {
     valLoss: pick(ALIASES.valLoss),
     valMae: pick(ALIASES.valMae),
     valGamma: pick(ALIASES.valGamma),
+    valGammaPtv: pick(ALIASES.valGammaPtv),
     columns,
   };
+}
+
+/**
+ * The history of per-epoch rows as the training engine reports them (`onEpoch`; keys = the
+ * metrics.csv column names, null = not computed at that epoch).
+ */
+export function historyFromRows(
+  rows: ReadonlyArray<{ epoch: number } & Record<string, number | null | undefined>>,
+): TrainingHistory {
+  const byEpoch = new Map<number, Map<string, number>>();
+  const names: string[] = [];
+  for (const r of rows) {
+    let m = byEpoch.get(r.epoch);
+    if (!m) byEpoch.set(r.epoch, (m = new Map()));
+    for (const [k, v] of Object.entries(r)) {
+      if (k === 'epoch') continue;
+      if (!names.includes(k)) names.push(k);
+      if (typeof v === 'number' && Number.isFinite(v)) m.set(k, v);
+    }
+  }
+  return historyFromMap(byEpoch, names);
 }
 
 /** index of the smallest non-null value (first on ties), or -1 */

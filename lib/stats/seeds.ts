@@ -7,8 +7,11 @@
  *     n_cases_with_data; plus the per-seed means for reference.
  * Paired comparisons use the per-case means of two conditions on their common cases
  * (never pooled seed x case pairs, a defect of the reference's 2.5:1 aggregate, spec 8.3).
+ * Means are summed in numpy's order (npsum.ts): per-case means that numpy finds equal are equal
+ * here too, so the Wilcoxon ranks see the same ties and zero differences as scipy.
  */
-import { mean, sampleStandardDeviation } from 'simple-statistics';
+import { sampleStandardDeviation } from 'simple-statistics';
+import { npMean as mean } from './npsum';
 import { bootstrapCi, type BootstrapOptions } from './bootstrap';
 import { pairedCohensD, rankBiserial } from './effect_size';
 import { holmBonferroni } from './holm';
@@ -116,6 +119,9 @@ export interface PairedComparison {
   rank_biserial: number | null;
   cohens_d: number | null;
   mean_diff: number | null;
+  /** percentile bootstrap CI of the mean paired difference (A - B), when `bootstrap` is given */
+  mean_diff_ci_low?: number | null;
+  mean_diff_ci_high?: number | null;
   std_diff: number | null;
   direction: 'A > B' | 'A < B' | 'A = B' | null;
   mean_a: number | null;
@@ -123,11 +129,15 @@ export interface PairedComparison {
   error?: string;
 }
 
-/** Wilcoxon on the per-case means of A and B over their common cases (>= 6 pairs, as the reference required). */
+/**
+ * Wilcoxon on the per-case means of A and B over their common cases (>= 6 pairs, as the reference
+ * required), paired Cohen's d and the mean difference A - B; with `bootstrap`, also the percentile
+ * bootstrap CI of the mean difference (cases resampled, as `bootstrapCi`).
+ */
 export function compareAggregates(
   a: MetricAggregate,
   b: MetricAggregate,
-  opts: WilcoxonOptions & { alpha?: number; minPairs?: number } = {},
+  opts: WilcoxonOptions & { alpha?: number; minPairs?: number; bootstrap?: BootstrapOptions } = {},
 ): PairedComparison {
   const alpha = opts.alpha ?? 0.05;
   const common = Object.keys(a.per_case)
@@ -157,8 +167,10 @@ export function compareAggregates(
   const d = xa.map((v, i) => v - xb[i]);
   const w = wilcoxon(xa, xb, opts);
   const md = mean(d);
+  const ci = opts.bootstrap ? bootstrapCi(d, { statistic: 'mean', ...opts.bootstrap }) : null;
   return {
     ...base,
+    ...(ci ? { mean_diff_ci_low: ci.low, mean_diff_ci_high: ci.high } : {}),
     statistic: w.statistic,
     p_value: w.pvalue,
     method: w.method,

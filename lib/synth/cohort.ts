@@ -4,6 +4,7 @@
  * reference preprocessing writes (spec 1.8). Deterministic: the same arguments give
  * byte-identical files (seeded streams per case; fixed dates; no clock, no Math.random).
  */
+import { workerSource } from '../core/workers';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +16,7 @@ import { writeJsonAtomic } from '../core/atomic';
 import type { PlanType } from './anatomy';
 import { type CaseJob, type CaseJobResult, runCaseJob } from './cohort_job';
 import type { DoseModelOptions } from './dose';
+import type { OarMapping } from '../dicom/roi_mapping';
 import { Rng } from '../core/rng';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM, SYNTH_GENERATOR, SYNTH_PROCESSED_DATE } from './synth_case';
 
@@ -45,6 +47,13 @@ export interface CohortOptions {
   /** worker threads (default: available cores, at most the number of cases; 1 = in process) */
   threads?: number;
   dose?: Partial<DoseModelOptions>;
+  /**
+   * 'npz' (default): reference npz files + split.json + batch_summary.json; 'dicom': one DICOM-RT
+   * folder per case (CT, RS, RP, RD files) + split.json + synthetic_cohort.json
+   */
+  format?: 'npz' | 'dicom';
+  /** ROI-name mapping for format 'dicom' */
+  mapping?: OarMapping;
   onProgress?: (done: number, total: number, info: string) => void;
 }
 
@@ -80,8 +89,6 @@ export function assignPlanTypes(n: number, seed: number, layout: ReferenceLayout
 function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResult) => void): Promise<CaseJobResult[]> {
   const results: CaseJobResult[] = new Array(jobs.length);
   let next = 0;
-  const tsxApi = require.resolve('tsx/cjs/api');
-  const workerModule = path.join(__dirname, 'cohort_worker.ts');
   return new Promise((resolve, reject) => {
     let active = 0;
     let failed = false;
@@ -115,10 +122,7 @@ function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResul
       w.postMessage(jobs[k]);
     };
     for (let t = 0; t < threads; t++) {
-      const w = new Worker(
-        `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runCohortWorker();`,
-        { eval: true },
-      );
+      const w = new Worker(workerSource(__dirname, 'cohort_worker', 'runCohortWorker'), { eval: true });
       w.on('error', (e) => {
         if (failed) return;
         failed = true;
@@ -147,6 +151,8 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
     shape,
     spacingMm,
     dose: opts.dose,
+    format: opts.format,
+    mapping: opts.mapping,
   }));
   const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), jobs.length));
   let done = 0;
@@ -174,6 +180,25 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
     },
   );
   await writeSplit(path.join(opts.out, 'split.json'), split);
+  const synthetic = {
+    generator: SYNTH_GENERATOR,
+    seed: opts.seed,
+    layout,
+    shape,
+    spacing_mm: spacingMm,
+    cases: results.map((r) => ({
+      id: r.id,
+      plan_type: r.planType,
+      ptv70_cc: Math.round(r.ptv70Cc * 100) / 100,
+      dvh: r.dvh,
+      ...(r.roiNames ? { roi_names: r.roiNames } : {}),
+    })),
+  };
+  if (opts.format === 'dicom') {
+    // the folder is an input for `vmat preprocess`: no batch_summary.json (that is preprocess output)
+    await writeJsonAtomic(path.join(opts.out, 'synthetic_cohort.json'), { format: 'dicom', ...synthetic });
+    return { files: results.map((r) => path.join(opts.out, r.id)), split, cases: results };
+  }
   const typeCounts: Record<string, number> = {};
   for (const [t] of PLAN_MIX[layout]) typeCounts[t] = 0;
   for (const r of results) typeCounts[r.planType]++;
@@ -195,19 +220,7 @@ export async function generateCohort(opts: CohortOptions): Promise<CohortResult>
       inplane_size: shape[0],
       z_margin_mm: 30.0,
     },
-    synthetic: {
-      generator: SYNTH_GENERATOR,
-      seed: opts.seed,
-      layout,
-      shape,
-      spacing_mm: spacingMm,
-      cases: results.map((r) => ({
-        id: r.id,
-        plan_type: r.planType,
-        ptv70_cc: Math.round(r.ptv70Cc * 100) / 100,
-        dvh: r.dvh,
-      })),
-    },
+    synthetic,
   });
   return { files: results.map((r) => r.file), split, cases: results };
 }

@@ -34,7 +34,7 @@ import {
 import { type SpreadKernel, makeSpreadKernel, spread } from './fluence';
 import { squaredDistanceToFeatures } from '../transforms/edt';
 import { centroidIndex, union } from './geometry';
-import { doseAtVolume } from './dvh';
+import { doseAtVolume } from '../eval/dvh';
 
 export interface DoseModelOptions {
   /** control points of the arc (36-72 is typical of the model's trade-off) */

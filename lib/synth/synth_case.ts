@@ -16,7 +16,7 @@ import type { NdArray } from '../data/ndarray';
 import { pyFloat, pyTuple } from '../data/pyobj';
 import { type Anatomy, type PlanType, PLAN_TARGETS, buildAnatomy, sampleAnatomy } from './anatomy';
 import { type DoseModelOptions, type PlanResult, type TargetLevels, planDose } from './dose';
-import { doseAtVolume, volumeAtDose } from './dvh';
+import { doseAtVolume, volumeAtDose } from '../eval/dvh';
 import { Rng } from '../core/rng';
 
 /** the embedded default grid: 96 x 96 x 64 voxels of 3.90625 x 3.90625 x 2.5 mm (375 x 375 x 160 mm) */

@@ -1,22 +1,19 @@
 /**
- * Training API for notebooks and scripts: `train(trainOptions({...}))` with `onEpoch`/`onStep`
- * callbacks for live figures; the building blocks (inputs, patches, augmentation, AdamW) for
- * custom loops.
+ * The training engine's API: `runTraining(options, build)` runs any TrainingTask (lib/train/task.ts);
+ * the typed metrics row `EpochRow` is what `onEpoch` receives and metrics.csv holds. The prostate task
+ * is `train(trainOptions({...}))` in lib/prostate; the OpenKBP tasks are in lib/openkbp.
  */
-export { train, type TrainResult } from './trainer';
-export { trainOptions, type TrainOptions, type EpochRow, type StepInfo, type MonitorMetric } from './options';
 export {
-  prepareCase,
-  inputRecipeFor,
-  constraintsOf,
-  lrChannelPairs,
-  normaliseCtHu,
-  type PreparedCase,
-} from '../inputs/case_inputs';
-export { samplePatchCentre, extractPatch, writeChannelsLast, type Patch } from '../inputs/patches';
-export { augmentPatch, flipLeftRight } from '../inputs/augment';
+  runTraining,
+  commandText,
+  type EngineOptions,
+  type TrainResult,
+  type StepInfo,
+  type StoppedBy,
+  type TaskContext,
+} from './engine';
+export type { EpochRow, RunState } from './run_state';
+export type { TrainingTask, StepLoss, ValidationRow, ValidateContext } from './task';
+export { TrainingInterrupted } from './signals';
 export { AdamW, clipGradNorm, cosineLr } from './adamw';
-export { Rng } from '../core/rng';
-export { CaseStore, caseIdOfPath } from '../inputs/case_store';
-export { resolveSplit, makeSplitFor, type LockedSplit } from './split_lock';
-export { validate, scoreCase, type ValidationResult } from './validation';
+export { warmupCosineLr } from './schedule';

@@ -2,7 +2,9 @@
 # Execute notebooks headless and export them (see run.py --help). Example:
 #   bash scripts/notebooks/run.sh notebooks/2026-02-24_baseline_v23_preliminary.ipynb
 # Parameters reach the notebooks as environment variables (VMAT_DATA_DIR, VMAT_RUN_*, …; see
-# environment.md). Afterwards notebooks/EXPERIMENTS_INDEX.md is regenerated from runs/.
+# environment.md). Afterwards figures/EXPERIMENTS_INDEX.md (git-ignored) is regenerated from runs/, so
+# running notebooks leaves the tracked tree unchanged (commit an index deliberately with
+# node --import tsx scripts/notebooks/update-index.ts --out notebooks/EXPERIMENTS_INDEX.md).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$VMAT_ROOT"

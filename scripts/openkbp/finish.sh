@@ -1,25 +1,17 @@
 #!/usr/bin/env bash
-# After scripts/openkbp/train.sh: ship the run's best checkpoint as models/openkbp-$NAME (model card
-# with scores, bootstrap CIs, floor, wall time, machine), then score it the way a user would:
-# `openkbp predict` on the validation patients and `openkbp score` with the resolution floor, the
-# training record and the leaderboard anchors. The ship step's predictions (made from the staged model
-# folder with the same code as `openkbp predict`) are kept in predictions/openkbp-$NAME-validation and
-# scored; REPREDICT=1 predicts them again with the CLI from the shipped folder first (a second full pass).
-#   EXP=openkbp-64-b16 NAME=64-b16 [REFINER=runs/<refine-train run>] [MEMBERS="runs/<run>/checkpoints/best ..."] \
-#     [REPREDICT=1] bash scripts/openkbp/finish.sh [--tta] [--phase-tta]
+# After scripts/openkbp/train.sh: ship the recipe's stages as models/openkbp-<name> (manifest, networks,
+# model card with scores, bootstrap CIs, floor, training record), then score the shipped folder the way
+# a user would: `openkbp predict` on the validation patients and `openkbp score` with the resolution floor,
+# the training record and the leaderboard anchors.
+#   OPENKBP_DIR=/path/to/openkbp [RECIPE=recipes/openkbp-64-b16.json] bash scripts/openkbp/finish.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OPENKBP_DIR="${OPENKBP_DIR:-../shared/data/openkbp}"
-EXP="${EXP:-openkbp-64-b16}"
-NAME="${NAME:-64-b16}"
+RECIPE="${RECIPE:-recipes/openkbp-64-b16.json}"
+NAME=$(node -e "process.stdout.write(require('./$RECIPE').name)")
 VAL="$OPENKBP_DIR/npz/validation"
-REF=()
-if [ -n "${REFINER:-}" ]; then REF=(--refiner-run "$REFINER"); fi
-for m in ${MEMBERS:-}; do REF+=(--member "$m"); done
-OUT="predictions/openkbp-$NAME-validation"
-npx tsx scripts/openkbp/ship_model.ts --run "runs/$EXP" --name "$NAME" --val-dir "$VAL" "${REF[@]}" --predictions "$OUT" "$@" > /dev/null
-if [ "${REPREDICT:-0}" = 1 ]; then
-  rm -rf "$OUT"
-  node bin/vmat.js openkbp predict --model "models/openkbp-$NAME" --input-dir "$VAL" --out "$OUT"
-fi
-node bin/vmat.js openkbp score --ref-dir "$VAL" --pred-dir "$OUT" --floor --model "models/openkbp-$NAME"
+OUT="predictions/$NAME-validation"
+node bin/vmat.js openkbp ship --recipe "$RECIPE" --data-dir "$OPENKBP_DIR/npz/train" --val-dir "$VAL" "$@"
+rm -rf "$OUT"
+node bin/vmat.js openkbp predict --model "models/$NAME" --input-dir "$VAL" --out "$OUT"
+node bin/vmat.js openkbp score --ref-dir "$VAL" --pred-dir "$OUT" --floor --model "models/$NAME"

@@ -43,8 +43,8 @@ test('numeric ndarrays inside pickles decode in C order, native byte order', () 
 test('pickleMetadata output decodes back to the same typed value (TS round trip)', () => {
   for (const name of ['metadata_p2.pkl', 'metadata_np1_p3.pkl', 'metadata_p4.pkl']) {
     const v = unpickle(new Uint8Array(fs.readFileSync(path.join(FIX, 'pickles', name))));
-    for (const legacyNumpyNames of [false, true]) {
-      const again = unpickle(pickleMetadata(v, { legacyNumpyNames }));
+    for (const numpyNames of ['numpy1', 'numpy2'] as const) {
+      const again = unpickle(pickleMetadata(v, { numpyNames }));
       assert.deepEqual(canon(again), expected[name], name);
     }
   }

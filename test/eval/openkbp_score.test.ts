@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCase } from '../../lib/data/load';
-import { readDoseCsv64, writeDoseCsv64 } from '../../lib/eval/openkbp_csv';
+import { OPENKBP_SHAPE, readOpenKbpDoseCsv, writeOpenKbpDoseCsv } from '../../lib/data/openkbp';
 import { openKbpDvhMetrics } from '../../lib/eval/openkbp_score';
 import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';
 
@@ -22,7 +22,7 @@ async function writePredictions(root: string): Promise<void> {
     fs.mkdirSync(dir, { recursive: true });
     for (const id of IDS) {
       const c = await loadCase(path.join(REF, id));
-      const ref = await readDoseCsv64(path.join(REF, id, 'dose.csv'), 128 ** 3);
+      const ref = await readOpenKbpDoseCsv(path.join(REF, id, 'dose.csv'), OPENKBP_SHAPE, 'float64');
       let p: Float64Array;
       if (pred === 'scale090') p = ref.map((v) => 0.9 * v);
       else {
@@ -44,7 +44,7 @@ async function writePredictions(root: string): Promise<void> {
                   }
             }
       }
-      await writeDoseCsv64(path.join(dir, `${id}.csv`), p);
+      await writeOpenKbpDoseCsv(path.join(dir, `${id}.csv`), p, undefined, 'float64');
     }
   }
 }

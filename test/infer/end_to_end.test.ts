@@ -99,7 +99,7 @@ test('train → infer (checkpoint and distance baseline) → calibrate, through 
   assert.ok(p.dose.every((v) => v >= 0 && v <= 1.5));
   assert.equal(p.metadata.case_id, ids[5]);
   // the evaluation JSON scores the prediction in Gy with the case's own Rx (60 Gy here)
-  const ev = JSON.parse(fs.readFileSync(path.join(preds, 'baseline_evaluation_results.json'), 'utf8'));
+  const ev = JSON.parse(fs.readFileSync(path.join(preds, 'evaluation_results.json'), 'utf8'));
   assert.equal(ev.n_cases, 1);
   const gt = phantomCase({ id: ids[5], shape: [16, 18, 12], shift: [(5 % 3) - 1, 0, 0], rxGy: 60 }).dose!;
   const mae = p.dose.reduce((s, v, i) => s + Math.abs(v * 60 - gt[i]), 0) / gt.length;
@@ -172,10 +172,29 @@ test('train → infer (checkpoint and distance baseline) → calibrate, through 
   const header = fs.readFileSync(path.join(runs, 'full_loss', 'metrics.csv'), 'utf8').split('\n')[0];
   assert.equal(
     header,
-    'epoch,lr,seconds,train_loss,train_mse,train_grad,train_dvh,train_struct,train_asym,train_neg,sigma_base,sigma_gradient,sigma_dvh,sigma_structure,sigma_asymmetric,val_mae_gy,val_mae_gy_ptv70,val_d95_gap_gy',
+    'epoch,global_step,lr,seconds,elapsed_minutes,train_loss,train_mse,train_grad,train_dvh,train_struct,train_asym,' +
+      'train_neg,sigma_base,sigma_gradient,sigma_dvh,sigma_structure,sigma_asymmetric,val_loss,val_mae_gy,' +
+      'val_mae_gy_ptv70,val_d95_gap_gy,val_pred_d95_gy,val_target_d95_gy,val_underdose_pct,val_gamma,val_gamma_ptv,val_seconds',
   );
   const cfg = JSON.parse(fs.readFileSync(path.join(runs, 'full_loss', 'training_config.json'), 'utf8'));
   assert.equal(cfg.hparams.asymmetric.underdoseWeight, 2.5);
-  assert.equal(cfg.model_params, cfg.model_params);
+  // the network's parameters plus the five Kendall log-sigmas
+  const { createModel } = await import('../../lib/models');
+  const { initEngine } = await import('../../lib/engine');
+  await initEngine({ quiet: true });
+  const net = createModel({
+    inChannels: cfg.hparams.in_channels,
+    baseChannels: cfg.hparams.base_channels,
+    levels: cfg.hparams.levels,
+  });
+  assert.equal(cfg.model_params, net.numParameters() + 5);
+  net.dispose();
+  // the recorded command holds every effective flag (defaults included), so it reproduces the configuration
+  const argv: string[] = cfg.command.argv;
+  assert.deepEqual(argv.slice(0, 2), ['vmat', 'train']);
+  for (const flag of ['--use-asymmetric-ptv', '--use-uncertainty-weighting', '--weight-decay', '--patience'])
+    assert.ok(argv.includes(flag), `${flag} recorded`);
+  assert.equal(argv[argv.indexOf('--asymmetric-underdose-weight') + 1], '2.5');
+  assert.ok(!argv.includes('--resume') && !argv.includes('--json'));
   fs.rmSync(root, { recursive: true, force: true });
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { tf, initEngine } from '../../lib/engine';
 import { modelConfig } from '../../lib/models/config';
 import type { DoseModel } from '../../lib/models';
-import { predictVolume, windowStarts, gaussianWeights1d } from '../../lib/infer/sliding_window';
+import { predictVolume as predictWithNet, windowStarts, gaussianWeights1d } from '../../lib/infer/sliding_window';
+import { mirroredNet, networkNet } from '../../lib/infer/volume_net';
 import { prepareCase, inputRecipeFor, lrChannelPairs } from '../../lib/inputs/case_inputs';
 import { phantomCase } from '../train/phantom';
 
@@ -22,6 +23,17 @@ function channelModel(ch: number, levels = 3, f?: (t: tf.Tensor5D) => tf.Tensor5
     numParameters: () => 0,
     dispose: () => {},
   };
+}
+
+/** the sliding window over a model, optionally mirrored (L/R TTA, pairs as structure indices) */
+function predictVolume(
+  model: DoseModel,
+  pc: Parameters<typeof predictWithNet>[1],
+  o: { patchSize: number; overlap: number; tta?: boolean; lrPairs?: Array<[number, number]> },
+): Float32Array {
+  const net = networkNet(model);
+  const pairs = (o.lrPairs ?? []).map(([a, b]) => [a + 1, b + 1] as [number, number]);
+  return predictWithNet(o.tta ? mirroredNet(net, pairs) : net, pc, o);
 }
 
 test('window starts and Gaussian weights (spec 6.2 examples)', () => {

@@ -8,10 +8,10 @@ import { initEngine, tf } from '../../lib/engine';
 import { createModel } from '../../lib/models';
 import { saveCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
-import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64 } from '../../lib/inputs/openkbp64';
-import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
-import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
-import { trainOpenKbp, openKbpTrainOptions } from '../../lib/openkbp/train';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe } from '../../lib/inputs/openkbp64';
+import { loadBundle } from '../../lib/infer/bundle';
+import { runInference } from '../../lib/infer/run_inference';
+import { trainOpenKbp, openKbpTrainOptions } from '../../lib/openkbp/train_task';
 import { scoringReference } from '../../lib/openkbp/floor';
 import { scoreOpenKbpPatient } from '../../lib/eval/openkbp_score';
 import { scoreOpenKbpDirs } from '../../lib/eval/openkbp_score_dirs';
@@ -52,16 +52,16 @@ test(
       const modelDir = await tinyModelDir(root);
       const refs = linkPatients(root, ['pt_143', 'pt_170']);
       const out = path.join(root, 'pred');
-      const r = await predictOpenKbpDir({ model: modelDir, inputDir: refs, outDir: out, quiet: true });
+      const m = loadBundle(modelDir).predictor;
+      const r = await runInference(m, { inputDir: refs, outputDir: out, npz: false, requireOpenKbp: true });
       assert.deepEqual(
-        r.files.map((f) => f.id),
+        r.predictions.map((f) => f.id),
         ['pt_143', 'pt_170'],
       );
-      const m = loadOpenKbpModel(modelDir);
       const per: Record<string, number> = {};
       for (const id of ['pt_143', 'pt_170']) {
         const c = await loadCase(path.join(refs, id));
-        const expected = predictOpenKbpGy(m, prepareOpenKbp64(c));
+        const expected = m.predictGy(c);
         const lines = fs.readFileSync(path.join(out, `${id}.csv`), 'utf8').split('\n');
         assert.equal(lines[0], ',data');
         assert.equal(lines[lines.length - 1], '', 'trailing newline');
@@ -87,7 +87,7 @@ test(
         }
         per[id] = scoreOpenKbpPatient(scoringReference(c), expected).dose_error;
       }
-      m.model.dispose();
+      m.dispose();
       const s = await scoreOpenKbpDirs(refs, out, { quiet: true });
       assert.equal(s.n_patients, 2);
       for (const id of Object.keys(per)) assert.ok(Math.abs(s.per_patient[id].dose_error - per[id]) < 1e-6);
@@ -116,18 +116,25 @@ test(
   },
 );
 
-test('openkbp predict rejects a checkpoint without an OpenKBP recipe', { skip: !available }, async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-bad-'));
-  try {
-    await initEngine({ quiet: true });
-    const model = createModel({ inChannels: 9, baseChannels: 2, levels: 2 }, { seed: 1 });
-    await saveCheckpoint(path.join(root, 'm'), { model, input: null });
-    model.dispose();
-    assert.throws(() => loadOpenKbpModel(path.join(root, 'm')), /openkbp-64/);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+test(
+  'a checkpoint without an input recipe or manifest is refused, naming the folder',
+  { skip: !available },
+  async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'okbp-bad-'));
+    try {
+      await initEngine({ quiet: true });
+      const model = createModel({ inChannels: 9, baseChannels: 2, levels: 2 }, { seed: 1 });
+      await saveCheckpoint(path.join(root, 'm'), { model, input: null });
+      model.dispose();
+      assert.throws(
+        () => loadBundle(path.join(root, 'm')),
+        (e: Error) => e.message.includes(path.join(root, 'm')) && /input recipe/.test(e.message),
+      );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
 
 test(
   'an ensemble folder (members/) predicts the mean of its models; a member with another recipe is refused',
@@ -151,13 +158,13 @@ test(
       fs.cpSync(a, ens, { recursive: true });
       fs.cpSync(b, path.join(ens, 'members', 'm1'), { recursive: true });
       const c = await loadCase(path.join(CSV, 'pt_170'));
-      const s = prepareOpenKbp64(c);
-      const [ma, mb, me] = [a, b, ens].map((d) => loadOpenKbpModel(d));
-      assert.equal(me.members.length, 1);
       for (const tta of [false, true]) {
-        const ga = predictOpenKbpGy(ma, s, { tta });
-        const gb = predictOpenKbpGy(mb, s, { tta });
-        const ge = predictOpenKbpGy(me, s, { tta });
+        const [ma, mb, me] = [a, b, ens].map((d) => loadBundle(d, { tta }));
+        assert.match(me.predictor.describe(), /ensemble/);
+        const ga = ma.predictor.predictGy(c);
+        const gb = mb.predictor.predictGy(c);
+        const ge = me.predictor.predictGy(c);
+        for (const m of [ma, mb, me]) m.predictor.dispose();
         // the up-sampling is linear with fixed weights, so the mean at 64³ is the mean at 128³
         let diff = 0;
         let spread = 0;
@@ -168,11 +175,10 @@ test(
         assert.ok(spread > 1, `the two models differ (${spread} Gy)`);
         assert.ok(diff < 1e-4, `tta ${tta}: ensemble vs mean of members differ by ${diff} Gy`);
       }
-      for (const m of [ma, mb, me]) disposeOpenKbpModel(m);
       // a member prepared differently (another dose scale) cannot be averaged: refused, naming the member folder
       await save(path.join(ens, 'members', 'm2'), 5, 0.2, { ...openKbpRecipe(), doseScaleGy: 80 });
       assert.throws(
-        () => loadOpenKbpModel(ens),
+        () => loadBundle(ens),
         (e: Error) => e.message.includes(path.join('members', 'm2')) && /doseScaleGy/.test(e.message),
       );
     } finally {
@@ -200,23 +206,26 @@ test(
         quiet: true,
       };
       const a = await trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'a' }));
-      assert.equal(a.stoppedBy, 'epochs');
+      assert.equal(a.stoppedBy, 'max_epochs');
       assert.equal(a.history.length, 2);
       const b1 = await trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'b', maxMinutes: 0 }));
       assert.equal(b1.stoppedBy, 'time_limit');
-      assert.ok(b1.bestDir, 'a time-limited run still has a best checkpoint');
-      const st = JSON.parse(fs.readFileSync(path.join(b1.lastDir, 'state.json'), 'utf8')) as {
+      assert.ok(b1.bestCheckpoint, 'a time-limited run still has a best checkpoint');
+      const st = JSON.parse(fs.readFileSync(path.join(b1.lastCheckpoint, 'state.json'), 'utf8')) as {
         globalStep: number;
         stepInEpoch: number;
       };
       assert.deepEqual([st.globalStep, st.stepInEpoch], [1, 1]);
       const b2 = await trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'b', resume: true }));
-      assert.equal(b2.stoppedBy, 'epochs');
-      const maxDiff = maxWeightDiff(a.lastDir, b2.lastDir);
+      assert.equal(b2.stoppedBy, 'max_epochs');
+      const maxDiff = maxWeightDiff(a.lastCheckpoint, b2.lastCheckpoint);
       assert.ok(maxDiff < 1e-5, `weights after resume differ by ${maxDiff}`);
       const la = a.history[a.history.length - 1];
       const lb = b2.history[b2.history.length - 1];
-      assert.ok(Math.abs(la.val_dose_score - lb.val_dose_score) < 1e-4, `${la.val_dose_score} vs ${lb.val_dose_score}`);
+      assert.ok(
+        Math.abs((la.val_dose_score as number) - (lb.val_dose_score as number)) < 1e-4,
+        `${la.val_dose_score} vs ${lb.val_dose_score}`,
+      );
       // resuming with another architecture is refused
       await assert.rejects(
         trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'b', resume: true, baseChannels: 4 })),
@@ -224,16 +233,16 @@ test(
       );
       // fine-tuning starts from the given weights: with a vanishing learning rate one step leaves them as they were
       const c = await trainOpenKbp(
-        openKbpTrainOptions({ ...base, expName: 'c', initFrom: a.lastDir, lr: 1e-12, maxMinutes: 0 }),
+        openKbpTrainOptions({ ...base, expName: 'c', initFrom: a.lastCheckpoint, lr: 1e-12, maxMinutes: 0 }),
       );
-      const initDiff = maxWeightDiff(a.lastDir, c.lastDir);
+      const initDiff = maxWeightDiff(a.lastCheckpoint, c.lastCheckpoint);
       assert.ok(initDiff < 1e-6, `fine-tuned weights moved by ${initDiff} at lr 1e-12`);
       const cfgC = JSON.parse(fs.readFileSync(path.join(c.runDir, 'training_config.json'), 'utf8')) as {
-        hparams: { init_from: string };
+        training: { init_from: string };
       };
-      assert.equal(cfgC.hparams.init_from, path.resolve(a.lastDir));
+      assert.equal(cfgC.training.init_from, path.resolve(a.lastCheckpoint));
       await assert.rejects(
-        trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'd', initFrom: a.lastDir, baseChannels: 4 })),
+        trainOpenKbp(openKbpTrainOptions({ ...base, expName: 'd', initFrom: a.lastCheckpoint, baseChannels: 4 })),
         /model config/,
       );
     } finally {

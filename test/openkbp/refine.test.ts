@@ -9,12 +9,18 @@ import { saveCheckpoint, loadCheckpoint } from '../../lib/models/checkpoint';
 import { loadCase } from '../../lib/data/load';
 import type { Case } from '../../lib/data/case';
 import { OPENKBP_STRUCTURES } from '../../lib/data/profiles';
-import { OPENKBP_IN_CHANNELS, openKbpRecipe, prepareOpenKbp64, normaliseCtHuOpenKbp } from '../../lib/inputs/openkbp64';
-import { disposeOpenKbpModel, loadOpenKbpModel, predictOpenKbpGy } from '../../lib/openkbp/predict';
-import { predictOpenKbpDir } from '../../lib/openkbp/predict_dir';
-import { REFINER_IN_CHANNELS, refinerCase, writeRefinerBox } from '../../lib/inputs/refiner128';
-import { refineGy } from '../../lib/infer/refiner';
-import { refinerTrainOptions, trainRefiner } from '../../lib/openkbp/refine_train';
+import { OPENKBP_IN_CHANNELS, openKbpRecipe, normaliseCtHuOpenKbp } from '../../lib/inputs/openkbp64';
+import {
+  REFINER_IN_CHANNELS,
+  REFINER_LR_CHANNEL_PAIRS,
+  refinerCase,
+  writeRefinerBox,
+} from '../../lib/inputs/refiner128';
+import { refineGy } from '../../lib/infer/cascade';
+import { mirroredNet, networkNet } from '../../lib/infer/volume_net';
+import { buildPredictor, loadBundle, readManifest } from '../../lib/infer/bundle';
+import { runInference } from '../../lib/infer/run_inference';
+import { coarseStageSpec, refinerTrainOptions, trainRefiner } from '../../lib/openkbp/refiner_task';
 import { downUpDose } from '../../lib/openkbp/floor';
 import { maxWeightDiff } from './helpers';
 import { flipAxis1 } from '../../lib/transforms/volume_ops';
@@ -91,8 +97,10 @@ test(
     const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 7 });
     try {
       const gap = (tta: boolean) => {
-        const a = mirror(refineGy(refiner, rc, { tta }));
-        const b = refineGy(refiner, mirrored, { tta });
+        const plainNet = networkNet(refiner, { residualChannel: 0 }, false);
+        const net = tta ? mirroredNet(plainNet, REFINER_LR_CHANNEL_PAIRS) : plainNet;
+        const a = mirror(refineGy(net, rc));
+        const b = refineGy(net, mirrored);
         let d = 0;
         for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
         return d;
@@ -122,11 +130,10 @@ test(
       const refiner = createModel({ inChannels: REFINER_IN_CHANNELS, baseChannels: 2, levels: 2 }, { seed: 4 });
       for (const k of ['out_conv.weight', 'out_conv.bias'])
         refiner.params.get(k)!.assign(tf.zerosLike(refiner.params.get(k)!));
-      const s = prepareOpenKbp64(c);
-      const plain = loadOpenKbpModel(dir);
-      assert.equal(plain.refiner, null);
-      const coarse = predictOpenKbpGy(plain, s);
-      const ident = refineGy(refiner, refinerCase(c, coarse));
+      const plain = loadBundle(dir).predictor;
+      assert.match(plain.describe(), /^resampled/);
+      const coarse = plain.predictGy(c);
+      const ident = refineGy(networkNet(refiner, { residualChannel: 0 }, false), refinerCase(c, coarse));
       let maxDiff = 0;
       for (let i = 0; i < coarse.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ident[i] - coarse[i]));
       assert.ok(maxDiff < 1e-4, `identity refiner moved the dose by ${maxDiff} Gy`);
@@ -138,11 +145,12 @@ test(
         meta: { openkbp_refiner: { profile: 'openkbp-refine-128' } },
       });
       refiner.dispose();
-      const withRef = loadOpenKbpModel(dir);
-      assert.ok(withRef.refiner);
-      assert.throws(() => predictOpenKbpGy(withRef, s), /refiner/);
-      const refined = predictOpenKbpGy(withRef, s, { case: c });
-      const skipped = predictOpenKbpGy(withRef, s, { refine: false });
+      const withRef = loadBundle(dir).predictor;
+      assert.match(withRef.describe(), /^cascade/);
+      const refined = withRef.predictGy(c);
+      const coarseStage = buildPredictor(dir, coarseStageSpec(readManifest(dir).predictor));
+      const skipped = coarseStage.predictGy(c);
+      coarseStage.dispose();
       assert.deepEqual(skipped, coarse);
       let changed = 0;
       for (let i = 0; i < coarse.length; i++)
@@ -153,7 +161,7 @@ test(
       const refs = path.join(root, 'refs');
       fs.mkdirSync(refs);
       fs.symlinkSync(path.join(CSV, 'pt_170'), path.join(refs, 'pt_170'));
-      await predictOpenKbpDir({ model: dir, inputDir: refs, outDir: path.join(root, 'pred'), quiet: true });
+      await runInference(withRef, { inputDir: refs, outputDir: path.join(root, 'pred'), npz: false });
       const rows = fs
         .readFileSync(path.join(root, 'pred', 'pt_170.csv'), 'utf8')
         .trim()
@@ -167,13 +175,14 @@ test(
       let csvDiff = 0;
       for (let i = 0; i < refined.length; i++) csvDiff = Math.max(csvDiff, Math.abs(fromCsv[i] - refined[i]));
       assert.ok(csvDiff < 1e-3, `CSV vs refined differ by ${csvDiff}`);
-      for (const m of [plain, withRef]) disposeOpenKbpModel(m);
+      for (const m of [plain, withRef]) m.dispose();
       // a shipped folder with its own refiner/ serves as refine-train's coarse model (its 64³ stage alone)
       const cascade = await trainRefiner(
         refinerTrainOptions({
           dataDir: NPZ_TRAIN,
           valDir: NPZ_VAL,
-          runDir: path.join(root, 'cascade'),
+          runsDir: root,
+          expName: 'cascade',
           coarseModel: dir,
           steps: 1,
           patch: 16,
@@ -185,12 +194,17 @@ test(
           quiet: true,
         }),
       );
-      assert.ok(cascade.validation && Number.isFinite(cascade.validation.coarse.dose_score));
+      const v = cascade.history[cascade.history.length - 1];
+      assert.ok(Number.isFinite(v.val_coarse_dose_score) && Number.isFinite(v.val_dose_score));
+      // its checkpoints predict as a cascade over the coarse model's 64³ stage
+      const casc = loadBundle(cascade.bestCheckpoint!);
+      assert.match(casc.predictor.describe(), /^cascade\(resampled/);
+      casc.predictor.dispose();
       // a refiner folder that is not one is refused with the file and what was expected
       const wrong = createModel({ inChannels: 5, baseChannels: 2, levels: 2 }, { seed: 1 });
       await saveCheckpoint(path.join(dir, 'refiner'), { model: wrong, input: null, meta: {} });
       wrong.dispose();
-      assert.throws(() => loadOpenKbpModel(dir), /openkbp_refiner/);
+      assert.throws(() => loadBundle(dir), /openkbp_refiner/);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
@@ -215,31 +229,28 @@ test(
         warmupSteps: 1,
         quiet: true,
       };
-      const a = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') }));
-      assert.equal(a.stoppedBy, 'steps');
-      assert.ok(
-        a.validation &&
-          Number.isFinite(a.validation.refined.dose_score) &&
-          Number.isFinite(a.validation.coarse.dose_score),
-      );
+      const a = await trainRefiner(refinerTrainOptions({ ...base, runsDir: root, expName: 'a' }));
+      assert.equal(a.stoppedBy, 'max_epochs');
+      const va = a.history[a.history.length - 1];
+      assert.ok(Number.isFinite(va.val_dose_score) && Number.isFinite(va.val_coarse_dose_score));
       assert.ok(fs.existsSync(path.join(root, 'a', 'validation.json')));
-      const b1 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), maxMinutes: 0 }));
+      const b1 = await trainRefiner(refinerTrainOptions({ ...base, runsDir: root, expName: 'b', maxMinutes: 0 }));
       assert.equal(b1.stoppedBy, 'time_limit');
-      assert.equal(b1.validation, null);
-      const b2 = await trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'b'), resume: true }));
-      assert.equal(b2.stoppedBy, 'steps');
+      assert.ok(b1.bestCheckpoint, 'a run stopped by the time limit is validated and has a best checkpoint');
+      const b2 = await trainRefiner(refinerTrainOptions({ ...base, runsDir: root, expName: 'b', resume: true }));
+      assert.equal(b2.stoppedBy, 'max_epochs');
       // training moved the zero output layer, and the resumed run ends where the uninterrupted one does
-      const wa = loadCheckpoint(a.refinerDir!);
+      const wa = loadCheckpoint(a.lastCheckpoint);
       const outW = wa.model.params.get('out_conv.weight')!.dataSync();
       assert.ok(
         outW.some((v) => v !== 0),
         'the output layer learned',
       );
       wa.model.dispose();
-      const maxDiff = maxWeightDiff(a.refinerDir!, b2.refinerDir!);
+      const maxDiff = maxWeightDiff(a.lastCheckpoint, b2.lastCheckpoint);
       assert.ok(maxDiff < 1e-5, `weights after resume differ by ${maxDiff}`);
       await assert.rejects(
-        trainRefiner(refinerTrainOptions({ ...base, runDir: path.join(root, 'a') })),
+        trainRefiner(refinerTrainOptions({ ...base, runsDir: root, expName: 'a' })),
         /already has checkpoints/,
       );
     } finally {

@@ -44,7 +44,7 @@ test('metrics.csv: Lightning rows of one epoch are merged; best epoch = argmin v
   assert.deepEqual(star!.x, [1]);
   assert.equal(f.data.find((t) => t.name === 'Val gamma 3%/3mm (%)')!.yaxis, 'y3', 'gamma on the secondary axis');
   const ann = (f.layout.annotations as Array<{ text: string }>).map((a) => a.text).join(' ');
-  assert.match(ann, /Overfit ratio \(final val\/train\): 4\.25/);
+  assert.match(ann, /Overfit ratio \(final val\/train loss\): 4\.25/);
   // flat per-epoch layout with underscore names
   const g = parseMetricsCsv('epoch,train_loss,val_mae_gy\n0,1,5\n1,0.5,4\n');
   assert.deepEqual(g.valMae, [5, 4]);

@@ -13,7 +13,7 @@ import { readReferenceNpz } from '../../lib/data/reference_npz';
 import { readSplit } from '../../lib/data/split';
 import { squaredDistanceToFeatures } from '../../lib/transforms/edt';
 import { type CohortResult, assignPlanTypes, generateCohort } from '../../lib/synth/cohort';
-import { doseAtVolume, volumeAtDose } from '../../lib/synth/dvh';
+import { doseAtVolume, volumeAtDose } from '../../lib/eval/dvh';
 import { synthesizeCase } from '../../lib/synth/synth_case';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-synth-test-'));

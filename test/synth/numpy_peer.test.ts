@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openNpz } from '../../lib/data/npz';
 import { readReferenceNpz } from '../../lib/data/reference_npz';
-import { doseAtVolume } from '../../lib/synth/dvh';
+import { doseAtVolume } from '../../lib/eval/dvh';
 
 interface PeerCase {
   file: string;

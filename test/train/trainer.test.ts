@@ -4,11 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { initEngine } from '../../lib/engine';
-import { train } from '../../lib/train/trainer';
-import { trainOptions } from '../../lib/train/options';
+import { train } from '../../lib/prostate/train_task';
+import { TrainingInterrupted } from '../../lib/train/signals';
+import { trainOptions } from '../../lib/prostate/options';
 import { loadCheckpoint } from '../../lib/models/checkpoint';
 import { AdamW, clipGradNorm, cosineLr } from '../../lib/train/adamw';
-import { makeSplitFor } from '../../lib/train/split_lock';
+import { makeSplitFor } from '../../lib/data/split_lock';
 import { tf } from '../../lib/engine';
 import { phantomCase } from './phantom';
 
@@ -97,7 +98,6 @@ test('resume after a kill reaches the same weights as an uninterrupted run (3 ep
   const b1 = await train(trainOptions({ ...base, expName: 'killed', stopAfterEpoch: 1 }));
   assert.equal(b1.stoppedBy, 'stop_after_epoch');
   assert.equal(b1.history.length, 2);
-  b1.model.dispose();
   const b2 = await train(trainOptions({ ...base, expName: 'killed', resume: true }));
   assert.equal(b2.history.length, 3);
   const la = loadCheckpoint(a.lastCheckpoint);
@@ -118,7 +118,15 @@ test('resume after a kill reaches the same weights as an uninterrupted run (3 ep
   assert.ok(cfg.environment.engine.backend);
   const csv = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
   assert.equal(csv.length, 4);
-  assert.match(csv[0], /^epoch,lr,seconds,train_loss,train_mse,train_neg,val_mae_gy,val_mae_gy_ptv70,val_d95_gap_gy$/);
+  assert.equal(
+    csv[0],
+    'epoch,global_step,lr,seconds,elapsed_minutes,train_loss,train_mse,train_neg,val_loss,val_mae_gy,val_mae_gy_ptv70,' +
+      'val_d95_gap_gy,val_pred_d95_gy,val_target_d95_gy,val_underdose_pct,val_gamma,val_gamma_ptv,val_seconds',
+  );
+  const row = csv[1].split(',');
+  const header = csv[0].split(',');
+  for (const col of ['val_loss', 'val_gamma', 'val_gamma_ptv', 'val_pred_d95_gy', 'val_underdose_pct'])
+    assert.ok(Number.isFinite(Number(row[header.indexOf(col)])) && row[header.indexOf(col)] !== '', `${col} logged`);
   const ckpts = fs.readdirSync(path.join(dir, 'checkpoints')).sort();
   assert.equal(ckpts.length, 2);
   assert.match(ckpts[0], /^best-epoch=00\d-val_mae_gy=\d+\.\d{3}$/);
@@ -133,6 +141,65 @@ test('resume after a kill reaches the same weights as an uninterrupted run (3 ep
   assert.equal(tc.test_cases.length, 1);
   // a rerun into an existing run folder without --resume is refused
   await assert.rejects(train(trainOptions({ ...base, expName: 'straight' })), /--resume/);
-  [a.model, b2.model, la.model, lb.model].forEach((m) => m.dispose());
+  [la.model, lb.model].forEach((m) => m.dispose());
   fs.rmSync(runs, { recursive: true, force: true });
+});
+
+test('a stop request inside an epoch saves a resumable checkpoint (exit code 75); the resumed run equals an uninterrupted one', async () => {
+  await initEngine({ quiet: true });
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-train-stop-'));
+  const cases = cohort(6);
+  const base = { ...tiny, cases, dataDir: null, runsDir: runs, epochs: 2, seed: 9, valSplit: 0.2, testSplit: 0.2 };
+  const a = await train(trainOptions({ ...base, expName: 'straight' }));
+  // 4 training cases × 1 patch / batch 2 = 2 steps per epoch: stop after step 3 = inside epoch 2
+  await assert.rejects(
+    train(trainOptions({ ...base, expName: 'stopped', stopAfterSteps: 3 })),
+    (e: unknown) => e instanceof TrainingInterrupted && e.exitCode === 75 && /--resume/.test(e.message),
+  );
+  const state = JSON.parse(fs.readFileSync(path.join(runs, 'stopped', 'checkpoints', 'last', 'state.json'), 'utf8'));
+  assert.deepEqual([state.epoch, state.stepInEpoch, state.globalStep], [1, 1, 3]);
+  assert.ok(!fs.existsSync(path.join(runs, 'stopped', 'training_summary.json')), 'no summary for an interrupted run');
+  const b = await train(trainOptions({ ...base, expName: 'stopped', resume: true }));
+  assert.equal(b.stoppedBy, 'max_epochs');
+  const la = loadCheckpoint(a.lastCheckpoint);
+  const lb = loadCheckpoint(b.lastCheckpoint);
+  for (const [k, v] of la.model.params)
+    assert.deepEqual(Array.from(lb.model.params.get(k)!.dataSync()), Array.from(v.dataSync()), k);
+  assert.deepEqual(
+    b.history.map((r) => [r.train_loss, r.val_mae_gy, r.val_gamma]),
+    a.history.map((r) => [r.train_loss, r.val_mae_gy, r.val_gamma]),
+  );
+  [la.model, lb.model].forEach((m) => m.dispose());
+  // every checkpoint is a model bundle that predicts like the sliding window of its weights
+  const { loadBundle } = await import('../../lib/infer/bundle');
+  const bundle = loadBundle(b.bestCheckpoint!);
+  assert.match(bundle.predictor.describe(), /^sliding_window\(network/);
+  const gy = bundle.predictor.predictGy(cases[0]);
+  assert.equal(gy.length, 16 * 16 * 12);
+  bundle.predictor.dispose();
+  fs.rmSync(runs, { recursive: true, force: true });
+});
+
+test('a checkpoint folder replaced while the process dies is recovered (no window without checkpoints/last)', async () => {
+  const { withAtomicDir, recoverAtomicDir } = await import('../../lib/core/atomic');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-atomic-dir-'));
+  const target = path.join(root, 'last');
+  await withAtomicDir(target, async (tmp) => fs.writeFileSync(path.join(tmp, 'v'), '1'));
+  await withAtomicDir(target, async (tmp) => fs.writeFileSync(path.join(tmp, 'v'), '2'));
+  assert.equal(fs.readFileSync(path.join(target, 'v'), 'utf8'), '2');
+  assert.deepEqual(fs.readdirSync(root), ['last'], 'no temporary or previous folder left behind');
+  // the state between the two renames of a replacement: the previous version beside a missing target
+  fs.renameSync(target, path.join(root, '.last.previous'));
+  assert.equal(recoverAtomicDir(target), true);
+  assert.equal(fs.readFileSync(path.join(target, 'v'), 'utf8'), '2');
+  // a failing fill leaves the old folder in place
+  await assert.rejects(
+    withAtomicDir(target, async () => {
+      throw new Error('disk full');
+    }),
+    /disk full/,
+  );
+  assert.equal(fs.readFileSync(path.join(target, 'v'), 'utf8'), '2');
+  assert.deepEqual(fs.readdirSync(root), ['last']);
+  fs.rmSync(root, { recursive: true, force: true });
 });

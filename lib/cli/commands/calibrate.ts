@@ -4,11 +4,7 @@
  */
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { initEngine } from '../../engine';
-import { calibrateLossNormalization } from '../../losses/calibration';
-import { writeJsonAtomic } from '../../core/atomic';
 import { intOpt, numOpt } from '../options';
-import { createProgress } from '../../core/progress';
 import { printJson } from '../json';
 import { UsageError } from '../../core/errors';
 
@@ -39,6 +35,10 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress output', false)
     .action(async (f: CalibrateFlags) => {
       if (!f.dataDir) throw new UsageError('calibrate: --data-dir is required');
+      const { initEngine } = await import('../../engine');
+      const { calibrateLossNormalization } = await import('../../losses/calibration');
+      const { writeJsonAtomic } = await import('../../core/atomic');
+      const { createProgress } = await import('../../core/progress');
       await initEngine({ quiet: f.quiet });
       const progress = f.quiet ? null : createProgress({ label: 'calibrate', total: f.numSamples });
       const r = await calibrateLossNormalization(f.dataDir, {

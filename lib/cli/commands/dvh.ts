@@ -1,7 +1,7 @@
 /** `vmat dvh`: DVH points of one structure (lib/eval/dvh.ts). */
 import type { Command } from 'commander';
-import { dvhPoints, type DxMethod } from '../../eval/dvh';
-import { load3d, loadMask, oneOf, parseNumberList, parseSpacing } from '../options';
+import type { DxMethod } from '../../eval/dvh';
+import { oneOf, parseNumberList, parseSpacing } from '../options';
 import { printJson } from '../json';
 
 export function register(program: Command): void {
@@ -25,6 +25,8 @@ export function register(program: Command): void {
         const spacing = parseSpacing(o.spacingMm);
         const method = oneOf<DxMethod>('--method', o.method, ['linear', 'lower', 'exact'], 'linear');
         const vGy = o.vGy === undefined ? [] : parseNumberList('--v-gy', o.vGy);
+        const { dvhPoints } = await import('../../eval/dvh');
+        const { load3d, loadMask } = await import('../array_inputs');
         const dose = await load3d(o.dose, 'dose');
         const mask = await loadMask(o.mask, dose.shape, o.dose);
         const p = dvhPoints(dose.data, mask, spacing, { method, vGy });

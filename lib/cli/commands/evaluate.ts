@@ -1,11 +1,9 @@
 /** `vmat evaluate`: evaluation JSON of a folder of predictions in the reference layout (lib/eval/evaluation_json.ts). */
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { evaluatePredictions } from '../../eval/evaluation_json';
 import { oneOf, parseNumber } from '../options';
 import type { ConstraintTable } from '../../eval/clinical';
 import type { DxMethod } from '../../eval/dvh';
-import { writeJsonAtomic } from '../../core/atomic';
 import { printJson } from '../json';
 
 export function register(program: Command): void {
@@ -16,7 +14,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--pred-dir <dir>', 'folder of <case>_pred.npz (dose normalised by Rx, as inference writes)')
     .requiredOption('--data-dir <dir>', 'folder of the cases (<case>.npz, OpenKBP folders or npz)')
-    .option('--out <file>', 'output JSON (default: <pred-dir>/baseline_evaluation_results.json)')
+    .option('--out <file>', 'output JSON (default: <pred-dir>/evaluation_results.json)')
     .option('--gamma-subsample <s>', 'evaluate gamma on volume[::s, ::s, ::s] (1 = full resolution)', '1')
     .option('--skip-gamma', 'do not compute gamma')
     .option('--dx-method <m>', 'Dx definition: lower (reference) | linear | exact', 'lower')
@@ -37,7 +35,10 @@ export function register(program: Command): void {
         architecture: string;
         json?: boolean;
       }) => {
-        const out = o.out ?? path.join(o.predDir, 'baseline_evaluation_results.json');
+        const { EVALUATION_FILE } = await import('../../infer/run_inference');
+        const { evaluatePredictions } = await import('../../eval/evaluation_json');
+        const { writeJsonAtomic } = await import('../../core/atomic');
+        const out = o.out ?? path.join(o.predDir, EVALUATION_FILE);
         const res = await evaluatePredictions({
           predDir: o.predDir,
           dataDir: o.dataDir,

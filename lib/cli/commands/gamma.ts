@@ -4,13 +4,8 @@
  * no float64 copy); the non-finite check runs inside the search's own first pass.
  */
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
-import { DataError } from '../../core/errors';
-import { loadArrayArg } from '../../data/array_arg';
-import type { NdArray } from '../../data/ndarray';
-import { parseNpy } from '../../data/npy';
-import { GammaNonFiniteError, gammaIndex, gammaStats, type GammaMap } from '../../eval/gamma';
-import { loadMask, parseNumber, parseSpacing, sameShape } from '../options';
+import type { GammaMap } from '../../eval/gamma';
+import { parseNumber, parseSpacing } from '../options';
 import { printJson } from '../json';
 
 /**
@@ -18,7 +13,12 @@ import { printJson } from '../json';
  * payload is adopted without a copy), other numeric dtypes widened to float64.
  */
 async function loadDose(spec: string, what: string): Promise<{ data: Float32Array | Float64Array; shape: number[] }> {
-  let arr: NdArray;
+  // loaded here, not at CLI start-up
+  const fs = await import('node:fs');
+  const { DataError } = await import('../../core/errors');
+  const { loadArrayArg } = await import('../../data/array_arg');
+  const { parseNpy } = await import('../../data/npy');
+  let arr: Awaited<ReturnType<typeof loadArrayArg>>;
   if (spec.endsWith('.npy')) {
     let bytes: Uint8Array;
     try {
@@ -72,6 +72,9 @@ export function register(program: Command): void {
     .action(async (o: GammaOpts) => {
       const spacing = parseSpacing(o.spacingMm);
       const t0 = performance.now();
+      const { GammaNonFiniteError, gammaIndex, gammaStats } = await import('../../eval/gamma');
+      const { loadMask, sameShape } = await import('../array_inputs');
+      const { DataError } = await import('../../core/errors');
       const [ref, ev] = await Promise.all([loadDose(o.ref, 'reference dose'), loadDose(o.eval, 'evaluated dose')]);
       sameShape(ref, o.ref, ev, o.eval);
       const mask = o.mask ? await loadMask(o.mask, ref.shape, o.ref) : null;

@@ -1,23 +1,15 @@
 /**
- * `vmat infer`: full-volume predictions for a folder of cases with a trained checkpoint (or the
- * non-learned distance baseline fitted on a run's training cases), written as <case>_pred.npz
- * (reference layout) and, for OpenKBP cases, pt_N.csv; `--compute-metrics` adds the evaluation JSON.
+ * `vmat infer`: full-volume predictions for a folder of cases with any model folder — a training
+ * checkpoint, a shipped bundle (models/*), a legacy folder — or the non-learned distance baseline
+ * fitted on a run's training cases, written as <case>_pred.npz (reference layout) and, for OpenKBP
+ * cases, pt_N.csv; `--compute-metrics` adds evaluation_results.json.
  */
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine } from '../../engine';
-import { runInference, readCaseList, type Predictor } from '../../infer/run_inference';
-import { checkpointPredictor, distanceBaselinePredictor, readDistanceBaseline } from '../../infer/predictors';
-import { fitDistanceBaseline } from '../../infer/distance_baseline';
-import { listCasePaths, loadCase } from '../../data/load';
-import { caseIdOfPath } from '../../inputs/case_store';
-import { inputRecipeFor, prepareCase } from '../../inputs/case_inputs';
 import { intOpt } from '../options';
-import { createProgress } from '../../core/progress';
 import { printJson } from '../json';
-import { UsageError, DataError } from '../../core/errors';
-import { writeJsonAtomic } from '../../core/atomic';
+import { UsageError } from '../../core/errors';
 
 interface InferFlags {
   checkpoint?: string;
@@ -31,45 +23,10 @@ interface InferFlags {
   casesFrom?: string;
   computeMetrics: boolean;
   gammaSubsample: number;
-  tta: boolean;
+  tta?: boolean;
   openkbpCsv?: boolean;
   json: boolean;
   quiet: boolean;
-}
-
-/** the distance baseline fitted on the training ids of a run folder's split.json (or read from a JSON) */
-async function distancePredictor(
-  spec: string,
-  trainDir: string,
-  outputDir: string,
-  quiet: boolean,
-): Promise<Predictor> {
-  if (spec.endsWith('.json') && fs.existsSync(spec) && !fs.statSync(spec).isDirectory()) {
-    const m = readDistanceBaseline(spec);
-    const files = await listCasePaths(trainDir);
-    return distanceBaselinePredictor(m, inputRecipeFor([await loadCase(files[0])]));
-  }
-  const splitFile = path.join(spec, 'split.json');
-  if (!fs.existsSync(splitFile))
-    throw new DataError(
-      spec,
-      'split.json',
-      'a run folder with split.json (or a distance_baseline.json)',
-      'no split.json',
-    );
-  const split = JSON.parse(fs.readFileSync(splitFile, 'utf8')) as { train: string[] };
-  const byId = new Map((await listCasePaths(trainDir)).map((f) => [caseIdOfPath(f), f]));
-  const cases = [];
-  for (const id of split.train) {
-    const f = byId.get(id);
-    if (!f) throw new DataError(trainDir, id, 'the training case listed in split.json', 'no file');
-    cases.push(await loadCase(f));
-  }
-  const recipe = inputRecipeFor(cases);
-  const model = fitDistanceBaseline(cases.map((c) => prepareCase(c, recipe)));
-  await writeJsonAtomic(path.join(outputDir, 'distance_baseline.json'), model);
-  if (!quiet) process.stderr.write(`distance baseline fitted on ${cases.length} training cases of ${spec}\n`);
-  return distanceBaselinePredictor(model, recipe);
 }
 
 export function register(program: Command): void {
@@ -78,7 +35,10 @@ export function register(program: Command): void {
     .description(
       'predict full-volume doses by sliding window (or the distance baseline); write <case>_pred.npz, pt_N.csv and optional metrics',
     )
-    .option('--checkpoint <dir>', 'checkpoint folder (runs/<exp>/checkpoints/best-…)')
+    .option(
+      '--checkpoint <dir>',
+      'model folder: a run checkpoint (runs/<exp>/checkpoints/best-…) or a model bundle (models/<name>)',
+    )
     .option(
       '--distance-baseline <run-dir|json>',
       "instead of a model: the mean-dose-by-distance-to-PTV baseline fitted on the run's training cases",
@@ -90,9 +50,10 @@ export function register(program: Command): void {
     .option('--overlap <n>', 'sliding-window overlap (default patch/2 = 64 at 128)', intOpt('--overlap', 0))
     .option('--batch-size <n>', 'patches per forward pass', intOpt('--batch-size', 1), 1)
     .option('--cases-from <file>', 'only the cases in this test_cases.json (or split.json test list)')
-    .option('--compute-metrics', 'also write baseline_evaluation_results.json', false)
+    .option('--compute-metrics', 'also write evaluation_results.json (cases with a reference dose)', false)
     .option('--gamma-subsample <n>', 'gamma subsampling for --compute-metrics', intOpt('--gamma-subsample', 1), 2)
-    .option('--tta', 'average with the left-right flipped prediction', false)
+    .option('--tta', "average with the left-right mirrored prediction (default: the model folder's setting)")
+    .option('--no-tta', 'no left-right test-time augmentation')
     .option('--openkbp-csv', 'write pt_N.csv files for every case (default: OpenKBP cases only)')
     .option('--no-openkbp-csv', 'never write pt_N.csv files')
     .option('--json', 'print a JSON summary', false)
@@ -102,16 +63,28 @@ export function register(program: Command): void {
       if (!f.outputDir) throw new UsageError('infer: --output-dir is required');
       if (!!f.checkpoint === !!f.distanceBaseline)
         throw new UsageError('infer: give exactly one of --checkpoint or --distance-baseline');
+      const { initEngine } = await import('../../engine');
+      const { runInference, readCaseList } = await import('../../infer/run_inference');
+      const { loadBundle } = await import('../../infer/bundle');
+      const { distanceBaselineFromRun } = await import('../../infer/distance_baseline');
+      const { listCasePaths } = await import('../../data/load');
+      const { createProgress } = await import('../../core/progress');
       await initEngine({ quiet: f.quiet });
       fs.mkdirSync(f.outputDir, { recursive: true });
-      const predictor = f.checkpoint
-        ? checkpointPredictor(f.checkpoint, {
+      const bundle = f.checkpoint
+        ? loadBundle(f.checkpoint, {
             patchSize: f.patchSize,
             overlap: f.overlap,
             batchSize: f.batchSize,
             tta: f.tta,
           })
-        : await distancePredictor(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet);
+        : null;
+      const predictor =
+        bundle?.predictor ??
+        (await distanceBaselineFromRun(f.distanceBaseline!, f.trainDir ?? f.inputDir, f.outputDir, f.quiet));
+      const provenance = bundle
+        ? { model: bundle.manifest.name, checkpoint: path.resolve(bundle.dir) }
+        : { model: 'distance baseline', checkpoint: path.resolve(f.distanceBaseline!) };
       const caseIds = f.casesFrom ? readCaseList(f.casesFrom) : null;
       const progress = f.quiet
         ? null
@@ -123,13 +96,20 @@ export function register(program: Command): void {
         caseIds,
         openkbpCsv: f.openkbpCsv,
         computeMetrics: f.computeMetrics,
+        provenance,
         gammaSubsample: f.gammaSubsample,
         onCase: (id, _k, _n, s) => progress?.tick(1, `${id} ${s.toFixed(1)} s`),
       });
       progress?.stop();
+      predictor.dispose();
+      if (r.withoutDose.length && f.computeMetrics && !f.quiet)
+        process.stderr.write(
+          `infer: ${r.withoutDose.length} case(s) have no reference dose and are not scored: ${r.withoutDose.join(', ')}\n`,
+        );
       const summary = {
         output_dir: path.resolve(f.outputDir),
         model_type: predictor.modelType,
+        predictor: predictor.describe(),
         n_cases: r.predictions.length,
         seconds: (Date.now() - t0) / 1000,
         predictions: r.predictions,

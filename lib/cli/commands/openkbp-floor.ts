@@ -9,8 +9,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
-import { writeFloorPredictions } from '../../openkbp/floor';
-import { scoreOpenKbpDirs } from '../../eval/openkbp_score_dirs';
 
 export function register(program: Command): void {
   openkbpGroup(program)
@@ -22,6 +20,8 @@ export function register(program: Command): void {
     .option('--out <dir>', 'keep the floor predictions (pt_N.csv) here (default: a temporary folder, removed)')
     .option('--json', 'print one JSON object')
     .action(async (o: { refDir: string; out?: string; json?: boolean }) => {
+      const { writeFloorPredictions } = await import('../../openkbp/floor');
+      const { scoreOpenKbpDirs } = await import('../../eval/openkbp_score_dirs');
       const out = o.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'openkbp-floor-'));
       const quiet = !!o.json && !process.stderr.isTTY;
       try {

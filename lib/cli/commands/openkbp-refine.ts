@@ -1,20 +1,25 @@
 /**
- * `vmat openkbp refine-train`: train the 128³ refinement stage (lib/openkbp/refine_train.ts) on the
- * predictions of a trained 64³ model (--coarse-model) or on the ground truth down and up; resumable.
+ * `vmat openkbp refine-train`: train the 128³ refinement stage (the refiner task of the training
+ * engine, lib/openkbp/refiner_task.ts) on the predictions of a trained 64³ model (--coarse-model) or
+ * on the ground truth down and up; resumable.
  */
-import * as path from 'node:path';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
 import { intOpt, numOpt } from '../options';
-import { refinerTrainOptions, trainRefiner } from '../../openkbp/refine_train';
+import { effectiveCommand } from '../effective_command';
+import { UsageError } from '../../core/errors';
+import { refinerTrainOptions } from '../../openkbp/refiner_options';
 
 interface RefineFlags {
   dataDir: string;
   valDir: string;
-  exp: string;
+  expName?: string;
+  exp?: string;
   runsDir: string;
   coarseModel?: string;
+  coarseTta?: boolean;
   steps: number;
   lr: number;
   patch: number;
@@ -31,7 +36,7 @@ interface RefineFlags {
 }
 
 export function register(program: Command): void {
-  const d = refinerTrainOptions({ dataDir: '', valDir: '', runDir: '' });
+  const d = refinerTrainOptions({ dataDir: '', valDir: '', expName: '' });
   openkbpGroup(program)
     .command('refine-train')
     .description(
@@ -39,12 +44,14 @@ export function register(program: Command): void {
     )
     .requiredOption('--data-dir <dir>', 'training patients (openkbp npz files or pt_N/ folders)')
     .requiredOption('--val-dir <dir>', 'validation patients (scored before and after refinement at the end)')
-    .requiredOption('--exp <name>', 'run folder name under --runs-dir')
+    .option('--exp-name <name>', 'run folder name under --runs-dir')
+    .addOption(new Option('--exp <name>', 'old name of --exp-name').hideHelp())
     .option('--runs-dir <dir>', 'where run folders go', 'runs')
     .option(
       '--coarse-model <dir>',
-      'the 64³ model whose predictions are refined (default: ground truth down to 64³ and up)',
+      'the model folder whose 64³ stage is refined (default: ground truth down to 64³ and up)',
     )
+    .option('--coarse-tta', "left-right TTA on the coarse model's predictions (default: its manifest's setting)")
     .option('--steps <n>', 'optimisation steps (one 64³ patch each)', intOpt('--steps', 1), d.steps)
     .option('--lr <x>', 'peak learning rate (AdamW, warm-up then cosine)', numOpt('--lr', 0), d.lr)
     .option('--patch <n>', 'cubic patch edge at 128³', intOpt('--patch', 8), d.patch)
@@ -63,13 +70,18 @@ export function register(program: Command): void {
     .option('--max-minutes <m>', 'stop (resumably) after this much training time', numOpt('--max-minutes', 0))
     .option('--json', 'print a JSON summary at the end')
     .option('--quiet', 'no progress output')
-    .action(async (f: RefineFlags) => {
+    .action(async (f: RefineFlags, cmd: Command) => {
+      const expName = f.expName ?? f.exp;
+      if (!expName) throw new UsageError('openkbp refine-train: --exp-name is required');
+      const { trainRefiner } = await import('../../openkbp/refiner_task');
       const r = await trainRefiner(
         refinerTrainOptions({
           dataDir: f.dataDir,
           valDir: f.valDir,
-          runDir: path.join(f.runsDir, f.exp),
+          runsDir: f.runsDir,
+          expName,
           coarseModel: f.coarseModel ?? null,
+          coarseTta: f.coarseTta,
           steps: f.steps,
           lr: f.lr,
           patch: f.patch,
@@ -81,24 +93,28 @@ export function register(program: Command): void {
           resume: f.resume,
           maxMinutes: f.maxMinutes ?? null,
           initFrom: f.initFrom ?? null,
+          handleSignals: true,
+          command: effectiveCommand(cmd, f as unknown as Record<string, unknown>),
           quiet: !!f.quiet,
         }),
       );
+      const last = r.history[r.history.length - 1];
       if (f.json)
         printJson({
+          run_dir: r.runDir,
           stopped_by: r.stoppedBy,
-          refiner_dir: r.refinerDir,
-          last_checkpoint: r.lastDir,
+          best_checkpoint: r.bestCheckpoint,
+          last_checkpoint: r.lastCheckpoint,
           elapsed_minutes: r.elapsedSeconds / 60,
-          validation: r.validation,
+          validation: last ?? null,
         });
-      else if (!r.validation)
+      else if (!r.finished)
         console.log(
-          `stopped at the time limit after ${(r.elapsedSeconds / 60).toFixed(1)} min; continue with --resume (${r.lastDir})`,
+          `stopped at the time limit after ${(r.elapsedSeconds / 60).toFixed(1)} min of training; continue with --resume (${r.lastCheckpoint})`,
         );
       else
         console.log(
-          `refiner saved to ${r.refinerDir} after ${(r.elapsedSeconds / 60).toFixed(1)} min: validation dose score ${r.validation.coarse.dose_score.toFixed(4)} → ${r.validation.refined.dose_score.toFixed(4)}, DVH score ${r.validation.coarse.dvh_score.toFixed(4)} → ${r.validation.refined.dvh_score.toFixed(4)}`,
+          `refiner saved to ${r.bestCheckpoint} after ${(r.elapsedSeconds / 60).toFixed(1)} min: validation dose score ${last?.val_coarse_dose_score?.toFixed(4)} → ${last?.val_dose_score?.toFixed(4)}, DVH score ${last?.val_coarse_dvh_score?.toFixed(4)} → ${last?.val_dvh_score?.toFixed(4)}`,
         );
     });
 }

@@ -1,17 +1,26 @@
 /**
- * `vmat openkbp train`: train the 64³ OpenKBP model (lib/openkbp/train.ts) with validation by the
- * official dose score; resumable (--resume), with a training-time budget (--max-minutes).
+ * `vmat openkbp train`: train the 64³ OpenKBP model (the OpenKBP task of the training engine,
+ * lib/openkbp/train_task.ts) with validation by the official dose score; resumable (--resume), with a
+ * training-time budget (--max-minutes). With `--recipe FILE` it runs (and resumes) every stage of an
+ * OpenKBP recipe instead (lib/openkbp/recipe.ts); `--plan` only lists them.
  */
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
 import { intOpt, numOpt } from '../options';
-import { openKbpTrainOptions, trainOpenKbp } from '../../openkbp/train';
+import { effectiveCommand } from '../effective_command';
+import { UsageError } from '../../core/errors';
+import { openKbpTrainOptions } from '../../openkbp/train_options';
+import type { Recipe } from '../../openkbp/recipe';
 
 interface TrainFlags {
-  dataDir: string;
-  valDir: string;
-  expName: string;
+  recipe?: string;
+  plan?: boolean;
+  stage?: string[];
+  dataDir?: string;
+  valDir?: string;
+  expName?: string;
   runsDir: string;
   epochs: number;
   lr: number;
@@ -38,12 +47,21 @@ export function register(program: Command): void {
     .description(
       'train the 64³ OpenKBP dose model (masked L1, validation by the official dose score, best checkpoint by it); resumable',
     )
-    .requiredOption(
+    .option('--recipe <file>', 'run every stage of an OpenKBP recipe (recipes/*.json), resuming unfinished ones')
+    .option('--plan', 'with --recipe: list the stages, their state and commands; train nothing')
+    .option('--stage <name>', 'with --recipe: run only this stage (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
+    .option(
       '--data-dir <dir>',
-      'training patients (openkbp npz files or pt_N/ folders), e.g. …/openkbp/npz/train',
+      'training patients (openkbp npz files or pt_N/ folders), e.g. …/openkbp/npz/train (with --recipe: overrides its data.train_dir)',
     )
-    .requiredOption('--val-dir <dir>', 'validation patients, e.g. …/openkbp/npz/validation')
-    .requiredOption('--exp-name <name>', 'run folder name under --runs-dir')
+    .option(
+      '--val-dir <dir>',
+      'validation patients, e.g. …/openkbp/npz/validation (with --recipe: overrides data.val_dir)',
+    )
+    .option('--exp-name <name>', 'run folder name under --runs-dir')
     .option('--runs-dir <dir>', 'where run folders go', d.runsDir)
     .option('--epochs <n>', 'epochs (the cosine schedule spans them)', intOpt('--epochs', 1), d.epochs)
     .option('--lr <x>', 'peak learning rate (AdamW)', numOpt('--lr', 0), d.lr)
@@ -73,7 +91,12 @@ export function register(program: Command): void {
     )
     .option('--json', 'print a JSON summary at the end')
     .option('--quiet', 'no progress output')
-    .action(async (f: TrainFlags) => {
+    .action(async (f: TrainFlags, cmd: Command) => {
+      if (f.recipe) return recipeAction(f);
+      if (f.plan || f.stage) throw new UsageError('openkbp train: --plan and --stage need --recipe');
+      if (!f.dataDir || !f.valDir || !f.expName)
+        throw new UsageError('openkbp train: give --data-dir, --val-dir and --exp-name (or --recipe)');
+      const { trainOpenKbp } = await import('../../openkbp/train_task');
       const r = await trainOpenKbp(
         openKbpTrainOptions({
           dataDir: f.dataDir,
@@ -94,25 +117,63 @@ export function register(program: Command): void {
           checkpointEveryMinutes: f.checkpointEveryMinutes,
           resume: f.resume,
           initFrom: f.initFrom ?? null,
+          handleSignals: true,
+          command: effectiveCommand(cmd, f as unknown as Record<string, unknown>),
           quiet: !!f.quiet,
         }),
       );
-      const best = r.history.reduce<(typeof r.history)[number] | null>(
-        (b, h) => (b === null || h.val_dose_score < b.val_dose_score ? h : b),
+      const scored = r.history.filter((h) => typeof h.val_dose_score === 'number');
+      const best = scored.reduce<(typeof r.history)[number] | null>(
+        (b, h) => (b === null || (h.val_dose_score as number) < (b.val_dose_score as number) ? h : b),
         null,
       );
       const out = {
         run_dir: r.runDir,
         stopped_by: r.stoppedBy,
         elapsed_hours: r.elapsedSeconds / 3600,
-        best_checkpoint: r.bestDir,
+        best_checkpoint: r.bestCheckpoint,
         best,
         history: r.history,
       };
       if (f.json) printJson(out);
       else
         console.log(
-          `${r.stoppedBy === 'time_limit' ? 'stopped at the time limit' : 'finished'} after ${(r.elapsedSeconds / 60).toFixed(1)} min; best val dose score ${best ? best.val_dose_score.toFixed(4) : 'n/a'}, DVH score ${best ? best.val_dvh_score.toFixed(4) : 'n/a'} (${r.bestDir ?? 'no checkpoint'})`,
+          `${r.stoppedBy === 'time_limit' ? 'stopped at the time limit (continue with --resume)' : 'finished'} after ${(r.elapsedSeconds / 60).toFixed(1)} min of training; best val dose score ${best ? (best.val_dose_score as number).toFixed(4) : 'n/a'}, DVH score ${best ? (best.val_dvh_score as number).toFixed(4) : 'n/a'} (${r.bestCheckpoint ?? 'no checkpoint'})`,
         );
     });
+}
+
+/** `openkbp train --recipe F [--plan] [--stage S]` */
+async function recipeAction(f: TrainFlags): Promise<void> {
+  const { planRecipe, planText, readRecipe, runRecipe } = await import('../../openkbp/recipe');
+  const recipe: Recipe = readRecipe(f.recipe as string);
+  const ctx = {
+    runsDir: f.runsDir,
+    trainDir: f.dataDir ?? recipe.data.train_dir,
+    valDir: f.valDir ?? recipe.data.val_dir,
+  };
+  if (!f.plan) {
+    for (const s of f.stage ?? [])
+      if (!recipe.stages.some((x) => x.name === s))
+        throw new UsageError(
+          `--stage: the recipe has no stage '${s}' (${recipe.stages.map((x) => x.name).join(', ')})`,
+        );
+    await runRecipe(recipe, ctx, { only: f.stage, say: f.quiet ? () => {} : undefined });
+  }
+  const plan = planRecipe(recipe, ctx);
+  if (f.json)
+    printJson({
+      recipe: recipe.name,
+      runs_dir: path.resolve(f.runsDir, recipe.name),
+      stages: plan.map((p) => ({
+        name: p.stage.name,
+        task: p.stage.task,
+        state: p.state,
+        run_dir: p.runDir,
+        hours: p.hours,
+        command: ['vmat', ...p.args],
+      })),
+      ship: recipe.ship,
+    });
+  else console.log(planText(recipe, plan));
 }

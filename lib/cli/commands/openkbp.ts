@@ -6,9 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { scoreOpenKbpDirs } from '../../eval/openkbp_score_dirs';
-import { resolutionFloorOfDir } from '../../openkbp/floor';
-import { LEADERBOARD } from '../../openkbp/report';
 import { DataError } from '../../core/errors';
 import { printJson } from '../json';
 
@@ -25,7 +22,7 @@ function modelTraining(dir: string): Record<string, unknown> {
     throw new DataError(
       dir,
       'validation_scores.json',
-      'a shipped OpenKBP model folder (scripts/openkbp/ship_model.ts)',
+      'a shipped OpenKBP model folder (vmat openkbp ship)',
       'no such file',
     );
   const j = JSON.parse(fs.readFileSync(f, 'utf8')) as {
@@ -55,6 +52,9 @@ export function register(program: Command): void {
     )
     .option('--json', 'print one JSON object')
     .action(async (o: { refDir: string; predDir: string; floor?: boolean; model?: string; json?: boolean }) => {
+      const { scoreOpenKbpDirs } = await import('../../eval/openkbp_score_dirs');
+      const { resolutionFloorOfDir } = await import('../../openkbp/floor');
+      const { LEADERBOARD } = await import('../../openkbp/report');
       const quiet = !!o.json && !process.stderr.isTTY;
       const training = o.model ? modelTraining(o.model) : null;
       const r = await scoreOpenKbpDirs(o.refDir, o.predDir, { quiet });

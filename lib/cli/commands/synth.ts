@@ -2,12 +2,9 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
 import type { Shape3 } from '../../data/case';
-import { generateCohort } from '../../synth/cohort';
 import { DEFAULT_SHAPE, DEFAULT_SPACING_MM } from '../../synth/synth_case';
-import { formatSummary, summariseCohort } from '../../synth/summary';
 import { UsageError } from '../../core/errors';
 import { printJson } from '../json';
-import { createProgress } from '../../core/progress';
 
 function parseTriple(flag: string, v: string, integer: boolean): Shape3 {
   const parts = v.split(',').map((s) => s.trim());
@@ -41,6 +38,8 @@ interface SynthOpts {
   threads?: string;
   valFraction: string;
   testFraction: string;
+  format: string;
+  mappingFile?: string;
   json?: boolean;
 }
 
@@ -60,8 +59,23 @@ export function register(program: Command): void {
     .option('--threads <n>', 'worker threads (default: all cores)')
     .option('--val-fraction <f>', 'validation share of the split', '0.15')
     .option('--test-fraction <f>', 'test share of the split', '0.15')
+    .option(
+      '--format <f>',
+      'npz: reference npz files + split.json + batch_summary.json; dicom: one DICOM-RT folder per case ' +
+        '(CT.*, RS.*, RP.*, RD.* files: CT series, RTSTRUCT with clinical ROI names, RTPLAN with the arc, RTDOSE on a coarser grid) ' +
+        '+ split.json + synthetic_cohort.json, an input for `vmat preprocess`',
+      'npz',
+    )
+    .option(
+      '--mapping-file <f>',
+      'ROI-name mapping (oar_mapping.json format) whose variations name the RTSTRUCT ROIs (--format dicom; default: the shipped copy of the reference mapping)',
+    )
     .option('--json', 'print the result (files, split, DVH summary) as JSON')
     .action(async (o: SynthOpts) => {
+      const { generateCohort } = await import('../../synth/cohort');
+      const { formatSummary, summariseCohort } = await import('../../synth/summary');
+      const { createProgress } = await import('../../core/progress');
+      const { DEFAULT_MAPPING_FILE, loadOarMapping } = await import('../../dicom/roi_mapping');
       const layout = o.layout;
       if (layout !== 'v2.3' && layout !== 'v2.4')
         throw new UsageError(`--layout: expected v2.3 or v2.4, found "${layout}"`);
@@ -72,6 +86,10 @@ export function register(program: Command): void {
         throw new UsageError(`--shape: each dimension must be >= 16 voxels, found "${o.shape}"`);
       const spacingMm = o.spacingMm ? parseTriple('--spacing-mm', o.spacingMm, false) : undefined;
       const threads = o.threads ? parseIntArg('--threads', o.threads, 1) : undefined;
+      const format = o.format;
+      if (format !== 'npz' && format !== 'dicom')
+        throw new UsageError(`--format: expected npz or dicom, found "${format}"`);
+      const mapping = format === 'dicom' ? loadOarMapping(o.mappingFile ?? DEFAULT_MAPPING_FILE) : undefined;
       const out = path.resolve(o.out);
       const progress = createProgress({ label: 'synth', total: cases });
       const t0 = Date.now();
@@ -87,6 +105,8 @@ export function register(program: Command): void {
           threads,
           valFraction: parseFraction('--val-fraction', o.valFraction),
           testFraction: parseFraction('--test-fraction', o.testFraction),
+          format,
+          mapping,
           onProgress: (_d, _t, info) => progress.tick(1, info),
         });
       } finally {
@@ -106,7 +126,7 @@ export function register(program: Command): void {
         return;
       }
       process.stdout.write(
-        `wrote ${result.files.length} cases + split.json + batch_summary.json to ${out} in ${seconds.toFixed(1)} s\n` +
+        `wrote ${result.files.length} cases${format === 'dicom' ? ' as DICOM-RT folders + split.json + synthetic_cohort.json' : ' + split.json + batch_summary.json'} to ${out} in ${seconds.toFixed(1)} s\n` +
           `split: ${result.split.train.length} train / ${result.split.val.length} val / ${result.split.test.length} test (stratified by ${result.split.strata_keys.join(' + ')})\n` +
           formatSummary(summary) +
           '\n',

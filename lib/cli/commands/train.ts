@@ -1,11 +1,17 @@
 /**
  * `vmat train`: trains a dose-prediction U-Net (flags = the reference script's, in kebab-case,
- * spec 4.1) into runs/<exp-name>/. See lib/train/trainer.ts for what the run folder holds.
+ * spec 4.1) into runs/<exp-name>/ with the prostate task of the training engine. See
+ * lib/train/engine.ts for what the run folder holds.
  */
 import type { Command } from 'commander';
-import { train } from '../../train/trainer';
-import { trainOptions } from '../../train/options';
-import { lossConfig, DVH_LOSS_DEFAULTS, STRUCTURE_WEIGHTED_DEFAULTS, ASYMMETRIC_PTV_DEFAULTS } from '../../losses';
+import { trainOptions } from '../../prostate/options';
+import { effectiveCommand } from '../effective_command';
+import {
+  lossConfig,
+  DVH_LOSS_DEFAULTS,
+  STRUCTURE_WEIGHTED_DEFAULTS,
+  ASYMMETRIC_PTV_DEFAULTS,
+} from '../../losses/config';
 import { ARCHITECTURES, type Architecture } from '../../models/config';
 import { intOpt, numOpt, choiceOpt } from '../options';
 import { printJson } from '../json';
@@ -57,6 +63,7 @@ interface TrainFlags {
   useUncertaintyWeighting: boolean;
   calibrationJson?: string;
   resume: boolean;
+  initFrom?: string;
   maxMinutes?: number;
   json: boolean;
   quiet: boolean;
@@ -117,7 +124,8 @@ export function register(program: Command): void {
     )
     .option('--no-augmentation', 'turn off flip/translation/rotation/noise augmentation')
     .option('--val-overlap <n>', 'sliding-window overlap for validation (default patch/2)', intOpt('--val-overlap', 0))
-    .option('--val-gamma', 'also compute the global 3%/3 mm gamma pass rate at validation', false)
+    .option('--val-gamma', 'compute the global and PTV-region 3%/3 mm gamma pass rates at validation (default)', true)
+    .option('--no-val-gamma', 'no gamma at validation')
     .option('--val-gamma-subsample <n>', 'gamma subsampling at validation', intOpt('--val-gamma-subsample', 1), 4)
     .option('--use-gradient-loss', '3-D Sobel gradient loss', false)
     .option('--gradient-loss-weight <w>', 'weight of the gradient loss', numOpt('--gradient-loss-weight', 0), 0.1)
@@ -190,16 +198,18 @@ export function register(program: Command): void {
     )
     .option('--use-uncertainty-weighting', 'Kendall 2018 learned loss weights (manual weights ignored)', false)
     .option('--calibration-json <file>', 'initial log-sigmas from `vmat calibrate`')
-    .option('--resume', 'continue runs/<exp-name> from checkpoints/last', false)
+    .option('--resume', 'continue runs/<exp-name> from checkpoints/last (exactly; also after SIGTERM/Ctrl-C)', false)
+    .option('--init-from <dir>', 'start from the weights of this checkpoint folder (fine-tuning)')
     .option(
       '--max-minutes <m>',
-      'stop after the epoch in which this many minutes have passed (resumable)',
+      'training-time budget in minutes over all sessions of the run; stops resumably (validates first)',
       numOpt('--max-minutes', 0),
     )
     .option('--json', 'print the training summary as JSON', false)
     .option('--quiet', 'no progress output', false)
-    .action(async (f: TrainFlags) => {
+    .action(async (f: TrainFlags, cmd: Command) => {
       if (!f.dataDir) throw new UsageError('train: --data-dir is required');
+      const command = effectiveCommand(cmd, f as unknown as Record<string, unknown>);
       const loss = lossConfig({
         useGradientLoss: f.useGradientLoss,
         gradientLossWeight: f.gradientLossWeight,
@@ -226,6 +236,7 @@ export function register(program: Command): void {
         asymmetric: { underdoseWeight: f.asymmetricUnderdoseWeight, overdoseWeight: f.asymmetricOverdoseWeight },
         useUncertaintyWeighting: f.useUncertaintyWeighting,
       });
+      const { train } = await import('../../prostate/train_task');
       const result = await train(
         trainOptions({
           dataDir: f.dataDir,
@@ -254,7 +265,10 @@ export function register(program: Command): void {
           loss,
           calibrationJson: f.calibrationJson ?? null,
           resume: f.resume,
+          initFrom: f.initFrom ?? null,
           maxMinutes: f.maxMinutes ?? null,
+          handleSignals: true,
+          command,
           quiet: f.quiet,
         }),
       );
@@ -266,7 +280,6 @@ export function register(program: Command): void {
         last_checkpoint: result.lastCheckpoint,
         final: result.history[result.history.length - 1] ?? null,
       };
-      result.model.dispose();
       if (f.json) printJson(summary);
       else
         process.stdout.write(

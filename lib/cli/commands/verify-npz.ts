@@ -2,14 +2,13 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listCasePaths } from '../../data/load';
-import { verifyCaseFile, type VerifyResult } from '../../data/verify';
+import type { VerifyResult } from '../../data/verify';
 import { DataError } from '../../core/errors';
 import { printJson } from '../json';
-import { createProgress } from '../../core/progress';
 
 /** expands folders into their case paths (an OpenKBP patient folder is itself a case) */
 async function expand(paths: string[]): Promise<string[]> {
+  const { listCasePaths } = await import('../../data/load');
   const out: string[] = [];
   for (const p of paths) {
     let isDir = false;
@@ -34,6 +33,8 @@ export function register(program: Command): void {
     .argument('<paths...>', 'files or folders (folders: every *.npz and pt_* patient folder inside)')
     .option('--json', 'print a JSON array of {file, ok, source, errors[], warnings[]}')
     .action(async (paths: string[], opts: { json?: boolean }) => {
+      const { verifyCaseFile } = await import('../../data/verify');
+      const { createProgress } = await import('../../core/progress');
       const files = await expand(paths);
       const results: VerifyResult[] = [];
       const progress = createProgress({ label: 'verify-npz', total: files.length, quiet: files.length < 4 });
