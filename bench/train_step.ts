@@ -386,7 +386,13 @@ function memoryReference(o: BenchOptions): {
     pytorch_rss_peak_mb: pr.result ? Number(pr.result.rss_peak_mb) : null,
     engine_ms_per_step: ej ? ej.ms_per_step_median : null,
     pytorch_ms_per_step: pr.result ? Number(pr.result.ms_per_step_median) : null,
-    note: ej ? (pr.result ? undefined : pr.status) : `engine run failed: ${eng.stderr.slice(-300)}`,
+    note: ej
+      ? pr.result
+        ? undefined
+        : pr.status
+      : eng.signal === 'SIGKILL'
+        ? `engine run killed (SIGKILL: out of memory with ${free.toFixed(0)} MB free at its start)`
+        : `engine run failed: ${eng.stderr.slice(-300)}`,
   };
 }
 
@@ -435,7 +441,7 @@ export function registerBench(group: Command): void {
     .option('--no-peer', 'skip the PyTorch peer')
     .option(
       '--memory-reference',
-      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch (minutes; needs ~20 GB free)',
+      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch (minutes; the engine run needs more than 23 GB and is killed on a 24 GB machine)',
     )
     .option('--json', 'print one JSON object')
     .action(async (raw: Partial<BenchOptions>) => {
