@@ -5,11 +5,10 @@
  * DataError naming the file and tag — goes to `batch_summary.json` (`failed_cases` and
  * `failure_reasons`); the other cases go on. Debug panels are exported after the cases.
  */
-import { workerSource } from '../core/workers';
+import { runJobPool, workerSource } from '../core/workers';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { DataError, VmatError } from '../core/errors';
 import { writeJsonAtomic } from '../core/atomic';
 import { createProgress } from '../core/progress';
@@ -82,54 +81,21 @@ async function runInProcess(jobs: CaseJob[], onDone: (i: number, o: Outcome) => 
 }
 
 function runInWorkers(jobs: CaseJob[], threads: number, onDone: (i: number, o: Outcome) => void): Promise<void> {
-  let next = 0;
-  return new Promise((resolve, reject) => {
-    let active = 0;
-    let stopped = false;
-    const workers: Worker[] = [];
-    const finish = () => {
-      for (const w of workers) void w.terminate();
-    };
-    const feed = (w: Worker) => {
-      if (stopped) return;
-      if (next >= jobs.length) {
-        if (active === 0) {
-          stopped = true;
-          finish();
-          resolve();
-        }
-        return;
+  return runJobPool<CaseJob, CaseResult>(
+    jobs,
+    threads,
+    workerSource(__dirname, 'preprocess_worker', 'runPreprocessWorker'),
+    (k, m) => {
+      if (m.ok) onDone(k, { ok: true, result: m.result! });
+      else {
+        if (!m.userError && process.env.VMAT_DEBUG) process.stderr.write(`${m.error}\n`);
+        onDone(k, {
+          ok: false,
+          reason: m.userError ? m.error! : `internal error: ${(m.error ?? '').split('\n')[0]}`,
+        });
       }
-      const k = next++;
-      active++;
-      w.once('message', (m: { ok: boolean; result?: CaseResult; error?: string; userError?: boolean }) => {
-        active--;
-        if (m.ok) onDone(k, { ok: true, result: m.result! });
-        else {
-          if (!m.userError && process.env.VMAT_DEBUG) process.stderr.write(`${m.error}\n`);
-          onDone(k, {
-            ok: false,
-            reason: m.userError ? m.error! : `internal error: ${(m.error ?? '').split('\n')[0]}`,
-          });
-        }
-        feed(w);
-      });
-      w.postMessage(jobs[k]);
-    };
-    for (let t = 0; t < threads; t++) {
-      const w = new Worker(workerSource(__dirname, 'preprocess_worker', 'runPreprocessWorker'), {
-        eval: true,
-      });
-      w.on('error', (e) => {
-        if (stopped) return;
-        stopped = true;
-        finish();
-        reject(e);
-      });
-      workers.push(w);
-    }
-    for (const w of workers) feed(w);
-  });
+    },
+  );
 }
 
 /** default worker count: the cores available, at most 4 (memory) and at most the number of cases */

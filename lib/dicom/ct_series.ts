@@ -14,7 +14,7 @@
  */
 import { DataError } from '../core/errors';
 import { type DicomFile, numberOf, numbersOf, readDicomFile, stringOf, tagLabel } from './dicom_file';
-import { diff, numpyMean } from './numpy_compat';
+import { npDiff, npMean } from '../stats/npsum';
 import { decodePixelData, type PixelArray } from './pixel_data';
 
 /** x/y pixel spacing convention (spec 2.2, issue 14 contract): the reference uses PixelSpacing[0] (the row spacing) for x */
@@ -252,7 +252,7 @@ export function loadCtSeries(
   const order = read.map((r, i) => i).sort((a, b) => read[a].slice.position[2] - read[b].slice.position[2] || a - b);
   const slices = order.map((i) => read[i].slice);
   const sliceZ = Float64Array.from(slices.map((s) => s.position[2]));
-  const d = diff(sliceZ);
+  const d = npDiff(sliceZ);
   if (d.length) {
     const sorted = [...d].sort((a, b) => a - b);
     const median = sorted[sorted.length >> 1];
@@ -300,7 +300,7 @@ export function loadCtSeries(
     slices,
     sliceZ,
     pixelSpacing: [slices[0].pixelSpacing[0], slices[0].pixelSpacing[1]],
-    dz: d.length ? numpyMean(d) : NaN,
+    dz: d.length ? npMean(d) : NaN,
     position: [...slices[0].position],
     frameOfReferenceUid: first.frame,
     seriesInstanceUid: first.series,

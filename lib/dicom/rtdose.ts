@@ -8,7 +8,7 @@
 import { DataError } from '../core/errors';
 import { axisOrientation, inPlaneSpacing, type PixelSpacingOrder } from './ct_series';
 import { type DicomFile, numberOf, numbersOf, requireNumbers, stringOf, tagLabel } from './dicom_file';
-import { diff, numpyMean } from './numpy_compat';
+import { npDiff, npMean } from '../stats/npsum';
 import { decodePixelData } from './pixel_data';
 
 /** A dose grid in Gy, frames sorted by z. */
@@ -152,7 +152,7 @@ export function readDoseGrid(
     origin,
     pixelSpacing: [ps[0], ps[1]],
     zPositions,
-    dz: numpyMean(diff(zPositions)),
+    dz: npMean(npDiff(zPositions)),
     frameOfReferenceUid: frame,
     warnings,
   };

@@ -31,7 +31,7 @@ import { checkClinicalConstraints, PROSTATE_PTVS, type ClinicalResult, type Cons
 import { doseMetrics, type DoseMetrics } from './dose_error';
 import { roundHalfEven, type DxMethod } from './dvh';
 import { dvhMetrics, type DvhMetricsEntry } from './dvh_metrics';
-import { gammaIndex, gammaStats } from './gamma';
+import { gammaIndex, gammaStats, type GammaStats } from './gamma';
 
 export const FRAMEWORK_VERSION = '1.0.0';
 
@@ -100,6 +100,36 @@ export function ptvRegionMask(c: Pick<Case, 'masks' | 'shape' | 'spacingMm'>, ma
     m = out;
   }
   return m;
+}
+
+/**
+ * The evaluation's gamma (spec 7.4): global 3%/3 mm, 10 % low-dose cutoff on the reference, max γ 2,
+ * normalised to max(reference), on both volumes taken as volume[::s, ::s, ::s] (spacing × s); one
+ * gamma map, its statistics over every evaluated point and over the PTV region (ptvRegionMask,
+ * decimated the same way; null without a PTV). Doses in Gy on the case grid, (Y, X, Z) C order.
+ */
+export async function gamma3mm3pct(
+  targetGy: ArrayLike<number>,
+  predGy: ArrayLike<number>,
+  c: Pick<Case, 'masks' | 'shape' | 'spacingMm'>,
+  subsample: number,
+  threads?: number,
+): Promise<{ global: GammaStats; ptvRegion: GammaStats | null }> {
+  const r = decimate(Float64Array.from(targetGy), c.shape, subsample);
+  const e = decimate(Float64Array.from(predGy), c.shape, subsample);
+  const sp = c.spacingMm.map((x) => x * subsample);
+  const map = await gammaIndex(r.data, e.data, r.shape, sp, {
+    dosePercent: 3,
+    dtaMm: 3,
+    cutoffPercent: 10,
+    maxGamma: 2,
+    threads,
+  });
+  const region = ptvRegionMask(c);
+  return {
+    global: gammaStats(map.gamma),
+    ptvRegion: region ? gammaStats(map.gamma, decimate(region, c.shape, subsample).data) : null,
+  };
 }
 
 /** volume[::s, ::s, ::s] */
@@ -194,22 +224,11 @@ export async function evaluateCase(
     );
     gamma = { global_3mm3pct: empty, ptv_region_3mm3pct: { ...empty }, settings };
   } else {
-    const r = decimate(target, c.shape, s);
-    const e = decimate(pred, c.shape, s);
-    const sp = c.spacingMm.map((x) => x * s);
-    const map = await gammaIndex(r.data, e.data, r.shape, sp, {
-      dosePercent: 3,
-      dtaMm: 3,
-      cutoffPercent: 10,
-      maxGamma: 2,
-      threads: opts.gammaThreads,
-    });
-    const region = ptvRegionMask(c);
-    const regionDec = region ? decimate(region, c.shape, s).data : null;
+    const g = await gamma3mm3pct(target, pred, c, s, opts.gammaThreads);
     gamma = {
-      global_3mm3pct: gammaJson(gammaStats(map.gamma)),
-      ptv_region_3mm3pct: regionDec
-        ? gammaJson(gammaStats(map.gamma, regionDec))
+      global_3mm3pct: gammaJson(g.global),
+      ptv_region_3mm3pct: g.ptvRegion
+        ? gammaJson(g.ptvRegion)
         : gammaJson(gammaStats(new Float64Array(0)), 'no PTV present'),
       settings,
     };

@@ -31,7 +31,7 @@ import { networkNet, type VolumeNet } from '../infer/volume_net';
 import { refineGy, refinerForward } from '../infer/cascade';
 import { applyOverrides, buildPredictor, readManifest, type NetSpec, type PredictorSpec } from '../infer/bundle';
 import type { DosePredictor } from '../infer/predictor';
-import { runTraining, type TrainResult } from '../train/engine';
+import { engineOptions, runTraining, type TrainResult } from '../train/engine';
 import { warmupCosineLr } from '../train/schedule';
 import type { TrainingTask } from '../train/task';
 import type { RefinerTrainOptions } from './refiner_options';
@@ -298,26 +298,7 @@ export async function refinerTask(o: RefinerTrainOptions, runDir: string): Promi
 /** trains the 128³ refiner (`vmat openkbp refine-train`); see lib/train/engine.ts for the run folder */
 export async function trainRefiner(o: RefinerTrainOptions): Promise<TrainResult> {
   return runTraining(
-    {
-      runsDir: o.runsDir,
-      expName: o.expName,
-      epochs: 1,
-      seed: o.seed,
-      weightDecay: o.weightDecay,
-      gradClip: o.gradClip,
-      valEvery: 1,
-      patience: null,
-      maxMinutes: o.maxMinutes,
-      resume: o.resume,
-      initFrom: o.initFrom,
-      checkpointEveryMinutes: o.checkpointEveryMinutes,
-      stopAfterSteps: o.stopAfterSteps,
-      handleSignals: o.handleSignals,
-      command: o.command,
-      script: 'vmat-lab openkbp refine-train',
-      quiet: o.quiet,
-      onStep: o.onStep,
-    },
+    engineOptions(o, { script: 'vmat-lab openkbp refine-train', patience: null, epochs: 1, valEvery: 1 }),
     ({ runDir }) => refinerTask(o, runDir),
   );
 }

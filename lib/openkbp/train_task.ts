@@ -36,7 +36,7 @@ import {
 import { flipAxis1, interleave, shiftVolume } from '../transforms/volume_ops';
 import { networkNet, type VolumeNet } from '../infer/volume_net';
 import { predictSampleGy } from '../infer/resampled';
-import { runTraining, type TrainResult } from '../train/engine';
+import { engineOptions, runTraining, type TrainResult } from '../train/engine';
 import { warmupCosineLr } from '../train/schedule';
 import type { TrainingTask } from '../train/task';
 import type { OpenKbpTrainOptions } from './train_options';
@@ -229,28 +229,7 @@ export async function openKbpTask(o: OpenKbpTrainOptions, runDir: string): Promi
 
 /** trains the OpenKBP 64³ task (`vmat openkbp train`); see lib/train/engine.ts for the run folder */
 export async function trainOpenKbp(o: OpenKbpTrainOptions): Promise<TrainResult> {
-  return runTraining(
-    {
-      runsDir: o.runsDir,
-      expName: o.expName,
-      epochs: o.epochs,
-      seed: o.seed,
-      weightDecay: o.weightDecay,
-      gradClip: o.gradClip,
-      valEvery: o.valEvery,
-      patience: null,
-      maxMinutes: o.maxMinutes,
-      resume: o.resume,
-      initFrom: o.initFrom,
-      checkpointEveryMinutes: o.checkpointEveryMinutes,
-      stopAfterSteps: o.stopAfterSteps,
-      handleSignals: o.handleSignals,
-      command: o.command,
-      script: 'vmat-lab openkbp train',
-      quiet: o.quiet,
-      onStep: o.onStep,
-      onEpoch: o.onEpoch,
-    },
-    ({ runDir }) => openKbpTask(o, runDir),
+  return runTraining(engineOptions(o, { script: 'vmat-lab openkbp train', patience: null }), ({ runDir }) =>
+    openKbpTask(o, runDir),
   );
 }

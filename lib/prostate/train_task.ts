@@ -29,7 +29,7 @@ import { samplePatchCentre, extractPatch, writeChannelsLast } from '../inputs/pa
 import { augmentPatch } from '../inputs/augment';
 import type { InputRecipe } from '../inputs/recipe';
 import { networkNet } from '../infer/volume_net';
-import { runTraining, type TrainResult } from '../train/engine';
+import { engineOptions, runTraining, type TrainResult } from '../train/engine';
 import { cosineLr } from '../train/adamw';
 import type { TrainingTask } from '../train/task';
 import { validate } from './validation';
@@ -324,30 +324,7 @@ export async function prostateTask(o: TrainOptions, runDir: string): Promise<Tra
 
 /** trains the prostate task (`vmat train`); see lib/train/engine.ts for the run folder */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  return runTraining(
-    {
-      runsDir: o.runsDir,
-      expName: o.expName,
-      epochs: o.epochs,
-      seed: o.seed,
-      weightDecay: o.weightDecay,
-      gradClip: o.gradClip,
-      valEvery: o.valEvery,
-      patience: o.patience,
-      maxMinutes: o.maxMinutes,
-      resume: o.resume,
-      initFrom: o.initFrom,
-      checkpointEveryMinutes: o.checkpointEveryMinutes,
-      stopAfterEpoch: o.stopAfterEpoch,
-      stopAfterSteps: o.stopAfterSteps,
-      handleSignals: o.handleSignals,
-      command: o.command,
-      script: 'vmat-lab train',
-      quiet: o.quiet,
-      onStep: o.onStep,
-      onEpoch: o.onEpoch,
-      onValidationProgress: o.onValidationProgress,
-    },
-    ({ runDir }) => prostateTask(o, runDir),
+  return runTraining(engineOptions(o, { script: 'vmat-lab train', patience: o.patience }), ({ runDir }) =>
+    prostateTask(o, runDir),
   );
 }

@@ -16,8 +16,7 @@
 import type { PreparedCase } from '../inputs/case_inputs';
 import { targetDoseGy } from '../data/profiles';
 import { StructureDose } from '../eval/dvh';
-import { decimate, ptvRegionMask } from '../eval/evaluation_json';
-import { gammaIndex, gammaStats } from '../eval/gamma';
+import { gamma3mm3pct } from '../eval/evaluation_json';
 import { predictVolume } from '../infer/sliding_window';
 import type { VolumeNet } from '../infer/volume_net';
 
@@ -120,27 +119,14 @@ export async function scoreCase(
     }
   }
   if (o.gamma) {
-    const sub = o.gammaSubsample ?? 4;
-    const r = decimate(
+    const g = await gamma3mm3pct(
       Float64Array.from(gt, (v) => v * rx),
-      pc.shape,
-      sub,
-    );
-    const e = decimate(
       Float64Array.from(predNorm, (v) => v * rx),
-      pc.shape,
-      sub,
+      pc.source,
+      o.gammaSubsample ?? 4,
     );
-    const sp = pc.spacingMm.map((v) => v * sub);
-    const map = await gammaIndex(r.data, e.data, r.shape, sp, {
-      dosePercent: 3,
-      dtaMm: 3,
-      cutoffPercent: 10,
-      maxGamma: 2,
-    });
-    out.gamma_pass_rate = gammaStats(map.gamma).pass_rate_le;
-    const region = ptvRegionMask(pc.source);
-    if (region) out.gamma_ptv_pass_rate = gammaStats(map.gamma, decimate(region, pc.shape, sub).data).pass_rate_le;
+    out.gamma_pass_rate = g.global.pass_rate_le;
+    out.gamma_ptv_pass_rate = g.ptvRegion?.pass_rate_le ?? null;
   }
   return out;
 }

@@ -51,3 +51,10 @@ export function npMedian(a: ArrayLike<number>): number {
   if (n === 0) return NaN;
   return n % 2 ? s[(n - 1) / 2] : npMean([s[n / 2 - 1], s[n / 2]]);
 }
+
+/** np.diff of a 1-D array: a[i + 1] − a[i] */
+export function npDiff(a: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(Math.max(0, a.length - 1));
+  for (let i = 0; i + 1 < a.length; i++) out[i] = a[i + 1] - a[i];
+  return out;
+}

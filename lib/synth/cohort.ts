@@ -4,10 +4,9 @@
  * reference preprocessing writes (spec 1.8). Deterministic: the same arguments give
  * byte-identical files (seeded streams per case; fixed dates; no clock, no Math.random).
  */
-import { workerSource } from '../core/workers';
+import { runJobPool, workerSource } from '../core/workers';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { UsageError } from '../core/errors';
 import type { Shape3 } from '../data/case';
 import type { ReferenceLayout } from '../data/prostate_plan';
@@ -86,53 +85,28 @@ export function assignPlanTypes(n: number, seed: number, layout: ReferenceLayout
   return Rng.fromSeed(`vmat-synth:${seed}:plan-types:${layout}`).shuffle(types);
 }
 
-function runInWorkers(jobs: CaseJob[], threads: number, onDone: (r: CaseJobResult) => void): Promise<CaseJobResult[]> {
+async function runInWorkers(
+  jobs: CaseJob[],
+  threads: number,
+  onDone: (r: CaseJobResult) => void,
+): Promise<CaseJobResult[]> {
   const results: CaseJobResult[] = new Array(jobs.length);
-  let next = 0;
-  return new Promise((resolve, reject) => {
-    let active = 0;
-    let failed = false;
-    const workers: Worker[] = [];
-    const finish = () => {
-      for (const w of workers) void w.terminate();
-    };
-    const feed = (w: Worker) => {
-      if (failed) return;
-      if (next >= jobs.length) {
-        if (active === 0) {
-          finish();
-          resolve(results);
-        }
-        return;
+  let error: Error | null = null;
+  await runJobPool<CaseJob, CaseJobResult>(
+    jobs,
+    threads,
+    workerSource(__dirname, 'cohort_worker', 'runCohortWorker'),
+    (k, m) => {
+      if (!m.ok) {
+        error = m.userError ? new UsageError(m.error ?? '') : new Error(`synthetic case ${jobs[k].id}: ${m.error}`);
+        return false;
       }
-      const k = next++;
-      active++;
-      w.once('message', (m: { ok: boolean; result?: CaseJobResult; error?: string; userError?: boolean }) => {
-        active--;
-        if (!m.ok) {
-          failed = true;
-          finish();
-          reject(m.userError ? new UsageError(m.error ?? '') : new Error(`synthetic case ${jobs[k].id}: ${m.error}`));
-          return;
-        }
-        results[k] = m.result!;
-        onDone(m.result!);
-        feed(w);
-      });
-      w.postMessage(jobs[k]);
-    };
-    for (let t = 0; t < threads; t++) {
-      const w = new Worker(workerSource(__dirname, 'cohort_worker', 'runCohortWorker'), { eval: true });
-      w.on('error', (e) => {
-        if (failed) return;
-        failed = true;
-        finish();
-        reject(e);
-      });
-      workers.push(w);
-    }
-    for (const w of workers) feed(w);
-  });
+      results[k] = m.result!;
+      onDone(m.result!);
+    },
+  );
+  if (error) throw error;
+  return results;
 }
 
 export async function generateCohort(opts: CohortOptions): Promise<CohortResult> {

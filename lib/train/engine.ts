@@ -86,6 +86,45 @@ export interface EngineOptions {
   onValidationProgress?: (done: number, total: number, info: string) => void;
 }
 
+/** the run settings every task's options carry under the same names (see engineOptions) */
+const SHARED_KEYS = [
+  'runsDir',
+  'expName',
+  'epochs',
+  'seed',
+  'weightDecay',
+  'gradClip',
+  'valEvery',
+  'maxMinutes',
+  'resume',
+  'initFrom',
+  'checkpointEveryMinutes',
+  'stopAfterEpoch',
+  'stopAfterSteps',
+  'handleSignals',
+  'command',
+  'quiet',
+  'onStep',
+  'onEpoch',
+  'onValidationProgress',
+] as const;
+
+type SharedKey = (typeof SHARED_KEYS)[number];
+
+/**
+ * EngineOptions from a task's options: the shared settings taken by name (one vocabulary across
+ * tasks), the rest given by the task (`script`, `patience`, and any value it fixes, e.g. the
+ * refiner's single epoch).
+ */
+export function engineOptions(
+  o: Partial<Pick<EngineOptions, SharedKey>>,
+  task: Pick<EngineOptions, 'script' | 'patience'> & Partial<EngineOptions>,
+): EngineOptions {
+  const shared: Partial<EngineOptions> = {};
+  for (const k of SHARED_KEYS) if (o[k] !== undefined) (shared as Record<string, unknown>)[k] = o[k];
+  return { ...(shared as EngineOptions), ...task };
+}
+
 export type StoppedBy = 'max_epochs' | 'early_stopping' | 'time_limit' | 'stop_after_epoch';
 
 export interface TrainResult {

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bsplineCoefficients, resampleBSpline, type Axis } from '../../lib/dicom/bspline_resample';
 import { computeCropBox } from '../../lib/dicom/crop';
-import { numpyMean, numpySum } from '../../lib/dicom/numpy_compat';
+import { npMean as numpyMean, npSum as numpySum } from '../../lib/stats/npsum';
 import { fillPolygon } from '../../lib/dicom/polygon_fill';
 import { normaliseRoiName } from '../../lib/dicom/roi_mapping';
 import type { SparseMask } from '../../lib/dicom/rtstruct';
