@@ -21,8 +21,8 @@
  * arrays in place (no copies) — else the JavaScript kernel on worker threads. `kernel: 'js'` forces
  * the JavaScript one (tests compare the two).
  */
+import { workerSource } from '../core/workers';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { VmatError } from '../core/errors';
 import { nativeKernel, searchNative } from './gamma_native';
@@ -295,13 +295,8 @@ const pool: Worker[] = [];
 
 function getWorkers(n: number): Worker[] {
   while (pool.length < n) {
-    // workers start without the TypeScript loader: register tsx (resolved from here) first
-    const tsxApi = require.resolve('tsx/cjs/api');
-    const workerModule = path.join(__dirname, 'gamma_worker.ts');
-    const w = new Worker(
-      `require(${JSON.stringify(tsxApi)}).register(); require(${JSON.stringify(workerModule)}).runGammaWorker();`,
-      { eval: true },
-    );
+    // the compiled module, or the TypeScript source through tsx (workers start without a loader)
+    const w = new Worker(workerSource(__dirname, 'gamma_worker', 'runGammaWorker'), { eval: true });
     w.unref();
     pool.push(w);
   }
