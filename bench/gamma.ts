@@ -1,180 +1,361 @@
 /**
- * `vmat bench gamma`: full-resolution 3%/3 mm global gamma (cutoff 10%, max_gamma 2 as the
- * reference project calls pymedphys) on a 96x96x64 smooth dose pair at 3.906x3.906x2.5 mm, timed
- * against the pymedphys `gamma_shell` peer (bench/peers/gamma_shell.py) in the same run.
+ * `vmat bench gamma`: the whole `vmat gamma ... --json` command, as a user runs it, against the
+ * pymedphys `gamma_shell` peer (bench/peers/gamma_shell.py: pymedphys's algorithm and numba
+ * interpolation, one numba thread) on realistic dose pairs (bench/gamma_pairs.ts).
  *
- * Peer choice: Debian's /usr/bin/python3 with python3-numba (pymedphys's default interpolation is
- * numba-compiled, single thread) when available; otherwise the first python3 with scipy or numpy
- * (the peer says which back-end it used). Same input arrays (written as .npy to a temp folder).
+ * Per pair and criterion, in alternating rounds (so product and peer see the same machine load):
+ *   1. `vmat gamma --help` (the CLI's start-up, which issue 15 owns),
+ *   2. `vmat gamma ... --json --threads 1`, 3. the same with `--threads 2`,
+ *   4. the peer (its own timing of the gamma_shell call; numba compiled before it, as pymedphys's
+ *      cache=True does for every run after the first).
+ * vmat's user-visible time = command wall time minus the --help wall time. On a shared machine a
+ * single start-up time varies by more than the work itself, so --help is timed before and after
+ * the two commands in every round and the estimates are min(command) - min(--help) over all rounds
+ * ("best") and median(command) - median(--help) ("median"); the ratio = peer seconds (its min or
+ * median) / that. The command's own JSON `total_seconds` (reading to summary) is reported beside it.
+ * Correctness in the same run: vmat's map (in-process, the same kernel) against the peer's map:
+ * every point's pass/fail (gamma < 1 and gamma <= 1) and the largest |gamma difference|.
+ * Criteria: 3%/3 mm global (the issue's goal, `--rounds` rounds), 2%/2 mm global, 3%/3 mm local,
+ * 2%/2 mm local (one round each unless --rounds-all); cutoff 10 %, max_gamma 2, interp_fraction 10.
  */
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy, ndarray } from '../lib/data/npy';
-import { gammaIndex, gammaStats } from '../lib/eval/gamma';
-import { smoothDosePair } from '../lib/eval/smooth_dose';
+import { encodeNpy, ndarray, parseNpy } from '../lib/data/npy';
 import { printJson } from '../lib/cli/json';
+import { PROJECT_ROOT } from '../lib/core/project';
+import type { DosePair, PairResult } from './gamma_pairs';
 
-/** pymedphys default on this machine class when no numba peer can run (issue 7) */
-const PYMEDPHYS_US_PER_POINT = 47;
+// the project root in the sources and in the compiled CLI build alike
+const REPO = PROJECT_ROOT;
+const VMAT = path.join(REPO, 'bin', 'vmat.js');
 
-interface PeerResult {
+interface Criterion {
+  name: string;
+  dosePct: number;
+  dtaMm: number;
+  local: boolean;
+}
+const CRITERIA: Criterion[] = [
+  { name: '3%/3mm global', dosePct: 3, dtaMm: 3, local: false },
+  { name: '2%/2mm global', dosePct: 2, dtaMm: 2, local: false },
+  { name: '3%/3mm local', dosePct: 3, dtaMm: 3, local: true },
+  { name: '2%/2mm local', dosePct: 2, dtaMm: 2, local: true },
+];
+const CUTOFF = 10;
+const MAX_GAMMA = 2;
+
+interface PeerOut {
   n_evaluated: number;
   pass_rate: number;
   pass_rate_le: number;
-  mean_gamma: number;
   seconds: number;
   backend: string;
-  python: string;
 }
 
-function findPython(): { python: string; backend: string } | null {
-  const candidates: Array<[string, string]> = [
-    ['/usr/bin/python3', 'numba'],
-    ['python3', 'numba'],
-    ['python3', 'scipy'],
-    ['/usr/bin/python3', 'scipy'],
-    ['python3', 'numpy'],
-    ['/usr/bin/python3', 'numpy'],
-  ];
-  for (const [py, backend] of candidates) {
-    const mod = backend === 'numpy' ? 'numpy' : `numpy, ${backend}`;
-    const r = spawnSync(py, ['-c', `import ${mod}`], { encoding: 'utf8' });
-    if (r.status === 0) return { python: py, backend };
+function findPython(): string | null {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(py, ['-c', 'import numpy, numba'], { encoding: 'utf8' });
+    if (r.status === 0) return py;
   }
   return null;
 }
 
-function runPeer(dir: string, spacing: number[], maxGamma: number, skip: boolean): PeerResult | { error: string } {
-  if (skip) return { error: 'skipped (--no-peer)' };
-  const found = findPython();
-  if (!found) return { error: 'no python3 with numpy found' };
-  const script = path.join(__dirname, 'peers', 'gamma_shell.py');
-  const args = [
-    script,
-    path.join(dir, 'ref.npy'),
-    path.join(dir, 'ev.npy'),
-    spacing.join(','),
-    '3',
-    '3',
-    '10',
-    String(maxGamma),
-    '0',
-    found.backend,
-  ];
-  const r = spawnSync(found.python, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) return { error: `peer failed: ${r.stderr.slice(-2000)}` };
-  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as PeerResult;
-  return { ...out, python: found.python };
+function wall(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): { seconds: number; stdout: string; stderr: string; status: number | null } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: env ?? process.env });
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-/** the two dose pairs timed: a typical model error (~96% pass) and a poor one (~82% pass, more points search to 6 mm) */
-const PAIRS: Array<{ name: string; shiftMm: [number, number, number]; scale: number }> = [
-  { name: 'typical', shiftMm: [4, -3, 4], scale: 1.06 },
-  { name: 'hard', shiftMm: [6, -4, 5], scale: 1.1 },
-];
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+interface CriterionResult {
+  criterion: string;
+  n_evaluated: number;
+  vmat_pass_rate: number | null;
+  peer_pass_rate: number | null;
+  pass_fail_mismatches: number | null;
+  max_abs_gamma_difference: number | null;
+  rounds: Array<{
+    help_s: number[];
+    vmat_1t_s: number;
+    vmat_2t_s: number;
+    vmat_total_seconds: number[];
+    peer_s: number | null;
+    peer_wall_s: number | null;
+  }>;
+  vmat_user_seconds: { threads_1: { best: number; median: number }; threads_2: { best: number; median: number } };
+  vmat_self_reported_search_seconds: number;
+  vmat_self_reported_total_seconds: { threads_1: number; threads_2: number };
+  peer_seconds: { best: number; median: number } | null;
+  ratio: { threads_1: { best: number; median: number }; threads_2: { best: number; median: number } } | null;
+}
+
+async function benchPair(
+  pair: DosePair,
+  criteria: Criterion[],
+  rounds: number,
+  roundsAll: number,
+  python: string | null,
+  log: (s: string) => void,
+): Promise<CriterionResult[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-bench-gamma-'));
+  const out: CriterionResult[] = [];
+  try {
+    const refFile = path.join(dir, 'ref.npy');
+    const evFile = path.join(dir, 'ev.npy');
+    fs.writeFileSync(refFile, encodeNpy(ndarray(pair.ref, [...pair.shape])));
+    fs.writeFileSync(evFile, encodeNpy(ndarray(pair.ev, [...pair.shape])));
+    const sp = pair.spacingMm.join(',');
+    for (const [ci, c] of criteria.entries()) {
+      const nRounds = ci === 0 ? rounds : roundsAll;
+      const cliArgs = [
+        VMAT,
+        'gamma',
+        '--ref',
+        refFile,
+        '--eval',
+        evFile,
+        '--spacing-mm',
+        sp,
+        '--dose-pct',
+        String(c.dosePct),
+        '--dta-mm',
+        String(c.dtaMm),
+        '--cutoff-pct',
+        String(CUTOFF),
+        '--max-gamma',
+        String(MAX_GAMMA),
+        '--json',
+        ...(c.local ? ['--local'] : []),
+      ];
+      const peerMap = path.join(dir, 'peer_gamma.npy');
+      const rs: CriterionResult['rounds'] = [];
+      let vmatPass: number | null = null;
+      let selfReported = Infinity;
+      let peerOut: PeerOut | null = null;
+      for (let r = 0; r < nRounds; r++) {
+        const help = wall(process.execPath, [VMAT, 'gamma', '--help']);
+        const one = wall(process.execPath, [...cliArgs, '--threads', '1']);
+        const two = wall(process.execPath, [...cliArgs, '--threads', '2']);
+        const help2 = wall(process.execPath, [VMAT, 'gamma', '--help']);
+        for (const x of [one, two]) if (x.status !== 0) throw new Error(`vmat gamma failed: ${x.stderr.slice(-500)}`);
+        const j1 = JSON.parse(one.stdout) as { pass_rate: number; seconds: number; total_seconds: number };
+        const j2 = JSON.parse(two.stdout) as { pass_rate: number; seconds: number; total_seconds: number };
+        vmatPass = j1.pass_rate;
+        if (j2.pass_rate !== j1.pass_rate) throw new Error('vmat gamma: 1 and 2 threads disagree');
+        selfReported = Math.min(selfReported, j2.seconds);
+        let peerS: number | null = null;
+        let peerWall: number | null = null;
+        if (python) {
+          const pr = wall(
+            python,
+            [
+              path.join(REPO, 'bench', 'peers', 'gamma_shell.py'),
+              refFile,
+              evFile,
+              sp,
+              String(c.dosePct),
+              String(c.dtaMm),
+              String(CUTOFF),
+              String(MAX_GAMMA),
+              c.local ? '1' : '0',
+              'numba',
+              ...(r === 0 ? [peerMap] : []),
+            ],
+            { ...process.env, NUMBA_NUM_THREADS: '1' },
+          );
+          if (pr.status !== 0) throw new Error(`peer failed: ${pr.stderr.slice(-1000)}`);
+          peerOut = JSON.parse(pr.stdout.trim().split('\n').pop() as string) as PeerOut;
+          peerS = peerOut.seconds;
+          peerWall = pr.seconds;
+        }
+        rs.push({
+          help_s: [help.seconds, help2.seconds],
+          vmat_1t_s: one.seconds,
+          vmat_2t_s: two.seconds,
+          vmat_total_seconds: [j1.total_seconds, j2.total_seconds],
+          peer_s: peerS,
+          peer_wall_s: peerWall,
+        });
+        log(
+          `    round ${r + 1}: help ${help.seconds.toFixed(2)}/${help2.seconds.toFixed(2)} s, vmat 1 thread ${one.seconds.toFixed(2)} s, 2 threads ${two.seconds.toFixed(2)} s` +
+            (peerS === null ? '' : `, peer ${peerS.toFixed(2)} s`),
+        );
+      }
+      // per-point comparison with the peer's map (in-process: the same kernel as the command)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { gammaIndex } = require('../lib/eval/gamma') as typeof import('../lib/eval/gamma');
+      const map = await gammaIndex(pair.ref, pair.ev, pair.shape, pair.spacingMm, {
+        dosePercent: c.dosePct,
+        dtaMm: c.dtaMm,
+        cutoffPercent: CUTOFF,
+        maxGamma: MAX_GAMMA,
+        local: c.local,
+      });
+      let mismatches: number | null = null;
+      let maxDiff: number | null = null;
+      if (python && fs.existsSync(peerMap)) {
+        const pg = parseNpy(new Uint8Array(fs.readFileSync(peerMap))).data as Float64Array;
+        mismatches = 0;
+        maxDiff = 0;
+        for (let i = 0; i < pg.length; i++) {
+          const a = map.gamma[i];
+          const b = pg[i];
+          if (Number.isNaN(a) !== Number.isNaN(b)) {
+            mismatches++;
+            continue;
+          }
+          if (Number.isNaN(a)) continue;
+          if (a < 1 !== b < 1 || a <= 1 !== b <= 1) mismatches++;
+          maxDiff = Math.max(maxDiff, Math.abs(a - b));
+        }
+      }
+      const helps = rs.flatMap((x) => x.help_s);
+      // wall minus --help, never below the command's own reading-to-summary time (a strict lower
+      // bound of the work after start-up; start-up noise can push the difference under it)
+      const est = (cmd: number[], own: number[]) => ({
+        best: Math.max(Math.min(...cmd) - Math.min(...helps), Math.min(...own)),
+        median: Math.max(median(cmd) - median(helps), median(own)),
+      });
+      const u1 = est(
+        rs.map((x) => x.vmat_1t_s),
+        rs.map((x) => x.vmat_total_seconds[0]),
+      );
+      const u2 = est(
+        rs.map((x) => x.vmat_2t_s),
+        rs.map((x) => x.vmat_total_seconds[1]),
+      );
+      const peerTimes = rs.map((x) => x.peer_s).filter((x): x is number => x !== null);
+      const ratios = (u: { best: number; median: number }) => ({
+        best: Math.min(...peerTimes) / u.best,
+        median: median(peerTimes) / u.median,
+      });
+      const res: CriterionResult = {
+        criterion: c.name,
+        n_evaluated: map.nEvaluated,
+        vmat_pass_rate: vmatPass,
+        peer_pass_rate: peerOut ? peerOut.pass_rate : null,
+        pass_fail_mismatches: mismatches,
+        max_abs_gamma_difference: maxDiff,
+        rounds: rs,
+        vmat_user_seconds: { threads_1: u1, threads_2: u2 },
+        vmat_self_reported_total_seconds: {
+          threads_1: Math.min(...rs.map((x) => x.vmat_total_seconds[0])),
+          threads_2: Math.min(...rs.map((x) => x.vmat_total_seconds[1])),
+        },
+        vmat_self_reported_search_seconds: selfReported,
+        peer_seconds: peerTimes.length ? { best: Math.min(...peerTimes), median: median(peerTimes) } : null,
+        ratio: peerTimes.length ? { threads_1: ratios(u1), threads_2: ratios(u2) } : null,
+      };
+      out.push(res);
+      const f = (x: number, d = 3) => x.toFixed(d);
+      log(
+        `  ${c.name}: ${map.nEvaluated} points; vmat ${f(res.vmat_user_seconds.threads_1.best)} s (1 thread) / ${f(res.vmat_user_seconds.threads_2.best)} s (2 threads) best, ${f(res.vmat_user_seconds.threads_1.median)} / ${f(res.vmat_user_seconds.threads_2.median)} s median (wall minus --help); the command's own reading-to-summary time ${f(res.vmat_self_reported_total_seconds.threads_1)} / ${f(res.vmat_self_reported_total_seconds.threads_2)} s`,
+      );
+      if (res.peer_seconds && res.ratio) {
+        log(
+          `  peer (pymedphys gamma_shell, numba, 1 thread): ${f(res.peer_seconds.best, 2)} s best, ${f(res.peer_seconds.median, 2)} s median -> ratio ${f(res.ratio.threads_1.best, 1)}x / ${f(res.ratio.threads_2.best, 1)}x best, ${f(res.ratio.threads_1.median, 1)}x / ${f(res.ratio.threads_2.median, 1)}x median (1 / 2 threads)`,
+        );
+        log(
+          `  pass rate vmat ${f(res.vmat_pass_rate as number, 4)} % vs peer ${f(res.peer_pass_rate as number, 4)} %; points whose pass/fail differs: ${mismatches}; max |gamma difference| ${maxDiff?.toExponential(2)}`,
+        );
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
 
 export function registerBench(group: Command): void {
   group
     .command('gamma')
-    .description('full-resolution 3%/3mm global gamma on 96x96x64 smooth dose pairs vs the pymedphys gamma_shell peer')
-    .option('--threads <n>', 'worker threads for vmat (default: all cores, max 8)')
-    .option('--shape <a,b,c>', 'grid shape', '96,96,64')
+    .description(
+      'the whole `vmat gamma --json` command (wall time minus `vmat gamma --help`) vs the pymedphys gamma_shell peer (numba, 1 thread) on realistic dose pairs, 1 and 2 threads',
+    )
     .option(
       '--pairs <names>',
-      `dose pairs to time (${PAIRS.map((p) => p.name).join(',')})`,
-      PAIRS.map((p) => p.name).join(','),
+      'synthetic, openkbp-blur, openkbp-model (comma-separated)',
+      'synthetic,openkbp-blur,openkbp-model',
     )
+    .option('--patients <ids>', 'OpenKBP validation patients', 'pt_201')
+    .option(
+      '--criteria <n>',
+      'how many criteria: 1 = 3%/3mm global only, 4 = also 2%/2mm global, 3%/3mm and 2%/2mm local',
+      '4',
+    )
+    .option('--rounds <n>', 'alternating rounds for 3%/3mm global', '3')
+    .option('--rounds-all <n>', 'rounds for the other criteria', '1')
     .option('--no-peer', 'skip the python peer')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { threads?: string; shape: string; pairs: string; peer: boolean; json?: boolean }) => {
-      const shape = opts.shape.split(',').map(Number) as [number, number, number];
-      const spacing: [number, number, number] = [3.906, 3.906, 2.5];
-      const maxGamma = 2;
-      const threads = opts.threads ? Number(opts.threads) : undefined;
-      const wanted = opts.pairs.split(',');
-      const results: Record<string, unknown> = {};
-      const f = (x: number | null | undefined, d = 2) => (x == null ? 'n/a' : x.toFixed(d));
-      for (const pairSpec of PAIRS.filter((p) => wanted.includes(p.name))) {
-        const pair = smoothDosePair(shape, spacing, { shiftMm: pairSpec.shiftMm, scale: pairSpec.scale });
-        const single = await gammaIndex(pair.ref, pair.ev, shape, spacing, { maxGamma, threads: 1 });
-        // first threaded call starts the worker pool; time a second call as well (pool warm, as in `vmat evaluate`)
-        const cold = await gammaIndex(pair.ref, pair.ev, shape, spacing, { maxGamma, threads });
-        const multi = await gammaIndex(pair.ref, pair.ev, shape, spacing, { maxGamma, threads });
-        const sSingle = gammaStats(single.gamma);
-        const sMulti = gammaStats(multi.gamma);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-bench-gamma-'));
-        let peer: PeerResult | { error: string };
-        try {
-          fs.writeFileSync(path.join(dir, 'ref.npy'), encodeNpy(ndarray(Float64Array.from(pair.ref), [...shape])));
-          fs.writeFileSync(path.join(dir, 'ev.npy'), encodeNpy(ndarray(Float64Array.from(pair.ev), [...shape])));
-          peer = runPeer(dir, spacing, maxGamma, !opts.peer);
-        } finally {
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
-        const n = single.nEvaluated;
-        const usSingle = (1e6 * single.seconds) / n;
-        const usMulti = (1e6 * multi.seconds) / n;
-        const r = {
-          case: {
-            pair: pairSpec,
-            shape,
-            spacing_mm: spacing,
-            criteria: '3%/3mm global, cutoff 10%, max_gamma 2',
-            n_evaluated: n,
-          },
-          vmat_1_thread: {
-            seconds: single.seconds,
-            us_per_point: usSingle,
-            pass_rate: sSingle.pass_rate,
-            pass_rate_le: sSingle.pass_rate_le,
-            mean_gamma: sSingle.mean_gamma,
-          },
-          vmat_threads: {
-            threads: multi.threads,
-            seconds: multi.seconds,
-            seconds_first_call_with_pool_start: cold.seconds,
-            us_per_point: usMulti,
-            pass_rate: sMulti.pass_rate,
-          },
-          peer: 'error' in peer ? peer : { ...peer, us_per_point: (1e6 * peer.seconds) / peer.n_evaluated },
-          speedup_vs_peer:
-            'error' in peer
-              ? null
-              : { one_thread: peer.seconds / single.seconds, threads: peer.seconds / multi.seconds },
-          speedup_vs_pymedphys_47us_per_point: {
-            one_thread: PYMEDPHYS_US_PER_POINT / usSingle,
-            threads: PYMEDPHYS_US_PER_POINT / usMulti,
-          },
-          pass_rate_difference_pp:
-            'error' in peer || sSingle.pass_rate === null ? null : sSingle.pass_rate - peer.pass_rate,
+    .action(
+      async (o: {
+        pairs: string;
+        patients: string;
+        criteria: string;
+        rounds: string;
+        roundsAll: string;
+        peer: boolean;
+        json?: boolean;
+      }) => {
+        const log = (s: string) => {
+          if (!o.json) console.log(s);
         };
-        results[pairSpec.name] = r;
-        if (opts.json) continue;
-        console.log(
-          `gamma bench [${pairSpec.name}]: ${shape.join('x')} at ${spacing.join('x')} mm, 3%/3mm global, cutoff 10%, max_gamma 2, ${n} points evaluated`,
-        );
-        console.log(
-          `  vmat 1 thread : ${f(single.seconds, 3)} s (${f(usSingle)} us/point), pass rate ${f(sSingle.pass_rate, 4)}% (<1), ${f(sSingle.pass_rate_le, 4)}% (<=1)`,
-        );
-        console.log(
-          `  vmat ${multi.threads} threads: ${f(multi.seconds, 3)} s (${f(usMulti)} us/point; first call incl. worker start ${f(cold.seconds, 3)} s), pass rate ${f(sMulti.pass_rate, 4)}%`,
-        );
-        if ('error' in peer) console.log(`  peer          : ${peer.error}`);
-        else {
-          console.log(
-            `  peer          : pymedphys gamma_shell re-implementation, ${peer.backend} back-end (${peer.python}), 1 thread: ${f(peer.seconds, 2)} s (${f((1e6 * peer.seconds) / peer.n_evaluated)} us/point), pass rate ${f(peer.pass_rate, 4)}%`,
-          );
-          console.log(
-            `  speed-up vs peer: ${f(peer.seconds / single.seconds, 1)}x (1 thread), ${f(peer.seconds / multi.seconds, 1)}x (${multi.threads} threads); pass-rate difference ${f(r.pass_rate_difference_pp, 4)} pp`,
-          );
+        const python = o.peer ? findPython() : null;
+        if (o.peer && !python)
+          log('peer: no python3 with numpy and numba (apt-get install python3-numba); timing vmat only');
+        // loaded here, not at CLI start-up (every command pays for what bench files import)
+        const { openKbpBlurPair, openKbpModelPair, syntheticPair } =
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          require('./gamma_pairs') as typeof import('./gamma_pairs');
+        const wanted = o.pairs.split(',');
+        const patients = o.patients.split(',');
+        const pairs: Array<() => Promise<PairResult>> = [];
+        if (wanted.includes('synthetic')) pairs.push(async () => syntheticPair());
+        for (const p of patients) {
+          if (wanted.includes('openkbp-blur')) pairs.push(() => openKbpBlurPair(p));
+          if (wanted.includes('openkbp-model')) pairs.push(() => openKbpModelPair(p, REPO));
         }
-        console.log(
-          `  speed-up vs pymedphys default (~${PYMEDPHYS_US_PER_POINT} us/point): ${f(PYMEDPHYS_US_PER_POINT / usSingle, 1)}x (1 thread), ${f(PYMEDPHYS_US_PER_POINT / usMulti, 1)}x (${multi.threads} threads)`,
+        const criteria = CRITERIA.slice(0, Math.max(1, Math.min(4, Number(o.criteria))));
+        const results: Record<string, unknown> = {
+          machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg_start: os.loadavg() },
+          settings: { cutoff_pct: CUTOFF, max_gamma: MAX_GAMMA, interp_fraction: 10 },
+          pairs: {},
+        };
+        for (const make of pairs) {
+          const pair = await make();
+          if ('skipped' in pair) {
+            log(`${pair.name}: skipped (${pair.skipped})`);
+            (results.pairs as Record<string, unknown>)[pair.name] = { skipped: pair.skipped };
+            continue;
+          }
+          log(`${pair.name}: ${pair.description}; ${pair.shape.join('x')} at ${pair.spacingMm.join('x')} mm`);
+          const r = await benchPair(pair, criteria, Number(o.rounds), Number(o.roundsAll), python, log);
+          (results.pairs as Record<string, unknown>)[pair.name] = {
+            description: pair.description,
+            shape: pair.shape,
+            spacing_mm: pair.spacingMm,
+            criteria: r,
+          };
+        }
+        results.loadavg_end = os.loadavg();
+        log(
+          `load average at start ${(results.machine as { loadavg_start: number[] }).loadavg_start.map((x) => x.toFixed(1)).join(' ')}, end ${os
+            .loadavg()
+            .map((x) => x.toFixed(1))
+            .join(' ')} (2 cores)`,
         );
-      }
-      if (opts.json) printJson(results);
-    });
+        if (o.json) printJson(results);
+      },
+    );
 }

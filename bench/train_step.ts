@@ -12,7 +12,9 @@
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadNativeAddon } from '../lib/engine/native_addon';
 import {
   tf,
   initEngine,
@@ -25,6 +27,7 @@ import {
 } from '../lib/engine';
 import { UsageError } from '../lib/core/errors';
 import { printJson } from '../lib/cli/json';
+import { PROJECT_ROOT, VMAT_BIN } from '../lib/core/project';
 import { createProgress } from '../lib/core/progress';
 
 export interface UNetSpec {
@@ -139,6 +142,39 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
   return y;
 }
 
+/**
+ * Convolution FLOPs (2 per multiply-add) of one forward pass of the bench U-Net on a batch of
+ * `batch` cubes of edge `patch`: 3x3x3 convs, stride-2 convs, k2 s2 transposed convs, the 1x1x1
+ * output conv. GroupNorm, activations, concat and the loss are not counted (a few % of the work).
+ */
+export function unetForwardFlops(spec: UNetSpec, patch: number, batch: number): { forward: number; firstConv: number } {
+  const ch = Array.from({ length: spec.levels }, (_, i) => spec.base * 2 ** i);
+  const vox = (level: number) => batch * (patch / 2 ** level) ** 3;
+  const conv = (k: number, cin: number, cout: number, outVox: number) => 2 * k ** 3 * cin * cout * outVox;
+  let f = 0;
+  const firstConv = conv(3, spec.inChannels, ch[0], vox(0));
+  ch.forEach((c, i) => {
+    f += conv(3, i === 0 ? spec.inChannels : ch[i - 1], c, vox(i)); // level i>0: stride 2, output at level i
+    f += conv(3, c, c, vox(i));
+  });
+  for (let i = spec.levels - 2; i >= 0; i--) {
+    f += 2 * ch[i + 1] * ch[i] * vox(i); // transposed conv k2 s2: each output voxel gets cin MACs per cout
+    f += conv(3, 2 * ch[i], ch[i], vox(i));
+    f += conv(3, ch[i], ch[i], vox(i));
+  }
+  f += conv(1, ch[0], 1, vox(0));
+  return { forward: f, firstConv };
+}
+
+/**
+ * Useful FLOPs of one training step: forward + backward-data + backward-weights of every conv
+ * (backward = 2x forward), less the input gradient of the first conv (nobody needs it).
+ */
+export function trainStepFlops(spec: UNetSpec, patch: number, batch: number): number {
+  const { forward, firstConv } = unetForwardFlops(spec, patch, batch);
+  return 3 * forward - firstConv;
+}
+
 interface BenchOptions {
   patch: number;
   inChannels: number;
@@ -153,6 +189,7 @@ interface BenchOptions {
   peer: boolean;
   json: boolean;
   rounds: number;
+  memoryReference: boolean;
 }
 
 export interface StepResult {
@@ -166,6 +203,8 @@ export interface StepResult {
   rss_peak_mb: number;
   params: number;
   voxels_per_s: number;
+  /** convolution FLOPs of the timed work (train step or forward) per second */
+  gflops: number;
   tensors_before: number;
   tensors_after: number;
 }
@@ -235,6 +274,10 @@ async function runEngine(o: BenchOptions, quiet: boolean): Promise<StepResult> {
     rss_peak_mb: process.resourceUsage().maxRSS / 1024,
     params: nParams,
     voxels_per_s: (o.batch * o.patch ** 3) / (med / 1000),
+    gflops:
+      (o.forwardOnly ? unetForwardFlops(spec, o.patch, o.batch).forward : trainStepFlops(spec, o.patch, o.batch)) /
+      (med / 1000) /
+      1e9,
     tensors_before: before,
     tensors_after: after,
   };
@@ -243,7 +286,7 @@ async function runEngine(o: BenchOptions, quiet: boolean): Promise<StepResult> {
   return res;
 }
 
-const PEER_SCRIPT = path.resolve(__dirname, 'peers', 'pytorch_train_step.py');
+const PEER_SCRIPT = path.join(PROJECT_ROOT, 'bench', 'peers', 'pytorch_train_step.py');
 /** Debian's python3 (python3-torch lives there); VMAT_TORCH_PYTHON overrides */
 const PEER_PYTHON = process.env.VMAT_TORCH_PYTHON ?? '/usr/bin/python3';
 
@@ -280,6 +323,77 @@ function runPeer(o: BenchOptions, threads: number): { result: Record<string, unk
     return { result: null, status: `peer failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}` };
   const line = r.stdout.trim().split('\n').pop() ?? '';
   return { result: JSON.parse(line) as Record<string, unknown>, status: `pytorch ${probe.stdout.trim()}` };
+}
+
+/** the reference training configuration whose peak memory the bench reports (spec: base 48, 128³, batch 2) */
+const MEMORY_REFERENCE = { patch: 128, baseChannels: 48, batch: 2, inChannels: 9, levels: 4 };
+
+/**
+ * Peak resident memory of one training step at the reference configuration, engine and PyTorch,
+ * each in its own process (so the peak is that run's alone), one after the other.
+ */
+function memoryReference(o: BenchOptions): {
+  config: string;
+  engine_rss_peak_mb: number | null;
+  pytorch_rss_peak_mb: number | null;
+  engine_ms_per_step: number | null;
+  pytorch_ms_per_step: number | null;
+  note?: string;
+} {
+  const m = MEMORY_REFERENCE;
+  const config = `U-Net ${m.levels} levels, base ${m.baseChannels}, ${m.patch}^3 x ${m.inChannels} ch, batch ${m.batch}, 1 step`;
+  const free = os.freemem() / 2 ** 20;
+  if (free < 20000) {
+    return {
+      config,
+      engine_rss_peak_mb: null,
+      pytorch_rss_peak_mb: null,
+      engine_ms_per_step: null,
+      pytorch_ms_per_step: null,
+      note: `skipped: ${free.toFixed(0)} MB free, the two runs need up to ~20 GB one after the other`,
+    };
+  }
+  const common = ['--patch', String(m.patch), '--base-channels', String(m.baseChannels), '--batch', String(m.batch)];
+  const args = [
+    ...common,
+    '--in-channels',
+    String(m.inChannels),
+    '--levels',
+    String(m.levels),
+    '--steps',
+    '1',
+    '--warmup',
+    '0',
+  ];
+  const eng = spawnSync(
+    process.execPath,
+    [
+      VMAT_BIN,
+      'bench',
+      'train-step',
+      ...args,
+      '--no-peer',
+      '--json',
+      ...(o.threads ? ['--threads', String(o.threads)] : []),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  const ej = eng.status === 0 ? (JSON.parse(eng.stdout) as StepResult) : null;
+  const pr = runPeer({ ...o, ...m, steps: 1, warmup: 0, forwardOnly: false }, ej?.threads ?? o.threads ?? 2);
+  return {
+    config,
+    engine_rss_peak_mb: ej ? ej.rss_peak_mb : null,
+    pytorch_rss_peak_mb: pr.result ? Number(pr.result.rss_peak_mb) : null,
+    engine_ms_per_step: ej ? ej.ms_per_step_median : null,
+    pytorch_ms_per_step: pr.result ? Number(pr.result.ms_per_step_median) : null,
+    note: ej
+      ? pr.result
+        ? undefined
+        : pr.status
+      : eng.signal === 'SIGKILL'
+        ? `engine run killed (SIGKILL: out of memory with ${free.toFixed(0)} MB free at its start)`
+        : `engine run failed: ${eng.stderr.slice(-300)}`,
+  };
 }
 
 function nonNegativeInt(name: string) {
@@ -325,26 +439,33 @@ export function registerBench(group: Command): void {
     )
     .option('--forward-only', 'time inference (forward pass) instead of a training step; reports voxels/s')
     .option('--no-peer', 'skip the PyTorch peer')
+    .option(
+      '--memory-reference',
+      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch (minutes; the engine run needs more than 23 GB and is killed on a 24 GB machine)',
+    )
     .option('--json', 'print one JSON object')
     .action(async (raw: Partial<BenchOptions>) => {
-      const o = { forwardOnly: false, peer: true, json: false, ...raw } as BenchOptions;
+      const o = { forwardOnly: false, peer: true, json: false, memoryReference: false, ...raw } as BenchOptions;
       if (o.act !== 'relu' && o.act !== 'silu') throw new UsageError(`--act: expected relu or silu, found '${o.act}'`);
       if (o.patch % 2 ** (o.levels - 1) !== 0) {
         throw new UsageError(`--patch: expected a multiple of 2^(levels-1) = ${2 ** (o.levels - 1)}, found ${o.patch}`);
       }
       // engine and peer alternate round by round so both see similar load on a shared machine;
       // the headline numbers are each side's best round, the paired ratios are reported too
-      const rounds: Array<{ ours: StepResult; peer: Record<string, unknown> | null }> = [];
+      const rounds: Array<{ ours: StepResult; peer: Record<string, unknown> | null; peakGflops: number | null }> = [];
       let peerStatus = o.peer ? '' : 'peer skipped (--no-peer)';
+      const { addon } = loadNativeAddon();
       for (let r = 0; r < o.rounds; r++) {
         const ours = await runEngine(o, o.json || r > 0);
+        // the machine's fp32 peak as oneDNN's sgemm reaches it, same threads, right after our round
+        const peakGflops = addon ? addon.sgemmGflops(1024, 1.0, ours.threads) : null;
         let peerResult: Record<string, unknown> | null = null;
         if (o.peer) {
           const pr = runPeer(o, ours.threads);
           peerResult = pr.result;
           peerStatus = pr.status;
         }
-        rounds.push({ ours, peer: peerResult });
+        rounds.push({ ours, peer: peerResult, peakGflops });
       }
       const best = rounds.reduce((a, b) => (b.ours.ms_per_step_median < a.ours.ms_per_step_median ? b : a)).ours;
       const peerRounds = rounds.map((r) => r.peer).filter((p): p is Record<string, unknown> => p !== null);
@@ -357,6 +478,9 @@ export function registerBench(group: Command): void {
       const ours = { ...best, rss_peak_mb: Math.max(...rounds.map((r) => r.ours.rss_peak_mb)) };
       const peer = { result: peerBest, status: peerStatus };
       const peerMs = peer.result ? Number(peer.result.ms_per_step_median) : null;
+      const peaks = rounds.map((r) => r.peakGflops).filter((x): x is number => x !== null);
+      const peakGflops = peaks.length ? Math.max(...peaks) : null;
+      const memRef = o.memoryReference ? memoryReference(o) : null;
       const out = {
         bench: 'train-step',
         config: {
@@ -380,6 +504,19 @@ export function registerBench(group: Command): void {
         pytorch_rounds_ms_per_step: peerRounds.map((p) => Number(p.ms_per_step_median)),
         ratio_vs_pytorch: peerMs ? ours.ms_per_step_median / peerMs : null,
         ratio_vs_pytorch_paired_rounds: paired,
+        // achieved convolution GFLOP/s against the machine's fp32 peak (oneDNN sgemm, same threads, same run)
+        peak_gflops_sgemm: peakGflops,
+        peak_gflops_rounds: peaks,
+        fraction_of_peak: peakGflops ? ours.gflops / peakGflops : null,
+        // FLOPs per CPU-second of the step against the sgemm rounds' per-thread figure (on a loaded
+        // machine the sgemm rounds are depressed as well, so neither fraction is then reliable)
+        gflops_per_cpu_second: (ours.gflops * ours.ms_per_step_median) / ours.cpu_ms_per_step,
+        fraction_of_peak_cpu_time: peakGflops
+          ? (ours.gflops * ours.ms_per_step_median) / ours.cpu_ms_per_step / (peakGflops / ours.threads)
+          : null,
+        fraction_of_peak_paired_rounds: rounds.map((r) => (r.peakGflops ? r.ours.gflops / r.peakGflops : null)),
+        pytorch_gflops: peakGflops && peerMs ? (ours.gflops * ours.ms_per_step_median) / peerMs : null,
+        memory_reference: memRef,
       };
       if (o.json) {
         printJson(out);
@@ -405,6 +542,19 @@ export function registerBench(group: Command): void {
       } else {
         console.log(`  ${peer.status}`);
       }
+      if (peakGflops)
+        console.log(
+          `  achieved ${ours.gflops.toFixed(1)} GFLOP/s (convolutions) = ${(100 * (out.fraction_of_peak as number)).toFixed(1)} % of this machine's fp32 peak ${peakGflops.toFixed(1)} GFLOP/s (oneDNN sgemm 1024^3, ${ours.threads} threads, best of ${peaks.length} rounds: ${peaks.map((x) => x.toFixed(0)).join(' ')})` +
+            (out.pytorch_gflops ? `; PyTorch ${(out.pytorch_gflops as number).toFixed(1)} GFLOP/s` : ''),
+        );
+      if (peakGflops)
+        console.log(
+          `  per CPU-second: ${out.gflops_per_cpu_second.toFixed(1)} GFLOP/s = ${(100 * (out.fraction_of_peak_cpu_time as number)).toFixed(1)} % of the per-thread sgemm figure (${(peakGflops / ours.threads).toFixed(1)} GFLOP/s)`,
+        );
+      if (memRef)
+        console.log(
+          `  peak RSS of training at the reference configuration (${memRef.config}): engine ${memRef.engine_rss_peak_mb?.toFixed(0) ?? 'n/a'} MB, PyTorch ${memRef.pytorch_rss_peak_mb?.toFixed(0) ?? 'n/a'} MB${memRef.note ? ` (${memRef.note})` : ''}`,
+        );
       if (!o.forwardOnly)
         console.log(`  tensors before/after timed steps: ${ours.tensors_before}/${ours.tensors_after}`);
     });

@@ -1,30 +1,38 @@
-"""Faithful numpy re-implementation of pymedphys ``gamma_shell`` (pymedphys 0.41 / HEAD,
-``lib/pymedphys/_gamma/implementation/shell.py`` and ``_utilities/createshells.py``) for one
-dose-% and one DTA threshold. pymedphys itself is not installable here (no PyPI access), so this is
-the peer that vmat's TypeScript gamma is checked and benchmarked against.
+"""Re-implementation of pymedphys ``gamma_shell`` (pymedphys ``lib/pymedphys/_gamma/implementation/shell.py``,
+``_utilities/createshells.py`` and ``interpolate/_interp/interp.py``, current HEAD; the reference project
+pinned 0.41.0) for one dose-% and one DTA threshold. pymedphys itself is not installable here (no PyPI
+access), so this is the peer that vmat's gamma is checked and benchmarked against. Written from the
+published algorithm, not copied.
 
-What is reproduced exactly:
+What is reproduced (checked against pymedphys's source, see bench/README.md "gamma peer"):
 - normalisation = max(reference) unless given; lower cutoff = cutoff% of it, applied to the
   reference only (points with ref < cutoff are NaN);
-- the search loop: distance starts at 0, step = dta / interp_fraction, then
+- the search loop (``gamma_loop``): distance starts at 0, step = dta / interp_fraction, then
   step = max(distance / interp_fraction / max_gamma, dta / interp_fraction); the DTA itself is
   forced into the distance set (``force_search_distances``); the loop runs while
   distance <= dta * max_gamma and a point keeps searching while gamma > distance / dta;
-- the 3-D shell of ``calculate_coordinates_shell_3d`` (rows in elevation, points in azimuth; x, y, z
-  of the shell go to array axes 0, 1, 2);
-- evaluation dose trilinearly interpolated at reference point + shell offset, +inf outside the
-  evaluation grid (scipy ``RegularGridInterpolator(bounds_error=False, fill_value=inf)`` semantics,
-  which is what pymedphys's own numba ``interp`` also does);
+- per distance (``calculate_min_dose_difference``): the shell of ``calculate_coordinates_shell_3d``
+  (rows in elevation, points in azimuth; x, y, z of the shell go to array axes 0, 1, 2), added to
+  every reference point still searched as an (S, P, 3) array, split in RAM slices of 1.5 GiB as
+  pymedphys estimates them, interpolated, min over the shell of |eval - ref| / norm;
+- interpolation ``interp_algo="pymedphys"`` (the default): pymedphys's numba trilinear kernel —
+  +inf outside [axis[0], axis[-1]] on any axis, upper index = searchsorted (left), lower = upper - 1,
+  both clamped into the grid, weights (x - axis[lower]) / (axis[1] - axis[0]), interpolated along
+  axis 0, then 1, then 2 as a * (1 - w) + b * w, compiled with ``parallel=True, fastmath=True``;
+  the thread count is numba's (NUMBA_NUM_THREADS; the benchmark sets 1). ``interp_algo="scipy"``:
+  RegularGridInterpolator(bounds_error=False, fill_value=inf), as pymedphys's scipy option;
 - global: |eval - ref| / normalisation; local: |eval - ref| / ref;
+- the gamma update ``sqrt((min_diff / (dose% / 100))**2 + (distance / dta)**2)``, minimum with the
+  previous value (NaN propagates as np.min does);
 - after the loop: inf -> NaN, gamma > max_gamma -> max_gamma.
 
-Interpolation back-ends (same arithmetic): 'numba' (compiled loop, like pymedphys's default
-``interp_algo="pymedphys"``), 'scipy' (RegularGridInterpolator, pymedphys ``interp_algo="scipy"``),
-'numpy' (vectorised searchsorted + lerp, for machines with numpy only). 'auto' picks the first
-available in that order.
+Back-ends: 'numba' (pymedphys's default interpolation), 'scipy', 'numpy' (vectorised searchsorted +
+lerp with scipy's semantics, for machines with numpy only). 'auto' picks the first available.
 
 CLI (used by bench/gamma.ts): python3 gamma_shell.py REF.npy EVAL.npy sy,sx,sz dose_pct dta_mm
-cutoff_pct max_gamma|none local(0|1) backend  -> prints one JSON line.
+cutoff_pct max_gamma|none local(0|1) backend [OUT_GAMMA.npy] -> prints one JSON line; the timed
+region is the gamma_shell call alone (numba compiles before it, as pymedphys's cache=True makes a
+second process do).
 """
 import json
 import sys
@@ -106,34 +114,45 @@ def _make_interp(backend):
 def _numba_interp():
     import numba
 
-    @numba.njit(cache=False, fastmath=False)
-    def _kernel(a0, a1, a2, values, points, out):
-        n0, n1, n2 = a0.shape[0], a1.shape[0], a2.shape[0]
-        for p in range(points.shape[0]):
-            x0, x1, x2 = points[p, 0], points[p, 1], points[p, 2]
-            if x0 < a0[0] or x0 > a0[n0 - 1] or x1 < a1[0] or x1 > a1[n1 - 1] or x2 < a2[0] or x2 > a2[n2 - 1]:
-                out[p] = np.inf
+    # pymedphys's kernel: same index rules, weights and lerp order, same numba flags
+    @numba.njit(parallel=True, fastmath=True, cache=False)
+    def _kernel(a0, a1, a2, values, points, fill):
+        n = points.shape[0]
+        out = np.zeros(n, dtype=np.float64)
+        s0 = a0[1] - a0[0]
+        s1 = a1[1] - a1[0]
+        s2 = a2[1] - a2[0]
+        for p in numba.prange(n):
+            x = points[p, 0]
+            y = points[p, 1]
+            z = points[p, 2]
+            if not (a0[0] <= x <= a0[-1]) or not (a1[0] <= y <= a1[-1]) or not (a2[0] <= z <= a2[-1]):
+                out[p] = fill
                 continue
-            i0 = min(max(np.searchsorted(a0, x0) - 1, 0), n0 - 2)
-            i1 = min(max(np.searchsorted(a1, x1) - 1, 0), n1 - 2)
-            i2 = min(max(np.searchsorted(a2, x2) - 1, 0), n2 - 2)
-            f0 = (x0 - a0[i0]) / (a0[i0 + 1] - a0[i0])
-            f1 = (x1 - a1[i1]) / (a1[i1 + 1] - a1[i1])
-            f2 = (x2 - a2[i2]) / (a2[i2 + 1] - a2[i2])
-            acc = 0.0
-            for c0 in range(2):
-                w0 = f0 if c0 else 1.0 - f0
-                for c1 in range(2):
-                    w1 = f1 if c1 else 1.0 - f1
-                    for c2 in range(2):
-                        w2 = f2 if c2 else 1.0 - f2
-                        acc += w0 * w1 * w2 * values[i0 + c0, i1 + c1, i2 + c2]
-            out[p] = acc
+            hi0 = np.searchsorted(a0, x)
+            hi1 = np.searchsorted(a1, y)
+            hi2 = np.searchsorted(a2, z)
+            lo0 = max(hi0 - 1, 0)
+            lo1 = max(hi1 - 1, 0)
+            lo2 = max(hi2 - 1, 0)
+            hi0 = min(hi0, a0.size - 1)
+            hi1 = min(hi1, a1.size - 1)
+            hi2 = min(hi2, a2.size - 1)
+            w0 = (x - a0[lo0]) / s0
+            w1 = (y - a1[lo1]) / s1
+            w2 = (z - a2[lo2]) / s2
+            # along axis 0 first (the four edges), then axis 1, then axis 2
+            e00 = values[lo0, lo1, lo2] * (1 - w0) + values[hi0, lo1, lo2] * w0
+            e01 = values[lo0, lo1, hi2] * (1 - w0) + values[hi0, lo1, hi2] * w0
+            e10 = values[lo0, hi1, lo2] * (1 - w0) + values[hi0, hi1, lo2] * w0
+            e11 = values[lo0, hi1, hi2] * (1 - w0) + values[hi0, hi1, hi2] * w0
+            f0 = e00 * (1 - w1) + e10 * w1
+            f1 = e01 * (1 - w1) + e11 * w1
+            out[p] = f0 * (1 - w2) + f1 * w2
+        return out
 
     def interp_numba(axes, values, points):
-        out = np.empty(points.shape[0])
-        _kernel(axes[0], axes[1], axes[2], values, np.ascontiguousarray(points), out)
-        return out
+        return _kernel(axes[0], axes[1], axes[2], values, points, np.inf)
 
     return interp_numba
 
@@ -176,8 +195,11 @@ def gamma_shell(axes_reference, dose_reference, axes_evaluation, dose_evaluation
         for sl in np.array_split(np.arange(len(idx)), n_slices):
             pts_idx = idx[sl]
             ref_xyz = flat_mesh[:, pts_idx]  # (3, P)
-            pts = ref_xyz[:, None, :] + shell[:, :, None]  # (3, S, P)
-            ev = interp(axes_evaluation, dose_evaluation, pts.reshape(3, -1).T).reshape(n_shell, len(pts_idx))
+            # (S, P, 3): every shell offset added to every reference point, then one row per point
+            all_points = np.concatenate(
+                [(ref_xyz[d][None, :] + shell[d][:, None])[:, :, None] for d in range(3)], axis=2)
+            flat_points = np.column_stack([all_points[..., d].ravel() for d in range(3)])
+            ev = interp(axes_evaluation, dose_evaluation, flat_points).reshape(all_points.shape[:-1])
             r = flat_ref[pts_idx][None, :]
             if local_gamma:
                 with np.errstate(divide='ignore', invalid='ignore'):
@@ -186,7 +208,7 @@ def gamma_shell(axes_reference, dose_reference, axes_evaluation, dose_evaluation
                 rel = (ev - r) / global_normalisation
             min_diff[sl] = np.min(np.abs(rel), axis=0)
         g = np.sqrt((min_diff / (dp / 100)) ** 2 + (distance / dta) ** 2)
-        current_gamma[idx] = np.minimum(g, current_gamma[idx])
+        current_gamma[idx] = np.min(np.stack([g, current_gamma[idx]]), axis=0)
         still = current_gamma > distance / dta
         to_be_checked = to_calc & still
         if not np.any(to_be_checked):
@@ -221,6 +243,7 @@ def main(argv):
     max_gamma = None if argv[6] == 'none' else float(argv[6])
     local = argv[7] == '1'
     backend = argv[8] if len(argv) > 8 else 'auto'
+    out_gamma = argv[9] if len(argv) > 9 else None
     axes = [np.arange(n) * s for n, s in zip(ref.shape, sp)]
     if backend in ('auto', 'numba'):
         # compile outside the timed region (pymedphys users pay this once per process too)
@@ -232,6 +255,8 @@ def main(argv):
     seconds = time.perf_counter() - t0
     out = pass_rates(gamma)
     out.update({'seconds': seconds, 'backend': name})
+    if out_gamma:
+        np.save(out_gamma, gamma)
     print(json.dumps(out))
 
 

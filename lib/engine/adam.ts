@@ -3,9 +3,11 @@
  * float32 rounding order, as tfjs' AdamOptimizer.applyGradients (tfjs-core 4.22), which runs ~12
  * separate elementwise kernels per variable (each allocating a full-size tensor). Same class, same
  * state (m/v slot variables, accBeta1/2), so getWeights/setWeights/serialization are unchanged.
- * Used for float32 variables on the cpu backend; anything else goes to the stock update.
+ * Used for float32 variables on the cpu backend; anything else goes to the stock update. With the
+ * native addon the loop runs there (native/src/adam.cc, OpenMP, same float32 operations, same bits).
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeAddon } from './native_addon';
 
 interface AdamInternals {
   accBeta1: tf.Variable;
@@ -69,16 +71,21 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const m1 = new Float32Array(n);
       const v1 = new Float32Array(n);
       const x1 = new Float32Array(n);
-      for (let k = 0; k < n; k++) {
-        const gk = gv[k];
-        const m = f(f(mv[k] * b1) + f(gk * omb1));
-        const v = f(f(vv[k] * b2) + f(f(gk * gk) * omb2));
-        m1[k] = m;
-        v1[k] = v;
-        const bm = f(m / omab1);
-        const bv = f(v / omab2);
-        x1[k] = f(xv[k] + f(f(bm / f(f(Math.sqrt(bv)) + eps)) * negLr));
-      }
+      const { addon } = loadNativeAddon();
+      if (addon && typeof addon.adamUpdate === 'function') {
+        // the loop below in the addon (OpenMP, the same float32 operations: same bits)
+        addon.adamUpdate(0, xv, gv, mv, vv, x1, m1, v1, Float32Array.of(b1, omb1, b2, omb2, omab1, omab2, eps, negLr));
+      } else
+        for (let k = 0; k < n; k++) {
+          const gk = gv[k];
+          const m = f(f(mv[k] * b1) + f(gk * omb1));
+          const v = f(f(vv[k] * b2) + f(f(gk * gk) * omb2));
+          m1[k] = m;
+          v1[k] = v;
+          const bm = f(m / omab1);
+          const bv = f(v / omab2);
+          x1[k] = f(xv[k] + f(f(bm / f(f(Math.sqrt(bv)) + eps)) * negLr));
+        }
       tf.tidy(() => {
         mVar.assign(tf.tensor(m1, mVar.shape));
         vVar.assign(tf.tensor(v1, vVar.shape));

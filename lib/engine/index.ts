@@ -25,6 +25,8 @@ export type { EnginePath, PreparedPath } from './paths';
 export { BACKEND_CHOICES } from './paths';
 /** Adam with a fused per-variable update (same results as tf.train.adam, far fewer kernels on cpu). */
 export { adam, FusedAdamOptimizer } from './adam';
+/** Inference that frees each activation after its last use (PyTorch-like peak memory). */
+export { leanApply } from './lean_inference';
 
 export { tf };
 

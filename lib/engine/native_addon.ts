@@ -7,6 +7,9 @@ import { PROJECT_ROOT } from '../core/project';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** An opaque native gamma search table (freed with the JS handle). */
+export type GammaTableHandle = { readonly __gammaTable: unique symbol };
+
 /** The addon's functions (see native/src/addon.cc). Shapes are plain number arrays. */
 export interface NativeAddon {
   /** kind 0 conv / 1 transposed conv; dir 0 fwd / 1 backward-data / 2 backward-weights */
@@ -83,6 +86,61 @@ export interface NativeAddon {
   reduceSum(v: Float32Array, outer: number, mid: number, inner: number, mean: boolean, out: Float32Array): void;
   /** out[i] = exp(x[i]) in double as the unary exp/sigmoid kernels compute it (tests compare it with Math.exp) */
   expF64(x: Float64Array, out: Float64Array): void;
+  /**
+   * Gamma shell search (native/src/gamma.cc, bit-identical to lib/eval/gamma_kernel.ts) over the
+   * reference points (flat indices); writes gamma to out[point] (NaN where undefined, -1 where the
+   * search ran past the end of an incomplete table). ref/ev: both Float32Array or both Float64Array.
+   * Returns the number of points marked -1.
+   */
+  gammaSearch(
+    ref: Float32Array | Float64Array,
+    ev: Float32Array | Float64Array,
+    points: Int32Array,
+    out: Float64Array,
+    params: {
+      shape: readonly number[];
+      spacingMm: readonly number[];
+      dosePercent: number;
+      maxGamma: number;
+      local: boolean;
+      normalisation: number;
+    },
+    table: GammaTableHandle,
+    threads: number,
+  ): number;
+  /**
+   * Groups shell points (coords [3 N] in mm, x/y/z -> array axes 0/1/2; shellStart [nShells + 1];
+   * dd2 [nShells] = (distance / dta)^2) into grid cells with buildShellTable's arithmetic.
+   */
+  gammaTable(
+    coords: Float64Array,
+    shellStart: Int32Array,
+    dd2: Float64Array,
+    complete: boolean,
+    spacingMm: readonly number[],
+  ): GammaTableHandle;
+  /** [max over the array, index of the first non-finite value or -1] */
+  gammaScan(a: Float32Array | Float64Array): [number, number];
+  /** writes the flat indices with ref >= cutoff (and mask != 0) to idx in increasing order; returns their count */
+  gammaSelect(ref: Float32Array | Float64Array, mask: Uint8Array | null, cutoff: number, idx: Int32Array): number;
+  /**
+   * One fused optimizer update of a float32 variable into xOut/mOut/vOut, bit-identical to the JS
+   * updates: mode 0 = tfjs Adam (c = [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr]), mode 1 = torch
+   * AdamW as lib/train/adamw.ts (c = [b1, 1-b1, b2, 1-b2, 1-lr*wd, sqrt(1-b2^t), eps, lr/(1-b1^t)]).
+   */
+  adamUpdate(
+    mode: 0 | 1,
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    c: Float32Array,
+  ): void;
+  /** GFLOP/s of oneDNN's sgemm on n x n x n (best 0.1 s batch within `seconds`) on `threads` threads */
+  sgemmGflops(n: number, seconds: number, threads: number): number;
   setThreads(n: number): void;
   info(): { dnnl: string; threads: number; cachedPrimitives: number };
   clearCache(): void;

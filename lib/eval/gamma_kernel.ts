@@ -137,14 +137,18 @@ function flatCells(t: ShellTable, s0: number, s1: number): FlatCells {
   return f;
 }
 
+/**
+ * No cell of the table can leave the grid or touch its first or last plane (strict: a cell on a
+ * boundary plane may need the exact pymedphys in-grid test below, which interior points skip).
+ */
 function isInterior(t: ShellTable, i0: number, i1: number, i2: number, shape: readonly number[]): boolean {
   return (
-    i0 >= t.reachLo[0] &&
-    i0 + t.reachHi[0] <= shape[0] - 1 &&
-    i1 >= t.reachLo[1] &&
-    i1 + t.reachHi[1] <= shape[1] - 1 &&
-    i2 >= t.reachLo[2] &&
-    i2 + t.reachHi[2] <= shape[2] - 1
+    i0 > t.reachLo[0] &&
+    i0 + t.reachHi[0] < shape[0] - 1 &&
+    i1 > t.reachLo[1] &&
+    i1 + t.reachHi[1] < shape[1] - 1 &&
+    i2 > t.reachLo[2] &&
+    i2 + t.reachHi[2] < shape[2] - 1
   );
 }
 

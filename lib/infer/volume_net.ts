@@ -9,8 +9,9 @@
  * The case-level pieces (sliding window, resampled, phase-shifted, cascade) build the inputs and
  * call a VolumeNet; they live in their own modules.
  */
-import { tf } from '../engine';
+import { leanApply, tf } from '../engine';
 import type { DoseModel } from '../models';
+import { spatialMultiple } from '../models/config';
 
 /** batch shape of a channels-last input: [B, D0, D1, D2, C] */
 export type BatchShape = [number, number, number, number, number];
@@ -42,14 +43,29 @@ export function networkNet(model: DoseModel, o: NetworkOptions = {}, owned = tru
     inChannels: model.config.inChannels,
     forward(x, shape, constraints) {
       const [b] = shape;
-      const y = tf.tidy(() => {
-        const xt = tf.tensor(x, shape) as tf.Tensor5D;
-        const ct = tf.tensor(constraints, [b, constraints.length / b]) as tf.Tensor2D;
-        const out = model.apply(xt, ct);
-        if (o.residualChannel === undefined) return out;
-        const base = tf.slice(xt, [0, 0, 0, 0, o.residualChannel], [b, shape[1], shape[2], shape[3], 1]);
-        return tf.relu(tf.add(base, out));
-      });
+      const nc = constraints.length / b;
+      const xt = tf.tensor(x, shape) as tf.Tensor5D;
+      const ct = tf.tensor(constraints, [b, nc]) as tf.Tensor2D;
+      // perf (issue 18): the engine frees each activation right after its last use (a tf.tidy held
+      // all of them: ~13 GB for a base-48 window at 128³); traced once per model and batch on 16³
+      const m = spatialMultiple(model.config);
+      const y = leanApply(
+        model,
+        `${b}|${o.residualChannel ?? ''}`,
+        (xi, ci) => {
+          const out = model.apply(xi as tf.Tensor5D, ci as tf.Tensor2D);
+          if (o.residualChannel === undefined) return out;
+          const base = tf.slice(
+            xi,
+            [0, 0, 0, 0, o.residualChannel],
+            [b, xi.shape[1] as number, xi.shape[2] as number, xi.shape[3] as number, 1],
+          );
+          return tf.relu(tf.add(base, out));
+        },
+        [xt, ct],
+        () => [tf.zeros([b, m, m, m, shape[4]]), tf.zeros([b, nc])],
+      );
+      tf.dispose([xt, ct]);
       const data = y.dataSync() as Float32Array;
       y.dispose();
       return Float32Array.from(data);

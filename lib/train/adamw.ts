@@ -3,9 +3,27 @@
  * AdamW, and its Adam couples L2 into the gradient, so this is written out here. Also the
  * global-norm gradient clipping of torch.nn.utils.clip_grad_norm_ (what Lightning's
  * gradient_clip_val uses).
+ *
+ * On the cpu backend with the native addon, each variable's update is one fused OpenMP loop
+ * (native/src/adam.cc) instead of ~10 full-size tfjs kernels: the same float32 operations in the
+ * same order, so the same bits (test/train/adamw_native.test.ts).
  */
 import { VmatError } from '../core/errors';
 import { tf } from '../engine';
+import { loadNativeAddon, type NativeAddon } from '../engine/native_addon';
+
+/** whether AdamW.apply updates this variable with the fused native loop (cpu backend, float32, addon built) */
+export function adamwUsesNative(p: tf.Tensor, grad: tf.Tensor): boolean {
+  return fusedUpdate(p, grad) !== null;
+}
+
+/** the addon when the fused update can run on these tensors (cpu backend, float32) */
+function fusedUpdate(p: tf.Tensor, grad: tf.Tensor): NativeAddon | null {
+  if (process.env.VMAT_ADAMW_JS === '1') return null;
+  if (tf.getBackend() !== 'cpu' || p.dtype !== 'float32' || grad.dtype !== 'float32') return null;
+  const { addon } = loadNativeAddon();
+  return addon && typeof addon.adamUpdate === 'function' ? addon : null;
+}
 
 export interface ParamGroup {
   params: Map<string, tf.Variable>;
@@ -56,6 +74,44 @@ export class AdamW {
       for (const [name, p] of g.params) {
         const grad = grads.get(name);
         if (!grad) continue;
+        const addon = fusedUpdate(p, grad);
+        if (addon) {
+          // the tfjs ops below, as float32 constants and one loop (bit-identical)
+          const n = p.size;
+          const m0 = this.m.get(name);
+          const v0 = this.v.get(name);
+          const zeros = m0 && v0 ? null : new Float32Array(n);
+          const p1 = new Float32Array(n);
+          const m1 = new Float32Array(n);
+          const v1 = new Float32Array(n);
+          const c = Float32Array.of(
+            this.beta1,
+            1 - this.beta1,
+            this.beta2,
+            1 - this.beta2,
+            g.weightDecay !== 0 ? 1 - lr * g.weightDecay : 1,
+            bc2Sqrt,
+            this.eps,
+            lr / bc1,
+          );
+          addon.adamUpdate(
+            1,
+            p.dataSync() as Float32Array,
+            grad.dataSync() as Float32Array,
+            m0 ? (m0.dataSync() as Float32Array) : (zeros as Float32Array),
+            v0 ? (v0.dataSync() as Float32Array) : (zeros as Float32Array),
+            p1,
+            m1,
+            v1,
+            c,
+          );
+          tf.tidy(() => p.assign(tf.tensor(p1, p.shape, 'float32')));
+          m0?.dispose();
+          v0?.dispose();
+          this.m.set(name, tf.tensor(m1, p.shape, 'float32'));
+          this.v.set(name, tf.tensor(v1, p.shape, 'float32'));
+          continue;
+        }
         const [m, v] = tf.tidy(() => {
           const m0 = this.m.get(name) ?? tf.zerosLike(p);
           const v0 = this.v.get(name) ?? tf.zerosLike(p);

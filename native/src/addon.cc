@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gamma.h"
 #include "ops.h"
 
 namespace {
@@ -314,6 +315,37 @@ napi_value ExpF64(napi_env env, napi_callback_info info) {
   });
 }
 
+// adamUpdate(mode, x, g, m, v, xOut, mOut, vOut, c Float32Array[8]): one fused optimizer update (adam.cc)
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 9);
+    const int mode = int(num(env, v[0]));
+    if (mode != 0 && mode != 1) throw JsError("vmat_native: adamUpdate: mode must be 0 (Adam) or 1 (AdamW)");
+    size_t n;
+    const float* x = f32any(env, v[1], "x", &n);
+    const float* g = f32(env, v[2], n, "g");
+    const float* m = f32(env, v[3], n, "m");
+    const float* vv = f32(env, v[4], n, "v");
+    float* xo = f32(env, v[5], n, "xOut");
+    float* mo = f32(env, v[6], n, "mOut");
+    float* vo = f32(env, v[7], n, "vOut");
+    const float* c = f32(env, v[8], 8, "constants");
+    vmat::adamUpdate(mode, int64_t(n), x, g, m, vv, xo, mo, vo, c);
+    return undef(env);
+  });
+}
+
+// sgemmGflops(n, seconds, threads) -> GFLOP/s of oneDNN's sgemm (the machine's fp32 peak as oneDNN reaches it)
+napi_value SgemmGflops(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 3);
+    const double g = vmat::sgemmGflops(int64_t(num(env, v[0])), num(env, v[1]), int(num(env, v[2])));
+    napi_value r;
+    check(env, napi_create_double(env, g, &r), "double");
+    return r;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto v = args(env, info, 1);
@@ -344,6 +376,173 @@ napi_value ClearCache(napi_env env, napi_callback_info) {
   });
 }
 
+// ---- gamma (gamma.cc) ----
+
+// A Float32Array or Float64Array: data pointer, length and whether it is float64.
+struct DoseArray {
+  const void* data;
+  size_t len;
+  bool f64;
+};
+
+DoseArray doseArray(napi_env env, napi_value v, const char* name) {
+  bool is;
+  check(env, napi_is_typedarray(env, v, &is), "typedarray check");
+  napi_typedarray_type t = napi_int8_array;
+  void* data = nullptr;
+  size_t len = 0;
+  if (is) check(env, napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr), "typedarray info");
+  if (!is || (t != napi_float32_array && t != napi_float64_array))
+    throw JsError(std::string("vmat_native: ") + name + " must be a Float32Array or Float64Array");
+  return {data, len, t == napi_float64_array};
+}
+
+napi_value prop(napi_env env, napi_value o, const char* key) {
+  napi_value v;
+  check(env, napi_get_named_property(env, o, key, &v), key);
+  return v;
+}
+
+// gammaTable(coords Float64Array[3 N], shellStart Int32Array[nShells + 1], dd2 Float64Array[nShells],
+// complete, spacing[3]) -> an opaque table (see GammaTable in gamma.h), freed with its JS handle.
+napi_value GammaTableNew(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 5);
+    size_t nc, ns, nd;
+    const auto* coords = static_cast<const double*>(typedAny(env, v[0], napi_float64_array, "Float64Array", "coords", &nc));
+    const auto* start = static_cast<const int32_t*>(typedAny(env, v[1], napi_int32_array, "Int32Array", "shellStart", &ns));
+    const auto* dd2 = static_cast<const double*>(typedAny(env, v[2], napi_float64_array, "Float64Array", "dd2", &nd));
+    if (ns != nd + 1) throw JsError("vmat_native: gammaTable: shellStart needs one entry more than dd2");
+    for (size_t k = 0; k < nd; ++k)
+      if (start[k] < 0 || start[k] > start[k + 1]) throw JsError("vmat_native: gammaTable: shellStart not ascending");
+    if (nd > 0 && size_t(start[nd]) * 3 != nc) throw JsError("vmat_native: gammaTable: coords length mismatch");
+    if (start[0] != 0) throw JsError("vmat_native: gammaTable: shellStart[0] must be 0");
+    uint32_t nsp;
+    check(env, napi_get_array_length(env, v[4], &nsp), "spacing");
+    if (nsp != 3) throw JsError("vmat_native: gammaTable: spacing needs 3 values");
+    double spacing[3];
+    for (uint32_t i = 0; i < 3; ++i) {
+      napi_value e;
+      check(env, napi_get_element(env, v[4], i, &e), "spacing element");
+      spacing[i] = num(env, e);
+      if (!(spacing[i] > 0)) throw JsError("vmat_native: gammaTable: spacing must be positive");
+    }
+    auto* t = new vmat::GammaTable();
+    vmat::gammaBuildTable(coords, start, dd2, int32_t(nd), boolean(env, v[3]), spacing, *t);
+    napi_value ext;
+    napi_status st = napi_create_external(
+        env, t, [](napi_env, void* data, void*) { delete static_cast<vmat::GammaTable*>(data); }, nullptr, &ext);
+    if (st != napi_ok) {
+      delete t;
+      throw JsError("vmat_native: gammaTable: could not create the handle");
+    }
+    return ext;
+  });
+}
+
+const vmat::GammaTable& tableOf(napi_env env, napi_value v) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t), "table type");
+  if (t != napi_external) throw JsError("vmat_native: gammaSearch: table must come from gammaTable()");
+  void* data;
+  check(env, napi_get_value_external(env, v, &data), "table");
+  return *static_cast<const vmat::GammaTable*>(data);
+}
+
+// gammaSearch(ref, ev, points Int32Array, out Float64Array, params, table, threads) -> points marked -1
+// params: {shape[3], spacingMm[3], dosePercent, maxGamma, local, normalisation}; table: from
+// gammaTable(). ref and ev: both Float32Array or both Float64Array, same length.
+napi_value GammaSearch(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 7);
+    const DoseArray ref = doseArray(env, v[0], "ref"), ev = doseArray(env, v[1], "ev");
+    if (ref.f64 != ev.f64) throw JsError("vmat_native: gammaSearch: ref and ev must have the same type");
+    if (ref.len != ev.len) throw JsError("vmat_native: gammaSearch: ref and ev differ in length");
+    size_t nPts, nOut;
+    const auto* points = static_cast<const int32_t*>(typedAny(env, v[2], napi_int32_array, "Int32Array", "points", &nPts));
+    auto* out = static_cast<double*>(typedAny(env, v[3], napi_float64_array, "Float64Array", "out", &nOut));
+    if (nOut != ref.len) throw JsError("vmat_native: gammaSearch: out must have one entry per voxel");
+    vmat::GammaParams p{};
+    auto shape = ints(env, prop(env, v[4], "shape"), 3);
+    uint32_t nsp;
+    napi_value sp = prop(env, v[4], "spacingMm");
+    check(env, napi_get_array_length(env, sp, &nsp), "spacingMm");
+    if (nsp != 3) throw JsError("vmat_native: gammaSearch: spacingMm needs 3 values");
+    for (uint32_t i = 0; i < 3; ++i) {
+      napi_value e;
+      check(env, napi_get_element(env, sp, i, &e), "spacing element");
+      p.shape[i] = shape[i];
+      p.spacing[i] = num(env, e);
+    }
+    if (p.shape[0] * p.shape[1] * p.shape[2] != int64_t(ref.len))
+      throw JsError("vmat_native: gammaSearch: shape does not match the dose arrays");
+    if (ref.len > size_t(INT32_MAX)) throw JsError("vmat_native: gammaSearch: more than 2^31 voxels");
+    p.dosePercent = num(env, prop(env, v[4], "dosePercent"));
+    p.maxGamma = num(env, prop(env, v[4], "maxGamma"));
+    p.local = boolean(env, prop(env, v[4], "local"));
+    p.normalisation = num(env, prop(env, v[4], "normalisation"));
+    for (size_t q = 0; q < nPts; ++q)
+      if (points[q] < 0 || size_t(points[q]) >= ref.len) throw JsError("vmat_native: gammaSearch: point index out of range");
+
+    const vmat::GammaTable& t = tableOf(env, v[5]);
+    const int threads = int(num(env, v[6]));
+    int64_t incomplete;
+    if (ref.f64)
+      incomplete = vmat::gammaSearch<double>(p, t, static_cast<const double*>(ref.data), static_cast<const double*>(ev.data),
+                                             points, int64_t(nPts), out, threads);
+    else
+      incomplete = vmat::gammaSearch<float>(p, t, static_cast<const float*>(ref.data), static_cast<const float*>(ev.data),
+                                            points, int64_t(nPts), out, threads);
+    napi_value r;
+    check(env, napi_create_int64(env, incomplete, &r), "int");
+    return r;
+  });
+}
+
+// gammaScan(a) -> [max, index of the first non-finite value or -1]
+napi_value GammaScan(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 1);
+    const DoseArray a = doseArray(env, v[0], "array");
+    double mx;
+    int64_t bad;
+    if (a.f64) vmat::gammaScan(static_cast<const double*>(a.data), int64_t(a.len), &mx, &bad);
+    else vmat::gammaScan(static_cast<const float*>(a.data), int64_t(a.len), &mx, &bad);
+    napi_value arr, e0, e1;
+    check(env, napi_create_array_with_length(env, 2, &arr), "array");
+    check(env, napi_create_double(env, mx, &e0), "double");
+    check(env, napi_create_int64(env, bad, &e1), "int");
+    napi_set_element(env, arr, 0, e0);
+    napi_set_element(env, arr, 1, e1);
+    return arr;
+  });
+}
+
+// gammaSelect(ref, maskOrNull Uint8Array, cutoff, idx Int32Array[n]) -> count of ref >= cutoff (inside the mask)
+napi_value GammaSelect(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 4);
+    const DoseArray ref = doseArray(env, v[0], "ref");
+    napi_valuetype mt;
+    check(env, napi_typeof(env, v[1], &mt), "mask type");
+    const uint8_t* mask = nullptr;
+    if (mt != napi_null && mt != napi_undefined) {
+      size_t ml;
+      mask = static_cast<const uint8_t*>(typedAny(env, v[1], napi_uint8_array, "Uint8Array", "mask", &ml));
+      if (ml != ref.len) throw JsError("vmat_native: gammaSelect: mask length differs from ref");
+    }
+    const double cutoff = num(env, v[2]);
+    size_t ni;
+    auto* idx = static_cast<int32_t*>(typedAny(env, v[3], napi_int32_array, "Int32Array", "idx", &ni));
+    if (ni < ref.len) throw JsError("vmat_native: gammaSelect: idx must hold one entry per voxel");
+    int64_t k = ref.f64 ? vmat::gammaSelect(static_cast<const double*>(ref.data), mask, int64_t(ref.len), cutoff, idx)
+                        : vmat::gammaSelect(static_cast<const float*>(ref.data), mask, int64_t(ref.len), cutoff, idx);
+    napi_value r;
+    check(env, napi_create_int64(env, k, &r), "int");
+    return r;
+  });
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"convLike", nullptr, ConvLike, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -357,6 +556,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"expF64", nullptr, ExpF64, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaSearch", nullptr, GammaSearch, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaTable", nullptr, GammaTableNew, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaScan", nullptr, GammaScan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gammaSelect", nullptr, GammaSelect, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgemmGflops", nullptr, SgemmGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},

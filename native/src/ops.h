@@ -63,6 +63,15 @@ void upsample2x(bool backward, const int64_t* small, const float* in, float* out
 void maxPool2xFwd(const int64_t* xs, const float* x, float* y);
 void maxPool2xBwd(const int64_t* xs, const float* x, const float* dy, float* dx);
 
+// Fused optimizer update of one variable (adam.cc, bit-identical to the JS updates): mode 0 = tfjs
+// Adam (c = [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr]), mode 1 = torch AdamW
+// (c = [b1, 1-b1, b2, 1-b2, 1-lr*wd, sqrt(1-b2^t), eps, lr/(1-b1^t)]), all as float32.
+void adamUpdate(int mode, int64_t n, const float* x, const float* g, const float* m, const float* v, float* xOut,
+                float* mOut, float* vOut, const float* c);
+
+// fp32 GFLOP/s of dnnl_sgemm (n x n x n), best 0.1 s batch within `seconds`, on `threads` threads.
+double sgemmGflops(int64_t n, double seconds, int threads);
+
 void setThreads(int n);
 int getThreads();
 std::string dnnlVersion();

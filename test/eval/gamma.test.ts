@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { readNpz, isNdArray } from '../../lib/data/npz';
 import { gammaIndex, gammaIndexSync, gammaStats } from '../../lib/eval/gamma';
 import { distanceSchedule, shellCoordinates3d } from '../../lib/eval/gamma_shells';
+import { loadNativeAddon } from '../../lib/engine/native_addon';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'eval');
 const spec = JSON.parse(fs.readFileSync(path.join(dir, 'gamma_cases.json'), 'utf8'));
@@ -40,43 +41,54 @@ async function load(name: string) {
   };
 }
 
+const kernels: Array<'js' | 'native'> = loadNativeAddon().addon ? ['js', 'native'] : ['js'];
+
 for (const c of spec.cases as PeerCase[]) {
-  test(`gamma agrees with the pymedphys gamma_shell peer: ${c.name}`, async () => {
-    const d = await load(c.name);
-    const opts = {
-      dosePercent: c.dose_pct,
-      dtaMm: c.dta_mm,
-      cutoffPercent: c.cutoff_pct,
-      maxGamma: c.max_gamma,
-      local: c.local,
-    };
-    const m = gammaIndexSync(d.ref, d.ev, c.shape, c.spacing_mm, opts);
-    const s = gammaStats(m.gamma);
-    assert.equal(s.n_evaluated, c.n_evaluated);
-    assert.ok(Math.abs((s.pass_rate as number) - c.pass_rate) < 0.1, `pass rate ${s.pass_rate} vs peer ${c.pass_rate}`);
-    assert.ok(
-      Math.abs((s.pass_rate_le as number) - c.pass_rate_le) < 0.1,
-      `pass rate <= 1: ${s.pass_rate_le} vs peer ${c.pass_rate_le}`,
-    );
-    // per voxel: same evaluated set, same value (the search is exact, only rounding differs)
-    let maxDiff = 0;
-    for (let i = 0; i < d.gamma.length; i++) {
-      assert.equal(Number.isNaN(m.gamma[i]), Number.isNaN(d.gamma[i]), `evaluated set differs at ${i}`);
-      if (!Number.isNaN(d.gamma[i])) maxDiff = Math.max(maxDiff, Math.abs(m.gamma[i] - d.gamma[i]));
-    }
-    assert.ok(maxDiff < 1e-9, `max per-voxel gamma difference ${maxDiff}`);
-    if (c.masked && d.mask) {
-      const mm = gammaIndexSync(d.ref, d.ev, c.shape, c.spacing_mm, { ...opts, mask: d.mask });
-      const sm = gammaStats(mm.gamma);
-      assert.equal(sm.n_evaluated, c.masked.n_evaluated);
-      assert.ok(Math.abs((sm.pass_rate as number) - c.masked.pass_rate) < 1e-9);
-      // one full map masked afterwards gives the same as restricting the reference points
-      assert.deepEqual(gammaStats(m.gamma, d.mask), sm);
-    }
-  });
+  for (const kernel of kernels)
+    test(`gamma agrees with the pymedphys gamma_shell peer (${kernel} kernel): ${c.name}`, async () => {
+      const d = await load(c.name);
+      const opts = {
+        dosePercent: c.dose_pct,
+        dtaMm: c.dta_mm,
+        cutoffPercent: c.cutoff_pct,
+        maxGamma: c.max_gamma,
+        local: c.local,
+        kernel,
+      };
+      const m = gammaIndexSync(d.ref, d.ev, c.shape, c.spacing_mm, opts);
+      const s = gammaStats(m.gamma);
+      assert.equal(s.n_evaluated, c.n_evaluated);
+      assert.ok(
+        Math.abs((s.pass_rate as number) - c.pass_rate) < 0.1,
+        `pass rate ${s.pass_rate} vs peer ${c.pass_rate}`,
+      );
+      assert.ok(
+        Math.abs((s.pass_rate_le as number) - c.pass_rate_le) < 0.1,
+        `pass rate <= 1: ${s.pass_rate_le} vs peer ${c.pass_rate_le}`,
+      );
+      // per voxel: same evaluated set, same pass/fail decision (gamma < 1 and gamma <= 1), same
+      // value (the search is exact, only rounding differs)
+      let maxDiff = 0;
+      for (let i = 0; i < d.gamma.length; i++) {
+        assert.equal(Number.isNaN(m.gamma[i]), Number.isNaN(d.gamma[i]), `evaluated set differs at ${i}`);
+        if (Number.isNaN(d.gamma[i])) continue;
+        maxDiff = Math.max(maxDiff, Math.abs(m.gamma[i] - d.gamma[i]));
+        assert.equal(m.gamma[i] < 1, d.gamma[i] < 1, `pass/fail (< 1) differs at ${i}: ${m.gamma[i]} vs ${d.gamma[i]}`);
+        assert.equal(m.gamma[i] <= 1, d.gamma[i] <= 1, `pass/fail (<= 1) differs at ${i}`);
+      }
+      assert.ok(maxDiff < 1e-9, `max per-voxel gamma difference ${maxDiff}`);
+      if (c.masked && d.mask) {
+        const mm = gammaIndexSync(d.ref, d.ev, c.shape, c.spacing_mm, { ...opts, mask: d.mask });
+        const sm = gammaStats(mm.gamma);
+        assert.equal(sm.n_evaluated, c.masked.n_evaluated);
+        assert.ok(Math.abs((sm.pass_rate as number) - c.masked.pass_rate) < 1e-9);
+        // one full map masked afterwards gives the same as restricting the reference points
+        assert.deepEqual(gammaStats(m.gamma, d.mask), sm);
+      }
+    });
 }
 
-test('gamma with worker threads equals the single-thread map', async () => {
+test('gamma (JavaScript kernel) with worker threads equals the single-thread map', async () => {
   const c = (spec.cases as PeerCase[])[1];
   const d = await load(c.name);
   // tile the small case 3x along axis 0 so the threaded path (>= 8192 points) is used
@@ -88,8 +100,8 @@ test('gamma with worker threads equals the single-thread map', async () => {
   };
   const shape: [number, number, number] = [3 * n0, n1, n2];
   const opts = { maxGamma: c.max_gamma, dosePercent: c.dose_pct, dtaMm: c.dta_mm, cutoffPercent: c.cutoff_pct };
-  const one = gammaIndexSync(big(d.ref), big(d.ev), shape, c.spacing_mm, opts);
-  const two = await gammaIndex(big(d.ref), big(d.ev), shape, c.spacing_mm, { ...opts, threads: 2 });
+  const one = gammaIndexSync(big(d.ref), big(d.ev), shape, c.spacing_mm, { ...opts, kernel: 'js' });
+  const two = await gammaIndex(big(d.ref), big(d.ev), shape, c.spacing_mm, { ...opts, threads: 2, kernel: 'js' });
   assert.equal(two.threads, 2);
   assert.deepEqual(Array.from(two.gamma), Array.from(one.gamma));
 });
@@ -127,4 +139,19 @@ test('gamma: bad input gives clear errors', () => {
   nan[5] = NaN;
   assert.throws(() => gammaIndexSync(a, nan, [2, 3, 4], [1, 1, 1]), /non-finite value \(NaN\) at flat index 5/);
   assert.throws(() => gammaIndexSync(a, a, [2, 3, 4], [1, 1, 1], { mask: new Uint8Array(3) }), /mask has 3 voxels/);
+});
+
+test('gammaStats: median (quickselect) equals numpy median over finite values, with ties, odd and even counts', () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let t = 0; t < 200; t++) {
+    const n = 1 + Math.floor(next() * 40);
+    const g = Float64Array.from({ length: n }, () => (next() < 0.2 ? NaN : Math.floor(next() * 6) / 3));
+    const vals = Array.from(g)
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    const k = vals.length;
+    const want = k === 0 ? null : k % 2 ? vals[(k - 1) / 2] : (vals[k / 2 - 1] + vals[k / 2]) / 2;
+    assert.equal(gammaStats(g).median_gamma, want, `case ${t}: ${Array.from(g).join(',')}`);
+  }
 });
