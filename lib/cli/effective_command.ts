@@ -1,11 +1,25 @@
 /**
  * The command line that reproduces a run: every option of the command with its effective value
  * (defaults included), in the command's own order, so re-running it gives the same configuration
- * even if a default changes later. Output-only flags (--json, --quiet) and --resume are left out.
+ * even if a default changes later. Output-only flags (--json, --quiet) and --resume are left out;
+ * file and folder flags are recorded as absolute paths.
  */
+import * as path from 'node:path';
 import type { Command } from 'commander';
 
 const SKIP = new Set(['json', 'quiet', 'resume', 'help']);
+/** flags that name files or folders: recorded as absolute paths, so the command means the same from any folder */
+const PATH_FLAGS = new Set([
+  '--data-dir',
+  '--val-dir',
+  '--runs-dir',
+  '--output-dir',
+  '--input-dir',
+  '--init-from',
+  '--calibration-json',
+  '--coarse-model',
+  '--checkpoint',
+]);
 
 /** `['vmat', 'train', '--data-dir', 'd', ...]` for the parsed options `values` of `cmd` */
 export function effectiveCommand(cmd: Command, values: Record<string, unknown>): string[] {
@@ -28,7 +42,8 @@ export function effectiveCommand(cmd: Command, values: Record<string, unknown>):
       continue;
     }
     seen.add(key);
-    argv.push(opt.long, Array.isArray(v) ? v.join(',') : String(v));
+    const text = Array.isArray(v) ? v.join(',') : String(v);
+    argv.push(opt.long, PATH_FLAGS.has(opt.long) ? path.resolve(text) : text);
   }
   return argv;
 }

@@ -22,6 +22,7 @@ interface AdamInternals {
 
 const f = Math.fround;
 
+/** tf.train.adam with one fused update per variable (same results, far fewer kernels on the cpu backend) */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
     const grads: tf.Tensor[] = Array.isArray(variableGradients)

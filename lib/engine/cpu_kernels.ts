@@ -40,6 +40,10 @@ export type CopyRuns = (
   run: number,
 ) => void;
 
+/**
+ * Copies `rows` runs of `run` float32 values from `src` (first at srcOff, next srcStride later) to
+ * `dst` (dstOff, dstStride): the JS twin of the addon's strided copy, used for slicing and concat.
+ */
 export function copyRunsJs(
   src: Float32Array,
   srcOff: number,
@@ -418,6 +422,7 @@ const OVERRIDES: Record<string, Fast> = {
 
 const stockKernels = new Map<string, KernelFunc>();
 
+/** whether the fast CPU kernels replace tfjs's cpu-backend kernels in this process */
 export function fastCpuKernelsInstalled(): boolean {
   return stockKernels.size > 0;
 }

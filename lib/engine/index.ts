@@ -46,6 +46,7 @@ export interface EngineInfo {
   fallbacks?: string[];
 }
 
+/** the reference implementation of every engine op (plain tfjs): the fallback and the self-test's yardstick */
 export const referenceOps: EngineOps = {
   conv3d: ref.conv3dRef,
   convTranspose3d2x: ref.convTranspose3d2xRef,
@@ -61,6 +62,7 @@ export const referenceOps: EngineOps = {
 let activeOps: EngineOps = referenceOps;
 let info: EngineInfo | null = null;
 
+/** 3-D convolution, 'same' padding: x [B, D, H, W, Cin], w [kD, kH, kW, Cin, Cout], stride 1 or 2 → [B, D', H', W', Cout] */
 export function conv3d(x: tf.Tensor5D, w: tf.Tensor5D, stride: 1 | 2 = 1): tf.Tensor5D {
   return activeOps.conv3d(x, w, stride);
 }
@@ -69,15 +71,19 @@ export function conv3dBias(x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D, strid
   if (activeOps.conv3dBias) return activeOps.conv3dBias(x, w, b, stride);
   return tf.tidy(() => tf.add(activeOps.conv3d(x, w, stride), b) as tf.Tensor5D);
 }
+/** transposed 3-D convolution, kernel 2, stride 2: x [B, D, H, W, Cin], w [2, 2, 2, Cin, Cout] → [B, 2D, 2H, 2W, Cout] */
 export function convTranspose3d2x(x: tf.Tensor5D, w: tf.Tensor5D): tf.Tensor5D {
   return activeOps.convTranspose3d2x(x, w);
 }
+/** 2×2×2 max pooling, stride 2: [B, D, H, W, C] → [B, D/2, H/2, W/2, C] */
 export function maxPool3d2x(x: tf.Tensor5D): tf.Tensor5D {
   return activeOps.maxPool3d2x(x);
 }
+/** ×2 trilinear up-sampling, align_corners=False (torch nn.Upsample): [B, D, H, W, C] → [B, 2D, 2H, 2W, C] */
 export function upsampleTrilinear2x(x: tf.Tensor5D): tf.Tensor5D {
   return activeOps.upsampleTrilinear2x(x);
 }
+/** GroupNorm over channels-last x [B, D, H, W, C] with `groups` groups, per-channel gamma/beta [C], eps 1e-5 by default */
 export function groupNorm(
   x: tf.Tensor5D,
   gamma: tf.Tensor1D,
@@ -87,9 +93,11 @@ export function groupNorm(
 ): tf.Tensor5D {
   return activeOps.groupNorm(x, gamma, beta, groups, eps);
 }
+/** SiLU, x·sigmoid(x), element-wise */
 export function silu<T extends tf.Tensor>(x: T): T {
   return activeOps.silu(x);
 }
+/** ReLU, max(0, x), element-wise */
 export function relu<T extends tf.Tensor>(x: T): T {
   return activeOps.relu(x);
 }
@@ -114,6 +122,7 @@ export function setOps(ops: EngineOps): void {
   activeOps = ops;
 }
 
+/** what initEngine chose (backend, ops path, threads, versions, self-test), or null before it ran */
 export function engineInfo(): EngineInfo | null {
   return info;
 }

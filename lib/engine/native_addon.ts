@@ -146,10 +146,12 @@ export interface NativeAddon {
   clearCache(): void;
 }
 
+/** where the native oneDNN addon is built (scripts/setup.d/20-engine.sh) */
 export const ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'vmat_native.node');
 
 let cached: { addon: NativeAddon | null; reason: string } | null = null;
 
+/** the native addon when it is built and loads, else null with the reason (the engine then falls back) */
 export function loadNativeAddon(): { addon: NativeAddon | null; reason: string } {
   if (cached) return cached;
   if (process.env.VMAT_NATIVE_DISABLE === '1') {

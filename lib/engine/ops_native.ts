@@ -44,6 +44,7 @@ function convGeom(xs: number[], ws: number[], stride: number): ConvGeom {
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+/** the engine ops implemented on the native addon (oneDNN convolutions, OpenMP kernels), with gradients */
 export function makeNativeOps(addon: NativeAddon): EngineOps {
   function convLike(kind: 0 | 1, g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D): tf.Tensor5D {
     const run = tf.customGrad((xi, wi, save) => {

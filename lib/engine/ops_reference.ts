@@ -108,10 +108,12 @@ export function groupNormRef(
   });
 }
 
+/** SiLU x·sigmoid(x) in plain tfjs */
 export function siluRef<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.sigmoid(x)) as T);
 }
 
+/** ReLU in plain tfjs */
 export function reluRef<T extends tf.Tensor>(x: T): T {
   return tf.relu(x);
 }

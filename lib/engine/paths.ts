@@ -19,6 +19,7 @@ import { installFastCpuKernels } from './cpu_kernels';
 import { UsageError } from '../core/errors';
 
 export type PathName = 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
+/** the engine paths in the order `auto` tries them (fastest first) */
 export const PATH_NAMES: PathName[] = ['tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'];
 /** what VMAT_BACKEND accepts */
 export const BACKEND_CHOICES = ['auto', ...PATH_NAMES] as const;
@@ -147,6 +148,7 @@ const cpuPath: EnginePath = {
   },
 };
 
+/** one engine path by name (VMAT_BACKEND) */
 export function pathByName(name: PathName): EnginePath {
   switch (name) {
     case 'tfjs-node-gpu':

@@ -151,6 +151,11 @@ function kdSplit(ids: number[], f: number[], maxPts: number, out: number[][]): v
 /** fractions this close to a grid plane are treated as on it (shell offsets like d·cos(pi/2) ≈ 1e-16). */
 const SNAP = 1e-9;
 
+/**
+ * The search shells of the gamma index: evaluation-grid offsets (mm) at distances stepped by
+ * dtaMm / interpFraction up to `upToMm` (at most maxGamma · dtaMm), grouped by the grid cell they
+ * fall in so the interpolation of each cell is computed once; spacing in mm, array-axis order.
+ */
 export function buildShellTable(
   spacingMm: readonly [number, number, number],
   dtaMm: number,

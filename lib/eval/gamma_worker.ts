@@ -37,6 +37,7 @@ export function runGammaChunks(job: GammaJob): void {
   }
 }
 
+/** serves chunks of gamma points in a worker thread (lib/eval/gamma.ts's pool) */
 export function runGammaWorker(): void {
   const port = parentPort;
   if (!port) throw new Error('runGammaWorker must run in a worker thread');

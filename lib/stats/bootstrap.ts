@@ -45,6 +45,7 @@ function statFn(kind: BootstrapStatistic): (v: number[]) => number {
   return kind === 'mean' ? npMean : npMedian;
 }
 
+/** bootstrap confidence interval of a statistic of x (percentile or BCa; seeded numpy-compatible resampling) */
 export function bootstrapCi(x: ArrayLike<number>, opts: BootstrapOptions = {}): BootstrapResult {
   const statistic = opts.statistic ?? 'mean';
   const resamples = opts.indices ? opts.indices.length : (opts.resamples ?? 9999);

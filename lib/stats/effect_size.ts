@@ -9,12 +9,14 @@
 import { mean, sampleStandardDeviation } from 'simple-statistics';
 import { wilcoxon } from './wilcoxon';
 
+/** matched-pairs rank-biserial correlation of x − y (x alone when y is null), in [−1, 1] */
 export function rankBiserial(x: ArrayLike<number>, y: ArrayLike<number> | null): number {
   const r = wilcoxon(x, y, { zeroMethod: 'wilcox', method: 'approx' });
   const total = r.rPlus + r.rMinus;
   return total === 0 ? 0 : (r.rPlus - r.rMinus) / total;
 }
 
+/** paired Cohen's d: mean(x − y) / sd(x − y) with ddof 1 (x alone when y is null) */
 export function pairedCohensD(x: ArrayLike<number>, y: ArrayLike<number> | null): number {
   const d: number[] = [];
   for (let i = 0; i < x.length; i++) d.push(y ? x[i] - y[i] : x[i]);

@@ -15,6 +15,7 @@ export interface HolmResult {
   significant: boolean[];
 }
 
+/** standard step-down Holm-Bonferroni: monotone adjusted p-values and rejections at alpha */
 export function holmBonferroni(p: readonly number[], alpha = 0.05): HolmResult {
   const m = p.length;
   p.forEach((v, i) => {

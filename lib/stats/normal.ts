@@ -40,6 +40,7 @@ function erfcContinuedFraction(x: number): number {
   return Math.exp(-x * x) / SQRT_PI / f;
 }
 
+/** complementary error function erfc(x) = 1 − erf(x), to double precision */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
   if (x < 0) return 2 - erfc(-x);

@@ -6,6 +6,7 @@
  */
 export type PercentileMethod = 'linear' | 'lower';
 
+/** the values as a sorted float64 copy (ascending) */
 export function sortedCopy(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(values).sort();
 }
@@ -28,6 +29,7 @@ export function percentileSorted(sorted: ArrayLike<number>, q: number, method: P
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
+/** np.percentile(values, q) for q in [0, 100] with numpy's method (default 'linear') */
 export function percentile(values: ArrayLike<number>, q: number, method: PercentileMethod = 'linear'): number {
   return percentileSorted(sortedCopy(values), q, method);
 }

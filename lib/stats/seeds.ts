@@ -53,6 +53,7 @@ export interface MetricAggregate {
   per_seed_means: Array<number | null>;
 }
 
+/** the per-case evaluation metrics aggregated by default (dot paths into the evaluation JSON) */
 export const DEFAULT_METRIC_KEYS = [
   'dose_metrics.mae_gy',
   'dose_metrics.rmse_gy',
@@ -68,6 +69,10 @@ export const DEFAULT_METRIC_KEYS = [
   'dvh_metrics.Bladder.pred_V70',
 ];
 
+/**
+ * Per-case means across seeds first (ddof-1 SD per case), then mean, sample SD (ddof 1) and
+ * bootstrap CI of those case means, per metric; the per-seed means beside them (spec 8.1, corrected).
+ */
 export function aggregateAcrossSeeds(
   seeds: SeedResults,
   metricKeys: string[] = DEFAULT_METRIC_KEYS,

@@ -176,6 +176,7 @@ function permutationPvalue(s: SignedRankStat, nTotal: number, alternative: Alter
   return clip(2 * Math.min(less, greater));
 }
 
+/** scipy.stats.wilcoxon of x − y (or x): statistic and p-value with scipy's zero_method, correction and method rules */
 export function wilcoxon(
   x: ArrayLike<number>,
   y: ArrayLike<number> | null,

@@ -29,6 +29,7 @@ export interface CommandSpecs {
 
 /** flags a study sets itself for every run: a study file may not give them */
 export const STUDY_MANAGED_TRAIN_FLAGS = ['--data-dir', '--exp-name', '--runs-dir', '--seed', '--resume', '--json'];
+/** flags a study sets itself for every inference: a study file may not give them */
 export const STUDY_MANAGED_INFER_FLAGS = [
   '--checkpoint',
   '--distance-baseline',

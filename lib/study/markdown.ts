@@ -51,6 +51,7 @@ const CMP_HEAD = [
   'Method / note',
 ];
 
+/** the study report as Markdown tables (numbers rounded for reading; report.json keeps them unrounded) */
 export function renderMarkdown(r: StudyReport): string {
   const out: string[] = [];
   out.push(`# Study report: ${r.study.title}`);

@@ -49,6 +49,7 @@ export function studyStatuses(s: Study): RunStatus[] {
   return readSubmission(s) ? withQueueStates(s, st) : st;
 }
 
+/** what `vmat study plan` shows: every run with its folder, flags, resources, estimated cost and state */
 export function planSummary(s: Study): PlanSummary {
   const statuses = studyStatuses(s);
   const runs: PlanRow[] = statuses.map((st) => ({

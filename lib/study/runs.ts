@@ -54,10 +54,12 @@ export interface RunStatus {
   job: string | null;
 }
 
+/** the run's status record file (logs/<run>/status.json) */
 export function statusFile(run: StudyRun): string {
   return path.join(run.logDir, 'status.json');
 }
 
+/** the run's status record, or null when it has none (never attempted) */
 export function readStatus(run: StudyRun): StatusRecord | null {
   try {
     return JSON.parse(fs.readFileSync(statusFile(run), 'utf8')) as StatusRecord;
@@ -66,10 +68,12 @@ export function readStatus(run: StudyRun): StatusRecord | null {
   }
 }
 
+/** writes the run's status record atomically */
 export function writeStatus(run: StudyRun, rec: StatusRecord): void {
   writeFileAtomicSync(statusFile(run), toJson({ ...rec, updated_at: new Date().toISOString() }));
 }
 
+/** the run's training_summary.json (present once training finished) */
 export function summaryFile(run: StudyRun): string {
   return path.join(run.runDir, 'training_summary.json');
 }
@@ -107,6 +111,7 @@ export function plannedEpochs(argv: string[]): number {
   return Number.isFinite(e) ? e : 200;
 }
 
+/** whether a process with this pid is still running on this machine */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -24,6 +24,7 @@ export const CONDITION_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]*(?:_[A-Za-z0-9.-]+)*$/;
 
 /** a flag value as the study file gives it: JSON scalar, or an argv list */
 const settingValue = z.union([z.string(), z.number(), z.boolean()]);
+/** shared or per-condition `vmat` settings: {flag: value} or an argv list */
 export const settingsSchema = z.union([z.record(z.string(), settingValue), z.array(z.string())]);
 
 const metricSpec = z
@@ -136,6 +137,7 @@ const resourcesSchema = z
   })
   .strict();
 
+/** the study file (studies/<name>.json), validated with clear errors by readStudy */
 export const studySchema = z
   .object({
     $schema: z.string().optional(),
@@ -215,6 +217,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/^resources\.mem$/, 'SLURM memory such as "4G" or "500M"'],
 ];
 
+/** what a study-file key must hold, in words, for the error that names it */
 export function expectedFor(key: string, fallback: string): string {
   for (const [re, text] of EXPECTED) if (re.test(key)) return text;
   return fallback;

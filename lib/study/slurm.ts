@@ -187,6 +187,7 @@ export function queuedTasks(jobIds: string[]): Map<string, { state: string; reas
   return out;
 }
 
+/** what `study run --executor slurm` submitted (jobs/submission.json), or null */
 export function readSubmission(s: Study): Submission | null {
   try {
     return JSON.parse(fs.readFileSync(path.join(s.jobsDir, 'submission.json'), 'utf8')) as Submission;

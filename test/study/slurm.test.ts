@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertReportMatchesPeer, BIN, close, ROOT, runPeer, vmat } from './helpers';
-import { jupyterMissing, runNotebooks } from '../notebooks/helpers';
+import { jupyterMissing, runNotebooks } from '../notebook/helpers';
 import { evaluationFile } from '../../lib/study/runs';
 
 const CLUSTER = path.join(ROOT, 'scripts', 'slurm', 'local-cluster.sh');

@@ -16,7 +16,7 @@ import { buildReport } from '../../lib/study/report';
 import { writeSplit } from '../../lib/data/split';
 import { writeReferenceNpz } from '../../lib/data/reference_npz';
 import { Rng } from '../../lib/core/rng';
-import { phantomCase } from '../train/phantom';
+import { phantomCase } from '../prostate/phantom';
 import { assertReportMatchesPeer, ROOT, runPeer, vmat } from './helpers';
 
 const TEST_IDS = ['c01', 'c02', 'c03', 'c04', 'c05', 'c06', 'c07', 'c08'];

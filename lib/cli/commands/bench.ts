@@ -7,6 +7,7 @@ import type { RegisterContext } from '../main';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** adds `vmat bench` and, when the command line asks for it, every bench/<name>.ts subcommand */
 export function register(program: Command, context: RegisterContext): void {
   const group = program
     .command('bench')

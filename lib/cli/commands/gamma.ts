@@ -52,6 +52,7 @@ interface GammaOpts {
   json?: boolean;
 }
 
+/** adds `vmat gamma`: gamma index of two dose arrays (Gy) on one grid, pass rate and statistics */
 export function register(program: Command): void {
   program
     .command('gamma')

@@ -82,6 +82,7 @@ interface RunFlags {
   quiet: boolean;
 }
 
+/** adds `vmat study plan|run|status|report|run-one` (lib/study) */
 export function register(program: Command): void {
   const study = program
     .command('study')
