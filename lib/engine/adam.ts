@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from './native_addon';
+import { leanVariableGrads } from './lean_grads';
 
 interface AdamInternals {
   accBeta1: tf.Variable;
@@ -23,6 +24,14 @@ interface AdamInternals {
 const f = Math.fround;
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** minimize()'s gradients through the lean backward pass (bit-identical, frees as it goes) */
+  override computeGradients(
+    f: () => tf.Scalar,
+    varList?: tf.Variable[],
+  ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    return leanVariableGrads(f, varList);
+  }
+
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
     const grads: tf.Tensor[] = Array.isArray(variableGradients)
       ? variableGradients.map((v) => v.tensor)

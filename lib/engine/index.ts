@@ -17,6 +17,7 @@ import * as ref from './ops_reference';
 import { candidateOrder, pathByName, resolveThreads, type EnginePath, type PreparedPath } from './paths';
 import { selfTestOps } from './self_test';
 import { fastCpuKernelsInstalled, uninstallFastCpuKernels } from './cpu_kernels';
+import { uninstallBufferPool } from './buffer_pool';
 import type { Activation, EngineOps } from './ops';
 
 export type { EngineOps, Activation } from './ops';
@@ -27,6 +28,8 @@ export { BACKEND_CHOICES } from './paths';
 export { adam, FusedAdamOptimizer } from './adam';
 /** Inference that frees each activation after its last use (PyTorch-like peak memory). */
 export { leanApply } from './lean_inference';
+/** Gradients whose backward pass frees activations and gradients as it consumes them (bit-identical). */
+export { leanGradients, leanVariableGrads } from './lean_grads';
 
 export { tf };
 
@@ -129,6 +132,7 @@ export function resetEngine(): void {
   info = null;
   activeOps = referenceOps;
   if (fastCpuKernelsInstalled()) uninstallFastCpuKernels();
+  uninstallBufferPool();
 }
 
 export interface InitOptions {
@@ -163,6 +167,7 @@ export async function initEngine(opts: InitOptions = {}): Promise<EngineInfo> {
   for (const p of candidates) {
     // each candidate starts from stock tfjs kernels (a rejected native path leaves none behind)
     if (fastCpuKernelsInstalled()) uninstallFastCpuKernels();
+    uninstallBufferPool();
     let prepared: PreparedPath;
     try {
       prepared = await p.prepare(threads, referenceOps);

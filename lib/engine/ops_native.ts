@@ -2,20 +2,90 @@
  * The fast CPU op set: tfjs `cpu` backend tensors, arithmetic in the native addon (oneDNN
  * convolutions with their backward-data / backward-weights kernels, fused GroupNorm+activation,
  * trilinear x2 up-sampling, 2x max pooling).
- * Each op is a tf.customGrad whose forward and gradient read the cpu backend's Float32Arrays
- * directly (dataSync is zero-copy there) and wrap fresh Float32Arrays as outputs (also zero-copy).
+ *
+ * Each op is a tape kernel (the engine's runKernelFunc, which tf.customGrad also uses) whose
+ * gradient is one lazy function per input, so only the gradients the backward pass asks for are
+ * computed (the input gradient of the first convolution, ~5 % of a U-Net step, is never needed).
+ * Inputs are read from the cpu backend's Float32Arrays in place (zero-copy, without marking them
+ * as handed out: lib/engine/buffer_pool.ts); outputs are written into pooled buffers and wrapped
+ * as tensors (also zero-copy). Each op saves what its gradient needs and nothing else; GroupNorm
+ * keeps its per-group statistics (a few doubles) instead of recomputing them in the backward pass.
+ *
  * Semantics are exactly those of lib/engine/ops_reference.ts (tests compare them).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { EngineOps, Activation } from './ops';
 import type { NativeAddon } from './native_addon';
 import { samePadding } from './ops_reference';
+import { allocF32 } from './buffer_pool';
 
 const ACT_CODE: Record<Activation, 0 | 1 | 2> = { none: 0, relu: 1, silu: 2 };
 
+interface CpuData {
+  data: { get(dataId: object): { values?: unknown } };
+}
+
+/**
+ * The tensor's float32 values: the cpu backend's own array (read without counting as handed out,
+ * so its buffer can be recycled once released; do not keep it past the op).
+ */
 function f32(t: tf.Tensor, what: string): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`engine(native): ${what} must be float32, got ${t.dtype}`);
+  if (tf.getBackend() === 'cpu') {
+    const v = (tf.backend() as unknown as CpuData).data.get(t.dataId).values;
+    if (v instanceof Float32Array) return v;
+  }
   return t.dataSync() as Float32Array;
+}
+
+type Shape5 = [number, number, number, number, number];
+type GradFn = (() => tf.Tensor) | null;
+
+interface KernelRunner {
+  runKernelFunc(p: {
+    forwardFunc: (backend: unknown, save: (ts: tf.Tensor[]) => void) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: Record<string, tf.Tensor>;
+  }): tf.Tensor;
+}
+
+/**
+ * One differentiable op on the tape: `forward(save)` returns the output (save([...]) keeps the
+ * tensors the gradient needs, as tfjs clones that survive the forward tidy); `backward(dy, saved)`
+ * returns one lazy gradient function per input (null for inputs without a gradient).
+ */
+function tapeOp(
+  inputs: tf.Tensor[],
+  forward: (save: (ts: tf.Tensor[]) => void) => tf.Tensor,
+  backward: (dy: tf.Tensor, saved: tf.Tensor[]) => GradFn[],
+): tf.Tensor {
+  const inputMap: Record<string, tf.Tensor> = {};
+  inputs.forEach((t, i) => (inputMap[i] = t));
+  return (tf.engine() as unknown as KernelRunner).runKernelFunc({
+    forwardFunc: (_backend, save) => forward(save),
+    backwardsFunc: (dy, saved) => {
+      const fns = backward(dy, saved);
+      const map: Record<string, () => tf.Tensor> = {};
+      fns.forEach((fn, i) => {
+        if (fn) map[i] = fn;
+      });
+      return map;
+    },
+    inputs: inputMap,
+  });
+}
+
+/** A gradient computation that produces several input gradients at once, run on first demand. */
+function once<T>(compute: () => T): () => T {
+  let r: T | undefined;
+  let done = false;
+  return () => {
+    if (!done) {
+      r = compute();
+      done = true;
+    }
+    return r as T;
+  };
 }
 
 interface ConvGeom {
@@ -45,66 +115,40 @@ function convGeom(xs: number[], ws: number[], stride: number): ConvGeom {
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 export function makeNativeOps(addon: NativeAddon): EngineOps {
-  function convLike(kind: 0 | 1, g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D): tf.Tensor5D {
-    const run = tf.customGrad((xi, wi, save) => {
-      const xt = xi as tf.Tensor5D;
-      const wt = wi as tf.Tensor5D;
-      (save as tf.GradSaveFunc)([xt, wt]);
-      const y = new Float32Array(size(g.dst));
-      addon.convLike(kind, 0, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, f32(xt, 'x'), f32(wt, 'w'), y);
-      return {
-        value: tf.tensor5d(y, g.dst as [number, number, number, number, number]),
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => {
-          const [sx, sw] = saved;
-          const dyv = f32(dy, 'dy');
-          const dx = new Float32Array(size(g.src));
-          addon.convLike(kind, 1, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, dyv, f32(sw, 'w'), dx);
-          const dw = new Float32Array(size(g.wts));
-          addon.convLike(kind, 2, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, f32(sx, 'x'), dyv, dw);
-          return [tf.tensor(dx, g.src), tf.tensor(dw, g.wts)];
-        },
-      };
-    });
-    return run(x, w) as tf.Tensor5D;
-  }
-
-  /** conv + per-channel bias, the bias folded into oneDNN's forward and backward-weights */
-  function convBias(g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D): tf.Tensor5D {
-    if (b.size !== g.wts[4])
+  /** conv (kind 0) or transposed conv (kind 1), optionally + per-channel bias folded into oneDNN */
+  function convLike(kind: 0 | 1, g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D, b?: tf.Tensor1D): tf.Tensor5D {
+    if (b && b.size !== g.wts[4])
       throw new Error(`engine(native) conv3dBias: bias must have ${g.wts[4]} elements, got ${b.size}`);
-    const run = tf.customGrad((xi, wi, bi, save) => {
-      const [xt, wt, bt] = [xi as tf.Tensor5D, wi as tf.Tensor5D, bi as tf.Tensor1D];
-      (save as tf.GradSaveFunc)([xt, wt]);
-      const y = new Float32Array(size(g.dst));
-      addon.convLike(
-        0,
-        0,
-        g.src,
-        g.wts,
-        g.dst,
-        g.stride,
-        g.padL,
-        g.padR,
-        f32(xt, 'x'),
-        f32(wt, 'w'),
-        y,
-        f32(bt, 'bias'),
-      );
-      return {
-        value: tf.tensor5d(y, g.dst as [number, number, number, number, number]),
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => {
-          const [sx, sw] = saved;
-          const dyv = f32(dy, 'dy');
-          const dx = new Float32Array(size(g.src));
-          addon.convLike(0, 1, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, dyv, f32(sw, 'w'), dx);
+    const run = (dir: 0 | 1 | 2, a: Float32Array, bb: Float32Array, out: Float32Array, bias?: Float32Array) =>
+      addon.convLike(kind, dir, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, a, bb, out, bias ?? null);
+    return tapeOp(
+      b ? [x, w, b] : [x, w],
+      (save) => {
+        save([x, w]);
+        const y = allocF32(size(g.dst));
+        run(0, f32(x, 'x'), f32(w, 'w'), y, b ? f32(b, 'bias') : undefined);
+        return tf.tensor(y, g.dst as Shape5, 'float32');
+      },
+      (dy, saved) => {
+        const [sx, sw] = saved;
+        // weights and bias gradients come from one oneDNN call
+        const weightGrads = once(() => {
           const dw = new Float32Array(size(g.wts));
-          const db = new Float32Array(g.wts[4]);
-          addon.convLike(0, 2, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, f32(sx, 'x'), dyv, dw, db);
-          return [tf.tensor(dx, g.src), tf.tensor(dw, g.wts), tf.tensor1d(db)];
-        },
-      };
-    });
-    return run(x, w, b) as tf.Tensor5D;
+          const db = b ? new Float32Array(g.wts[4]) : undefined;
+          run(2, f32(sx, 'x'), f32(dy, 'dy'), dw, db);
+          return { dw, db };
+        });
+        return [
+          () => {
+            const dx = allocF32(size(g.src));
+            run(1, f32(dy, 'dy'), f32(sw, 'w'), dx);
+            return tf.tensor(dx, g.src as Shape5, 'float32');
+          },
+          () => tf.tensor(weightGrads().dw, g.wts as Shape5, 'float32'),
+          b ? () => tf.tensor1d(weightGrads().db as Float32Array, 'float32') : null,
+        ];
+      },
+    ) as tf.Tensor5D;
   }
 
   function groupNormAct(
@@ -120,16 +164,20 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
     if (gamma.size !== c || beta.size !== c) throw new Error(`groupNorm: gamma/beta must have ${c} elements`);
     const s = d * h * w;
     const code = ACT_CODE[act];
-    const run = tf.customGrad((xi, gi, bi, save) => {
-      const [xt, gt, bt] = [xi as tf.Tensor5D, gi as tf.Tensor1D, bi as tf.Tensor1D];
-      (save as tf.GradSaveFunc)([xt, gt, bt]);
-      const y = new Float32Array(x.size);
-      addon.groupNormFwd(n, s, c, groups, eps, code, f32(xt, 'x'), f32(gt, 'gamma'), f32(bt, 'beta'), y);
-      return {
-        value: tf.tensor5d(y, x.shape),
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => {
-          const [sx, sg, sb] = saved;
-          const dx = new Float32Array(x.size);
+    // mean and 1/std per sample and group, from the forward pass (the backward pass reuses them)
+    const stats = new Float64Array(n * groups * 2);
+    return tapeOp(
+      [x, gamma, beta],
+      (save) => {
+        save([x, gamma, beta]);
+        const y = allocF32(x.size);
+        addon.groupNormFwd(n, s, c, groups, eps, code, f32(x, 'x'), f32(gamma, 'gamma'), f32(beta, 'beta'), y, stats);
+        return tf.tensor(y, x.shape, 'float32');
+      },
+      (dy, saved) => {
+        const [sx, sg, sb] = saved;
+        const all = once(() => {
+          const dx = allocF32(x.size);
           const dg = new Float32Array(c);
           const db = new Float32Array(c);
           addon.groupNormBwd(
@@ -146,74 +194,77 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
             dx,
             dg,
             db,
+            stats,
           );
-          return [tf.tensor5d(dx, x.shape), tf.tensor1d(dg), tf.tensor1d(db)];
-        },
-      };
-    });
-    return run(x, gamma, beta) as tf.Tensor5D;
+          return { dx, dg, db };
+        });
+        return [
+          () => tf.tensor(all().dx, x.shape, 'float32'),
+          () => tf.tensor1d(all().dg, 'float32'),
+          () => tf.tensor1d(all().db, 'float32'),
+        ];
+      },
+    ) as tf.Tensor5D;
   }
 
   function eltwise<T extends tf.Tensor>(x: T, act: 1 | 2): T {
-    const run = tf.customGrad((xi, save) => {
-      const xt = xi as tf.Tensor;
-      (save as tf.GradSaveFunc)([xt]);
-      const y = new Float32Array(xt.size);
-      addon.eltwise(act, false, f32(xt, 'x'), null, y);
-      return {
-        value: tf.tensor(y, xt.shape),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const dx = new Float32Array(xt.size);
+    return tapeOp(
+      [x],
+      (save) => {
+        save([x]);
+        const y = allocF32(x.size);
+        addon.eltwise(act, false, f32(x, 'x'), null, y);
+        return tf.tensor(y, x.shape, 'float32');
+      },
+      (dy, saved) => [
+        () => {
+          const dx = allocF32(x.size);
           addon.eltwise(act, true, f32(saved[0], 'x'), f32(dy, 'dy'), dx);
-          return [tf.tensor(dx, xt.shape)];
+          return tf.tensor(dx, x.shape, 'float32');
         },
-      };
-    });
-    return run(x) as T;
+      ],
+    ) as T;
   }
 
   function upsample(x: tf.Tensor5D): tf.Tensor5D {
     const [n, d, h, w, c] = x.shape;
-    const big: [number, number, number, number, number] = [n, 2 * d, 2 * h, 2 * w, c];
-    const run = tf.customGrad((xi) => {
-      const y = new Float32Array(x.size * 8);
-      addon.upsample2x(false, x.shape, f32(xi as tf.Tensor, 'x'), y);
-      return {
-        value: tf.tensor5d(y, big),
-        gradFunc: (dy: tf.Tensor5D) => {
-          const dx = new Float32Array(x.size);
+    const big: Shape5 = [n, 2 * d, 2 * h, 2 * w, c];
+    return tapeOp(
+      [x],
+      () => {
+        const y = allocF32(x.size * 8);
+        addon.upsample2x(false, x.shape, f32(x, 'x'), y);
+        return tf.tensor(y, big, 'float32');
+      },
+      (dy) => [
+        () => {
+          const dx = allocF32(x.size);
           addon.upsample2x(true, x.shape, f32(dy, 'dy'), dx);
-          return [tf.tensor5d(dx, x.shape)];
+          return tf.tensor(dx, x.shape, 'float32');
         },
-      };
-    });
-    return run(x) as tf.Tensor5D;
+      ],
+    ) as tf.Tensor5D;
   }
 
   function maxPool(x: tf.Tensor5D): tf.Tensor5D {
     const [n, d, h, w, c] = x.shape;
-    const out: [number, number, number, number, number] = [
-      n,
-      Math.floor(d / 2),
-      Math.floor(h / 2),
-      Math.floor(w / 2),
-      c,
-    ];
-    const run = tf.customGrad((xi, save) => {
-      const xt = xi as tf.Tensor5D;
-      (save as tf.GradSaveFunc)([xt]);
-      const y = new Float32Array(out.reduce((a, b) => a * b, 1));
-      addon.maxPool2x(false, x.shape, f32(xt, 'x'), null, y);
-      return {
-        value: tf.tensor5d(y, out),
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => {
-          const dx = new Float32Array(x.size);
+    const out: Shape5 = [n, Math.floor(d / 2), Math.floor(h / 2), Math.floor(w / 2), c];
+    return tapeOp(
+      [x],
+      (save) => {
+        save([x]);
+        const y = allocF32(size(out));
+        addon.maxPool2x(false, x.shape, f32(x, 'x'), null, y);
+        return tf.tensor(y, out, 'float32');
+      },
+      (dy, saved) => [
+        () => {
+          const dx = allocF32(x.size);
           addon.maxPool2x(true, x.shape, f32(saved[0], 'x'), f32(dy, 'dy'), dx);
-          return [tf.tensor5d(dx, x.shape)];
+          return tf.tensor(dx, x.shape, 'float32');
         },
-      };
-    });
-    return run(x) as tf.Tensor5D;
+      ],
+    ) as tf.Tensor5D;
   }
 
   return {
@@ -221,7 +272,7 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
       return convLike(0, convGeom(x.shape, w.shape, stride), x, w);
     },
     conv3dBias(x, w, b, stride = 1) {
-      return convBias(convGeom(x.shape, w.shape, stride), x, w, b);
+      return convLike(0, convGeom(x.shape, w.shape, stride), x, w, b);
     },
     convTranspose3d2x(x, w) {
       const [n, d, h, wd, cin] = x.shape;
