@@ -21,6 +21,7 @@ import {
   conv3d,
   convTranspose3d2x,
   groupNormAct,
+  concatChannels,
   engineMemory,
   adam,
   type Activation,
@@ -90,6 +91,15 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
     if (!v) throw new Error(`bench U-Net: no parameter ${n}`);
     return v;
   };
+  // Each intermediate is disposed after its last use in the forward pass (tf.tidy would hold all
+  // of them to the end). Under a gradient tape that is safe: the ops keep what their gradients
+  // need (as saved clones, or as a recipe to rebuild it: lib/engine/ops_native.ts), so disposing
+  // frees only what nothing needs. Convolution outputs feeding GroupNorm are the one exception
+  // in training: they are GroupNorm's saved input and the leaves of the recipes of its output.
+  const free = (t: tf.Tensor) => t.dispose();
+  const freeGnInput = (t: tf.Tensor) => {
+    if (inference) t.dispose();
+  };
   const block = (h: tf.Tensor5D, name: string, stride: 1 | 2) => {
     const c = conv3d(h, get(name) as tf.Tensor5D, stride);
     const y = groupNormAct(
@@ -99,12 +109,8 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
       Math.min(8, c.shape[4]),
       spec.act,
     );
-    if (inference) c.dispose();
+    freeGnInput(c);
     return y;
-  };
-  // inference frees each intermediate as soon as it is used (tidy would hold all of them)
-  const free = (t: tf.Tensor) => {
-    if (inference) t.dispose();
   };
   const skips: tf.Tensor5D[] = [];
   let h = x;
@@ -125,9 +131,9 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
       Math.min(8, u0.shape[4]),
       spec.act,
     );
-    free(u0);
+    freeGnInput(u0);
     const skip = skips.pop() as tf.Tensor5D;
-    const cat = tf.concat([u, skip], 4) as tf.Tensor5D;
+    const cat = concatChannels([u, skip]);
     free(u);
     free(skip);
     const a = block(cat, `dec${i}.a`, 1);

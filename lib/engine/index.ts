@@ -72,6 +72,11 @@ export function conv3dBias(x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D, strid
   if (activeOps.conv3dBias) return activeOps.conv3dBias(x, w, b, stride);
   return tf.tidy(() => tf.add(activeOps.conv3d(x, w, stride), b) as tf.Tensor5D);
 }
+/** concat along the channel (last) axis; on the native path it saves nothing for its gradient */
+export function concatChannels(xs: tf.Tensor5D[]): tf.Tensor5D {
+  if (activeOps.concatChannels) return activeOps.concatChannels(xs);
+  return tf.concat(xs, 4) as tf.Tensor5D;
+}
 export function convTranspose3d2x(x: tf.Tensor5D, w: tf.Tensor5D): tf.Tensor5D {
   return activeOps.convTranspose3d2x(x, w);
 }

@@ -11,13 +11,21 @@
  * as tensors (also zero-copy). Each op saves what its gradient needs and nothing else; GroupNorm
  * keeps its per-group statistics (a few doubles) instead of recomputing them in the backward pass.
  *
+ * Recomputation (activation checkpointing of the cheap ops): the output of GroupNorm+activation,
+ * and a channel concat of such outputs, can be rebuilt bit for bit from the GroupNorm input (which
+ * GroupNorm's own gradient keeps anyway), gamma, beta and the saved statistics. When a convolution
+ * whose input was made that way needs the input for its weight gradient, and the input is at least
+ * VMAT_RECOMPUTE_MB (default 64 MB), it saves that recipe instead of the input and rebuilds it in
+ * a temporary buffer during the backward pass: the activation itself can be freed once the forward
+ * pass has used it. Small activations are saved as before (rebuilding costs a pass over memory).
+ *
  * Semantics are exactly those of lib/engine/ops_reference.ts (tests compare them).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { EngineOps, Activation } from './ops';
 import type { NativeAddon } from './native_addon';
 import { samePadding } from './ops_reference';
-import { allocF32 } from './buffer_pool';
+import { allocF32, releaseF32 } from './buffer_pool';
 
 const ACT_CODE: Record<Activation, 0 | 1 | 2> = { none: 0, relu: 1, silu: 2 };
 
@@ -114,6 +122,57 @@ function convGeom(xs: number[], ws: number[], stride: number): ConvGeom {
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+/** How to rebuild an activation from other tensors (see the file comment). */
+interface Recipe {
+  /** the tensors the rebuild reads (alive while the recipe is used) */
+  leaves: tf.Tensor[];
+  /** writes the activation into out from the leaves' values */
+  build(leafValues: Float32Array[], out: Float32Array): void;
+}
+
+/** recipes of GroupNorm+activation and concat outputs, by the output's data id */
+const recipes = new WeakMap<object, Recipe>();
+
+function recomputeMinBytes(): number {
+  const mb = Number(process.env.VMAT_RECOMPUTE_MB);
+  return (Number.isFinite(mb) && mb >= 0 ? mb : 64) * 2 ** 20;
+}
+
+/** The recipe to save instead of x, when x is large enough and its recipe's leaves are alive. */
+function recipeFor(x: tf.Tensor): Recipe | null {
+  if (x.size * 4 < recomputeMinBytes()) return null;
+  const r = recipes.get(x.dataId);
+  return r && r.leaves.every((t) => !t.isDisposed) ? r : null;
+}
+
+/**
+ * Saves x for the backward pass (or its recipe); returns how to get x's values back there:
+ * `take(saved)` gives the values and a release function for the temporary.
+ */
+function saveInput(
+  x: tf.Tensor,
+  extra: tf.Tensor[],
+  save: (ts: tf.Tensor[]) => void,
+): { take(saved: tf.Tensor[]): { values: Float32Array; release(): void } } {
+  const r = recipeFor(x);
+  if (!r) {
+    save([x, ...extra]);
+    return { take: (saved) => ({ values: f32(saved[0], 'x'), release: () => undefined }) };
+  }
+  save([...r.leaves, ...extra]);
+  const k = r.leaves.length;
+  return {
+    take: (saved) => {
+      const out = allocF32(x.size);
+      r.build(
+        saved.slice(0, k).map((t) => f32(t, 'recompute input')),
+        out,
+      );
+      return { values: out, release: () => releaseF32(out) };
+    },
+  };
+}
+
 export function makeNativeOps(addon: NativeAddon): EngineOps {
   /** conv (kind 0) or transposed conv (kind 1), optionally + per-channel bias folded into oneDNN */
   function convLike(kind: 0 | 1, g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D, b?: tf.Tensor1D): tf.Tensor5D {
@@ -121,21 +180,24 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
       throw new Error(`engine(native) conv3dBias: bias must have ${g.wts[4]} elements, got ${b.size}`);
     const run = (dir: 0 | 1 | 2, a: Float32Array, bb: Float32Array, out: Float32Array, bias?: Float32Array) =>
       addon.convLike(kind, dir, g.src, g.wts, g.dst, g.stride, g.padL, g.padR, a, bb, out, bias ?? null);
+    let input: ReturnType<typeof saveInput> | null = null;
     return tapeOp(
       b ? [x, w, b] : [x, w],
       (save) => {
-        save([x, w]);
+        input = saveInput(x, [w], save);
         const y = allocF32(size(g.dst));
         run(0, f32(x, 'x'), f32(w, 'w'), y, b ? f32(b, 'bias') : undefined);
         return tf.tensor(y, g.dst as Shape5, 'float32');
       },
       (dy, saved) => {
-        const [sx, sw] = saved;
+        const sw = saved[saved.length - 1];
         // weights and bias gradients come from one oneDNN call
         const weightGrads = once(() => {
           const dw = new Float32Array(size(g.wts));
           const db = b ? new Float32Array(g.wts[4]) : undefined;
-          run(2, f32(sx, 'x'), f32(dy, 'dy'), dw, db);
+          const xv = (input as NonNullable<typeof input>).take(saved);
+          run(2, xv.values, f32(dy, 'dy'), dw, db);
+          xv.release();
           return { dw, db };
         });
         return [
@@ -172,7 +234,12 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
         save([x, gamma, beta]);
         const y = allocF32(x.size);
         addon.groupNormFwd(n, s, c, groups, eps, code, f32(x, 'x'), f32(gamma, 'gamma'), f32(beta, 'beta'), y, stats);
-        return tf.tensor(y, x.shape, 'float32');
+        const out = tf.tensor(y, x.shape, 'float32');
+        recipes.set(out.dataId, {
+          leaves: [x, gamma, beta],
+          build: (v, dst) => addon.groupNormFwd(n, s, c, groups, eps, code, v[0], v[1], v[2], dst, stats, true),
+        });
+        return out;
       },
       (dy, saved) => {
         const [sx, sg, sb] = saved;
@@ -267,7 +334,57 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
     ) as tf.Tensor5D;
   }
 
+  /** concat along channels (the last axis); saves nothing (its gradient only slices dy) */
+  function concatChannels(xs: tf.Tensor5D[]): tf.Tensor5D {
+    if (xs.length === 0) throw new Error('engine(native) concatChannels: no inputs');
+    const [n, d, h, w] = xs[0].shape;
+    for (const t of xs) {
+      if (t.shape.slice(0, 4).some((v, i) => v !== xs[0].shape[i]))
+        throw new Error(`engine(native) concatChannels: shapes [${xs[0].shape}] and [${t.shape}] differ outside the channel axis`);
+    }
+    const rows = n * d * h * w;
+    const cs = xs.map((t) => t.shape[4]);
+    const cTot = cs.reduce((a, b) => a + b, 0);
+    const outShape: Shape5 = [n, d, h, w, cTot];
+    const offsets = cs.map((_, k) => cs.slice(0, k).reduce((a, b) => a + b, 0));
+    return tapeOp(
+      xs,
+      () => {
+        const out = allocF32(rows * cTot);
+        xs.forEach((t, k) => addon.copyRuns(f32(t, 'x'), 0, cs[k], out, offsets[k], cTot, rows, cs[k]));
+        const y = tf.tensor(out, outShape, 'float32');
+        // rebuildable when every part is (or is a plain tensor): the concat of the parts' rebuilds
+        const parts = xs.map((t) => ({ t, r: recipes.get(t.dataId) ?? null }));
+        recipes.set(y.dataId, {
+          leaves: parts.flatMap((p) => (p.r ? p.r.leaves : [p.t])),
+          build: (v, dst) => {
+            let at = 0;
+            parts.forEach((p, k) => {
+              if (!p.r) {
+                addon.copyRuns(v[at++], 0, cs[k], dst, offsets[k], cTot, rows, cs[k]);
+                return;
+              }
+              const tmp = allocF32(rows * cs[k]);
+              p.r.build(v.slice(at, at + p.r.leaves.length), tmp);
+              at += p.r.leaves.length;
+              addon.copyRuns(tmp, 0, cs[k], dst, offsets[k], cTot, rows, cs[k]);
+              releaseF32(tmp);
+            });
+          },
+        });
+        return y;
+      },
+      (dy) =>
+        xs.map((t, k) => () => {
+          const dx = allocF32(rows * cs[k]);
+          addon.copyRuns(f32(dy, 'dy'), offsets[k], cTot, dx, 0, cs[k], rows, cs[k]);
+          return tf.tensor(dx, t.shape, 'float32');
+        }),
+    ) as tf.Tensor5D;
+  }
+
   return {
+    concatChannels,
     conv3d(x, w, stride = 1) {
       return convLike(0, convGeom(x.shape, w.shape, stride), x, w);
     },
