@@ -16,9 +16,16 @@
  * Engine code reads tensor values through `backend.data.get(...)` (which does not expose) and must
  * not keep them past the op. Buffers from the pool are NOT zeroed: callers overwrite every element.
  *
+ * Memory kept: free buffers up to VMAT_POOL_MB (default 1024 MB); beyond that, and whenever an
+ * allocation of at least 64 MB finds no free buffer of its length, free buffers are released at
+ * once (detached through the addon, so their memory does not wait for a garbage collection): at
+ * the reference training size (800 MB activations) a stale free buffer would otherwise add to the
+ * peak.
+ *
  * Written by hand: tfjs has no allocator hook.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeAddon } from './native_addon';
 
 /** Arrays shorter than this (elements) are plain allocations: cheap, and not worth tracking. */
 export const MIN_POOLED_ELEMENTS = 1 << 16;
@@ -48,6 +55,15 @@ const free = new Map<number, Float32Array[]>();
 let freeBytes = 0;
 let capBytes = defaultCapBytes();
 const counters = { allocated: 0, reused: 0, recycled: 0, dropped: 0 };
+/** an allocation at least this large (bytes) that misses the pool first releases every free buffer */
+const EVICT_ON_MISS_BYTES = 64 * 2 ** 20;
+
+/** frees a buffer nothing references any more: now through the addon, else at the next GC */
+function drop(a: Float32Array): void {
+  counters.dropped++;
+  const { addon } = loadNativeAddon();
+  if (addon && typeof addon.detach === 'function') addon.detach(a.buffer as ArrayBuffer);
+}
 
 function defaultCapBytes(): number {
   const mb = Number(process.env.VMAT_POOL_MB);
@@ -68,6 +84,7 @@ export function allocF32(n: number): Float32Array {
     counters.reused++;
     return reused;
   }
+  if (n * 4 >= EVICT_ON_MISS_BYTES && freeBytes > 0) trimBufferPool();
   const a = new Float32Array(n);
   meta.set(a.buffer as ArrayBuffer, { live: 0, exposed: false });
   counters.allocated++;
@@ -88,8 +105,8 @@ function recycle(a: Float32Array): void {
   const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : new Float32Array(a.buffer);
   meta.delete(whole.buffer as ArrayBuffer);
   if (freeBytes + whole.byteLength > capBytes) {
-    counters.dropped++;
-    return; // left to the garbage collector
+    drop(whole);
+    return;
   }
   const list = free.get(whole.length);
   if (list) list.push(whole);
@@ -160,8 +177,9 @@ export function uninstallBufferPool(): void {
   trimBufferPool();
 }
 
-/** Drops every free buffer (their memory goes back once garbage-collected). */
+/** Releases every free buffer. */
 export function trimBufferPool(): void {
+  for (const list of free.values()) for (const a of list) drop(a);
   free.clear();
   freeBytes = 0;
 }

@@ -149,6 +149,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   info(): { dnnl: string; threads: number; cachedPrimitives: number };
   clearCache(): void;
+  /** frees an ArrayBuffer's memory now (it becomes detached: length 0); the caller guarantees no reader is left */
+  detach(buffer: ArrayBuffer): void;
 }
 
 export const ADDON_PATH = path.join(PROJECT_ROOT, 'native', 'build', 'Release', 'vmat_native.node');

@@ -153,15 +153,16 @@ function saveInput(
   x: tf.Tensor,
   extra: tf.Tensor[],
   save: (ts: tf.Tensor[]) => void,
-): { take(saved: tf.Tensor[]): { values: Float32Array; release(): void } } {
+): { rebuilds: boolean; take(saved: tf.Tensor[]): { values: Float32Array; release(): void } } {
   const r = recipeFor(x);
   if (!r) {
     save([x, ...extra]);
-    return { take: (saved) => ({ values: f32(saved[0], 'x'), release: () => undefined }) };
+    return { rebuilds: false, take: (saved) => ({ values: f32(saved[0], 'x'), release: () => undefined }) };
   }
   save([...r.leaves, ...extra]);
   const k = r.leaves.length;
   return {
+    rebuilds: true,
     take: (saved) => {
       const out = allocF32(x.size);
       r.build(
@@ -202,6 +203,9 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
         });
         return [
           () => {
+            // a rebuilt input and dx would coexist: when the weights' gradient will be asked for
+            // anyway (a trainable variable), compute it first so the rebuilt input is gone
+            if (input?.rebuilds && w instanceof tf.Variable && w.trainable) weightGrads();
             const dx = allocF32(size(g.src));
             run(1, f32(dy, 'dy'), f32(sw, 'w'), dx);
             return tf.tensor(dx, g.src as Shape5, 'float32');
@@ -340,7 +344,9 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
     const [n, d, h, w] = xs[0].shape;
     for (const t of xs) {
       if (t.shape.slice(0, 4).some((v, i) => v !== xs[0].shape[i]))
-        throw new Error(`engine(native) concatChannels: shapes [${xs[0].shape}] and [${t.shape}] differ outside the channel axis`);
+        throw new Error(
+          `engine(native) concatChannels: shapes [${xs[0].shape}] and [${t.shape}] differ outside the channel axis`,
+        );
     }
     const rows = n * d * h * w;
     const cs = xs.map((t) => t.shape[4]);

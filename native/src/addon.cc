@@ -396,6 +396,19 @@ napi_value Info(napi_env env, napi_callback_info) {
   });
 }
 
+// detach(arrayBuffer): frees an ArrayBuffer's memory now instead of at a later garbage collection
+// (the buffer pool's evictions; the caller guarantees nothing reads it any more).
+napi_value Detach(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 1);
+    bool is;
+    check(env, napi_is_arraybuffer(env, v[0], &is), "arraybuffer check");
+    if (!is) throw JsError("vmat_native: detach expects an ArrayBuffer");
+    check(env, napi_detach_arraybuffer(env, v[0]), "detach");
+    return undef(env);
+  });
+}
+
 napi_value ClearCache(napi_env env, napi_callback_info) {
   return guarded(env, [&] {
     vmat::clearCache();
@@ -591,6 +604,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemmGflops", nullptr, SgemmGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"detach", nullptr, Detach, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
