@@ -447,7 +447,7 @@ export function registerBench(group: Command): void {
     .option('--no-peer', 'skip the PyTorch peer')
     .option(
       '--memory-reference',
-      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch (minutes; the engine run needs more than 23 GB and is killed on a 24 GB machine)',
+      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch, each in its own process (minutes; needs ~20 GB free)',
     )
     .option('--json', 'print one JSON object')
     .action(async (raw: Partial<BenchOptions>) => {
