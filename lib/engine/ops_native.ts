@@ -175,7 +175,7 @@ function saveInput(
 }
 
 export function makeNativeOps(addon: NativeAddon): EngineOps {
-  /** conv (kind 0) or transposed conv (kind 1), optionally + per-channel bias folded into oneDNN */
+  /** conv (kind 0) or transposed conv (kind 1), optionally + per-channel bias (added by oneDNN) */
   function convLike(kind: 0 | 1, g: ConvGeom, x: tf.Tensor5D, w: tf.Tensor5D, b?: tf.Tensor1D): tf.Tensor5D {
     if (b && b.size !== g.wts[4])
       throw new Error(`engine(native) conv3dBias: bias must have ${g.wts[4]} elements, got ${b.size}`);
@@ -192,14 +192,12 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
       },
       (dy, saved) => {
         const sw = saved[saved.length - 1];
-        // weights and bias gradients come from one oneDNN call
         const weightGrads = once(() => {
           const dw = new Float32Array(size(g.wts));
-          const db = b ? new Float32Array(g.wts[4]) : undefined;
           const xv = (input as NonNullable<typeof input>).take(saved);
-          run(2, xv.values, f32(dy, 'dy'), dw, db);
+          run(2, xv.values, f32(dy, 'dy'), dw);
           xv.release();
-          return { dw, db };
+          return { dw };
         });
         return [
           () => {
@@ -211,7 +209,16 @@ export function makeNativeOps(addon: NativeAddon): EngineOps {
             return tf.tensor(dx, g.src as Shape5, 'float32');
           },
           () => tf.tensor(weightGrads().dw, g.wts as Shape5, 'float32'),
-          b ? () => tf.tensor1d(weightGrads().db as Float32Array, 'float32') : null,
+          b
+            ? () => {
+                // the sum of dy over N, D, H, W as the gradient of a separate bias add computes it
+                // (the same kernel and order), so conv3dBias trains bit-identically to conv3d + add
+                const cout = g.wts[4];
+                const db = new Float32Array(cout);
+                addon.reduceSum(f32(dy, 'dy'), 1, size(g.dst) / cout, cout, false, db);
+                return tf.tensor1d(db, 'float32');
+              }
+            : null,
         ];
       },
     ) as tf.Tensor5D;
