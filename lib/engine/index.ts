@@ -30,6 +30,8 @@ export { adam, FusedAdamOptimizer } from './adam';
 export { leanApply } from './lean_inference';
 /** Gradients whose backward pass frees activations and gradients as it consumes them (bit-identical). */
 export { leanGradients, leanVariableGrads } from './lean_grads';
+/** FiLM and same-shape add that keep less for their gradients than tf.mul/tf.add (bit-identical) */
+export { film, addSame } from './lean_ops';
 
 export { tf };
 

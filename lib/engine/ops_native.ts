@@ -26,6 +26,7 @@ import type { EngineOps, Activation } from './ops';
 import type { NativeAddon } from './native_addon';
 import { samePadding } from './ops_reference';
 import { allocF32, releaseF32 } from './buffer_pool';
+import { tapeOp } from './lean_ops';
 
 const ACT_CODE: Record<Activation, 0 | 1 | 2> = { none: 0, relu: 1, silu: 2 };
 
@@ -47,42 +48,6 @@ function f32(t: tf.Tensor, what: string): Float32Array {
 }
 
 type Shape5 = [number, number, number, number, number];
-type GradFn = (() => tf.Tensor) | null;
-
-interface KernelRunner {
-  runKernelFunc(p: {
-    forwardFunc: (backend: unknown, save: (ts: tf.Tensor[]) => void) => tf.Tensor;
-    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-    inputs: Record<string, tf.Tensor>;
-  }): tf.Tensor;
-}
-
-/**
- * One differentiable op on the tape: `forward(save)` returns the output (save([...]) keeps the
- * tensors the gradient needs, as tfjs clones that survive the forward tidy); `backward(dy, saved)`
- * returns one lazy gradient function per input (null for inputs without a gradient).
- */
-function tapeOp(
-  inputs: tf.Tensor[],
-  forward: (save: (ts: tf.Tensor[]) => void) => tf.Tensor,
-  backward: (dy: tf.Tensor, saved: tf.Tensor[]) => GradFn[],
-): tf.Tensor {
-  const inputMap: Record<string, tf.Tensor> = {};
-  inputs.forEach((t, i) => (inputMap[i] = t));
-  return (tf.engine() as unknown as KernelRunner).runKernelFunc({
-    forwardFunc: (_backend, save) => forward(save),
-    backwardsFunc: (dy, saved) => {
-      const fns = backward(dy, saved);
-      const map: Record<string, () => tf.Tensor> = {};
-      fns.forEach((fn, i) => {
-        if (fn) map[i] = fn;
-      });
-      return map;
-    },
-    inputs: inputMap,
-  });
-}
-
 /** A gradient computation that produces several input gradients at once, run on first demand. */
 function once<T>(compute: () => T): () => T {
   let r: T | undefined;

@@ -3,7 +3,7 @@
  * ([B, Y, X, Z, C]); every op is either a stock tfjs op with a trusted gradient (matMul, add,
  * sigmoid, softmax, moments) or an engine op, so the models run on any backend.
  */
-import { tf, conv3d, conv3dBias, groupNormAct, silu, relu, upsampleTrilinear2x } from '../engine';
+import { tf, conv3d, conv3dBias, groupNormAct, silu, relu, upsampleTrilinear2x, film, addSame } from '../engine';
 import { groupsFor } from './config';
 
 export type Params = Map<string, tf.Tensor>;
@@ -44,19 +44,18 @@ export function convBlock(p: Params, name: string, x: tf.Tensor5D, cond: tf.Tens
   const c1 = conv(p, `${name}.conv1`, x);
   const h1 = normSilu(p, `${name}.norm1`, c1);
   c1.dispose();
-  const film = linear(p, `${name}.cond_mlp.1`, silu(cond));
-  const scale = tf.slice(film, [0, 0], [b, cout]).reshape([b, 1, 1, 1, cout]);
-  const shift = tf.slice(film, [0, cout], [b, cout]).reshape([b, 1, 1, 1, cout]);
-  const scaled = tf.mul(h1, tf.add(scale, 1)) as tf.Tensor5D;
+  const scaleShift = linear(p, `${name}.cond_mlp.1`, silu(cond));
+  const scale = tf.slice(scaleShift, [0, 0], [b, cout]).reshape([b, 1, 1, 1, cout]);
+  const shift = tf.slice(scaleShift, [0, cout], [b, cout]).reshape([b, 1, 1, 1, cout]);
+  // h·(1+scale)+shift and the residual sum keep less for their gradients than tf.mul/tf.add
+  const filmed = film(h1, tf.add(scale, 1), shift);
   h1.dispose();
-  const filmed = tf.add(scaled, shift) as tf.Tensor5D;
-  scaled.dispose();
   const c2 = conv(p, `${name}.conv2`, filmed);
   filmed.dispose();
   const h2 = normSilu(p, `${name}.norm2`, c2);
   c2.dispose();
   const res = p.has(`${name}.residual.weight`) ? conv(p, `${name}.residual`, x) : x;
-  const out = tf.add(h2, res) as tf.Tensor5D;
+  const out = res === x ? (tf.add(h2, res) as tf.Tensor5D) : addSame(h2, res);
   h2.dispose();
   if (res !== x) res.dispose();
   return out;
