@@ -396,8 +396,10 @@ interface MemoryPair {
 function runChild(cmd: string, args: string[], free: number): { json: Record<string, unknown> | null; why: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status === 0) {
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    return { json: JSON.parse(line) as Record<string, unknown>, why: '' };
+    // the engine prints one (indented) JSON object, the peers one JSON line after any other output
+    const out = r.stdout.trim();
+    const text = out.startsWith('{') ? out : (out.split('\n').pop() ?? '');
+    return { json: JSON.parse(text) as Record<string, unknown>, why: '' };
   }
   if (r.signal === 'SIGKILL')
     return { json: null, why: `killed (SIGKILL: out of memory with ${free.toFixed(0)} MB free at the start)` };
