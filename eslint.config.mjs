@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import jsdoc from 'eslint-plugin-jsdoc';
 
 export default tseslint.config(
   {
@@ -58,6 +59,41 @@ export default tseslint.config(
       eqeqeq: ['error', 'smart'],
       'prefer-const': 'error',
     },
+  },
+  {
+    // doc comments on every exported function, class and constant of lib/ (issue 15: what it does,
+    // units and array shapes); methods, interfaces and types are not enforced
+    files: ['lib/**/*.ts'],
+    plugins: { jsdoc },
+    rules: {
+      'jsdoc/require-jsdoc': [
+        'error',
+        {
+          publicOnly: true,
+          require: {
+            FunctionDeclaration: true,
+            ClassDeclaration: true,
+            ArrowFunctionExpression: true,
+            FunctionExpression: true,
+          },
+          contexts: ['ExportNamedDeclaration > VariableDeclaration'],
+        },
+      ],
+    },
+  },
+  {
+    // TEMPORARY: folders other helpers are still changing (perf, study); the lead removes this
+    // override after merging them, and their exports then need doc comments too
+    files: [
+      'lib/engine/**',
+      'lib/eval/gamma*.ts',
+      'lib/stats/**',
+      'lib/study/**',
+      'lib/cli/commands/bench.ts',
+      'lib/cli/commands/gamma.ts',
+      'lib/cli/commands/study.ts',
+    ],
+    rules: { 'jsdoc/require-jsdoc': 'off' },
   },
   {
     // tests read JSON fixtures loosely and load modules lazily

@@ -24,12 +24,13 @@ export async function load3d(
   return { data, shape: arr.shape as [number, number, number], arr };
 }
 
+/** Throws a DataError naming `bName` unless arrays `a` and `b` have the same shape (same grid, same axis order). */
 export function sameShape(a: { shape: number[] }, aName: string, b: { shape: number[] }, bName: string): void {
   if (a.shape.join(',') !== b.shape.join(','))
     throw new DataError(bName, null, `shape (${a.shape.join(', ')}) of ${aName}`, `(${b.shape.join(', ')})`);
 }
 
-/** a mask array (any numeric dtype, nonzero = inside) */
+/** A non-empty mask from `file.npy` or `file.npz:key` (any numeric dtype, nonzero = inside) on the grid `shape` of `against`. */
 export async function loadMask(spec: string, shape: number[], against: string): Promise<Uint8Array> {
   const m = await load3d(spec, 'mask');
   sameShape({ shape }, against, m, spec);

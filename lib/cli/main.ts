@@ -41,6 +41,7 @@ export function buildProgram(context: RegisterContext = { benchmarks: true }): C
   return program;
 }
 
+/** Runs the CLI on `argv` (process.argv layout); benchmark subcommands are registered only for `vmat bench`. */
 export async function main(argv: string[]): Promise<void> {
   await buildProgram({ benchmarks: argv.slice(2).includes('bench') }).parseAsync(argv);
 }

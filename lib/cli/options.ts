@@ -17,12 +17,14 @@ export function parseNumberList(option: string, text: string | undefined, expect
   return vals;
 }
 
+/** Parses `--spacing-mm a,b,c`: three positive voxel sizes in mm, in array axis order (Y, X, Z). */
 export function parseSpacing(text: string | undefined): [number, number, number] {
   const v = parseNumberList('--spacing-mm', text, 3);
   if (v.some((x) => !(x > 0))) throw new UsageError(`--spacing-mm: spacing must be positive mm, found ${text}`);
   return v as [number, number, number];
 }
 
+/** Parses an optional numeric option; `fallback` when absent, a UsageError naming `option` when not a number or `check` fails. */
 export function parseNumber(
   option: string,
   text: string | undefined,
@@ -37,6 +39,7 @@ export function parseNumber(
   return v;
 }
 
+/** Parses an optional option restricted to `allowed`; `fallback` when absent, else a UsageError naming `option`. */
 export function oneOf<T extends string>(
   option: string,
   text: string | undefined,
@@ -49,6 +52,7 @@ export function oneOf<T extends string>(
   return text as T;
 }
 
+/** A commander parser for an integer option >= `min`; bad values are UsageErrors naming `flag`. */
 export function intOpt(flag: string, min = 0): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
@@ -57,6 +61,7 @@ export function intOpt(flag: string, min = 0): (v: string) => number {
   };
 }
 
+/** A commander parser for a finite number option >= `min`; bad values are UsageErrors naming `flag`. */
 export function numOpt(flag: string, min = -Infinity): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
@@ -66,6 +71,7 @@ export function numOpt(flag: string, min = -Infinity): (v: string) => number {
   };
 }
 
+/** A commander parser for an option restricted to `choices`; other values are UsageErrors naming `flag`. */
 export function choiceOpt<T extends string>(flag: string, choices: readonly T[]): (v: string) => T {
   return (v: string) => {
     if (!choices.includes(v as T)) throw new UsageError(`${flag}: expected one of ${choices.join('|')}, found '${v}'`);

@@ -9,6 +9,7 @@ function tmpName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now()}.tmp`);
 }
 
+/** Writes `data` to `target` through a temporary file in the same folder and a rename: readers never see a half-written file. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
   const tmp = tmpName(target);
@@ -21,6 +22,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   }
 }
 
+/** Synchronous writeFileAtomic (temporary file + rename). */
 export function writeFileAtomicSync(target: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tmpName(target);
@@ -38,6 +40,7 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
 }
 
+/** Writes `value` as indented JSON (non-finite numbers as null) atomically. */
 export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
   await writeFileAtomic(target, toJson(value));
 }

@@ -37,6 +37,7 @@ function git(args: string[]): string | null {
   }
 }
 
+/** Commit, subject and dirty flag of the project's git checkout (nulls when git or the repository is missing). */
 export function gitInfo(): GitInfo {
   const commit = git(['rev-parse', 'HEAD']);
   const status = git(['status', '--porcelain', '--untracked-files=no']);
@@ -67,6 +68,7 @@ export function pkgVersion(name: string): string | null {
   return null;
 }
 
+/** The environment recorded with every run: Node, platform, CPU, cores, memory (GB), package versions, engine backend, git. */
 export function envSnapshot(engine: EnvSnapshot['engine'] = null): EnvSnapshot {
   const own = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const names = [

@@ -26,6 +26,7 @@ export class DataError extends VmatError {
 /** Bad command-line usage (missing or malformed option). */
 export class UsageError extends VmatError {}
 
+/** The CLI's one-line report of a thrown value: a VmatError's message, anything else as an internal error with its stack. */
 export function formatError(err: unknown): string {
   if (err instanceof VmatError) return `vmat: ${err.message}`;
   if (err instanceof Error) return `vmat: internal error: ${err.stack ?? err.message}`;

@@ -18,6 +18,7 @@ export interface ProgressOptions {
   quiet?: boolean;
 }
 
+/** A progress reporter: `onUpdate` when given, else a bar on a TTY, else a line every ~10% / 5 s on stderr; silent with `quiet`. */
 export function createProgress(opts: ProgressOptions): Progress {
   let done = 0;
   if (opts.onUpdate) {

@@ -10,6 +10,7 @@ import seedrandom from 'seedrandom';
 
 export type RngState = seedrandom.State.Alea;
 
+/** The seeded generator (seedrandom Alea) with uniform, integer, normal and shuffle draws; its state round-trips through checkpoints. */
 export class Rng {
   private readonly prng: seedrandom.StatefulPRNG<RngState>;
   private spareNormal: number | null = null;

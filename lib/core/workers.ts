@@ -32,7 +32,7 @@ export interface WorkerReply<R> {
  */
 export function serveJobs<J, R>(name: string, handle: (job: J) => Promise<R>): void {
   const port = parentPort;
-  if (!port) throw new Error(`${name} must run in a worker thread`);
+  if (!port) throw new Error(`${name} must run in a worker thread (started by runJobPool through workerSource)`);
   port.on('message', (job: J) => {
     handle(job).then(
       (result) => port.postMessage({ ok: true, result } satisfies WorkerReply<R>),

@@ -54,6 +54,7 @@ export interface Case {
   warnings?: string[];
 }
 
+/** Number of voxels of the case grid (Y × X × Z). */
 export function voxelCount(c: Pick<Case, 'shape'>): number {
   return c.shape[0] * c.shape[1] * c.shape[2];
 }

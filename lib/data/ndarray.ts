@@ -18,6 +18,7 @@ export interface NdArray<T extends TypedArray = TypedArray> {
   dtype: string;
 }
 
+/** Number of elements of an array of this shape (product of the dimensions; 1 for a 0-d shape). */
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

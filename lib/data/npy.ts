@@ -214,10 +214,10 @@ function descrOf(arr: NdArray): string {
   const d = arr.dtype;
   const { code } = splitDescr(d);
   const info = DTYPES[code];
-  if (!info) throw new Error(`encodeNpy: unsupported dtype ${d}`);
+  if (!info) throw new Error(`encodeNpy: unsupported dtype ${d} (NdArrays are built with the dtypes of DTYPES)`);
   const expectedCtor = info.make(new ArrayBuffer(8), 0).constructor;
   if (arr.data.constructor !== expectedCtor) {
-    throw new Error(`encodeNpy: dtype ${d} does not match data ${arr.data.constructor.name}`);
+    throw new Error(`encodeNpy: dtype ${d} does not match data ${arr.data.constructor.name} (ndarray() derives the dtype from the data)`);
   }
   return info.descr;
 }
@@ -243,7 +243,7 @@ export function npyHeaderBytes(descr: string, shape: readonly number[]): Uint8Ar
   const total = 10 + dict.length + 1;
   const pad = (64 - (total % 64)) % 64;
   dict = dict + ' '.repeat(pad) + '\n';
-  if (dict.length > 65535) throw new Error('encodeNpy: header too long for format 1.0');
+  if (dict.length > 65535) throw new Error(`encodeNpy: header of ${dict.length} bytes is too long for format 1.0 (65535 max; shape has ${shape.length} axes)`);
   const out = new Uint8Array(10 + dict.length);
   out.set(MAGIC, 0);
   out[6] = 1;
@@ -258,7 +258,7 @@ export function npyHeaderBytes(descr: string, shape: readonly number[]): Uint8Ar
 export function encodeNpy(arr: NdArray): Uint8Array {
   const descr = descrOf(arr);
   if (arr.data.length !== numel(arr.shape)) {
-    throw new Error(`encodeNpy: ${arr.data.length} elements for shape (${arr.shape.join(', ')})`);
+    throw new Error(`encodeNpy: ${arr.data.length} elements for shape (${arr.shape.join(', ')}), which needs ${numel(arr.shape)}`);
   }
   const header = npyHeaderBytes(descr, arr.shape);
   const body = new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);

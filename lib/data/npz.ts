@@ -23,10 +23,12 @@ export interface PickledObject {
 
 export type NpzEntry = NdArray | PickledObject;
 
+/** True for an npz entry that holds a pickled object (an object-dtype member such as `metadata`). */
 export function isPickled(e: NpzEntry | undefined): e is PickledObject {
   return !!e && (e as PickledObject).kind === 'pickle';
 }
 
+/** True for a numeric array entry (`data`, `shape`, `dtype`). */
 export function isNdArray(e: unknown): e is NdArray {
   return !!e && typeof e === 'object' && 'data' in e && 'shape' in e && 'dtype' in e;
 }

@@ -16,6 +16,7 @@ import { isNdArray, openNpz } from './npz';
 import { OPENKBP_STRUCTURES, OPENKBP_TARGETS, targetDoseGy } from './profiles';
 import { arrayProblem, binaryProblem, checkDose } from './validate';
 
+/** The OpenKBP grid (voxels, array order (Y, X, Z) = the challenge's CSV index order). */
 export const OPENKBP_SHAPE: Shape3 = [128, 128, 128];
 /** the three dose levels of every OpenKBP plan; normalisation dose is the highest */
 export const OPENKBP_RX_GY = 70;

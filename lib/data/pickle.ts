@@ -69,18 +69,20 @@ class Global {
   ) {}
 }
 
-function pyInt(v: unknown): number {
+/** a Python int (or bool) as a JS number; null for anything else */
+function pyInt(v: unknown): number | null {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new Error(`expected int, got ${typeof v}`);
+  return null;
 }
 
 /** numpy scalar(dtype, bytes) → JS value (float scalars stay wrapped as Fl until finalize) */
 function decodeScalar(dt: NpDtype, raw: Uint8Array): unknown {
   const descr = dt.descr();
   const kind = descr[1];
-  if (kind === 'O') throw new Error('object scalar');
+  // thrown inside a REDUCE call: the unpickler re-throws it as a DataError naming the file and key
+  if (kind === 'O') throw new Error('an object-dtype scalar');
   const arr = decodeRawArray(raw, descr, [], false);
   const x = arr.data[0];
   if (kind === 'b') return x !== 0;
@@ -94,19 +96,21 @@ const RECONSTRUCT: Callable = () => new NpArray();
 const NDARRAY_CLASS = new Global('numpy.ndarray', null);
 
 const DTYPE: Callable = (args) => new NpDtype(String(args[0]));
+// Callables run inside REDUCE: their plain Errors become DataErrors (file, key, "valid arguments to
+// <global>", found = the message) in the unpickler's callGlobal, so the messages say what was found.
 const SCALAR: Callable = (args) => {
   const dt = args[0];
-  if (!(dt instanceof NpDtype)) throw new Error('scalar() without dtype');
+  if (!(dt instanceof NpDtype)) throw new Error('no dtype argument');
   const raw = args[1];
-  if (raw === undefined && dt.code.replace(/^[<>|=]/, '').startsWith('O')) throw new Error('object scalar');
-  if (!(raw instanceof Uint8Array)) throw new Error('scalar() without bytes');
+  if (raw === undefined && dt.code.replace(/^[<>|=]/, '').startsWith('O')) throw new Error('an object-dtype scalar');
+  if (!(raw instanceof Uint8Array)) throw new Error('no bytes argument');
   return decodeScalar(dt, raw);
 };
 /** protocol 2 writes bytes as _codecs.encode(str, 'latin1') */
 const CODECS_ENCODE: Callable = (args) => {
   const s = String(args[0]);
   const enc = String(args[1] ?? 'utf-8').toLowerCase();
-  if (enc !== 'latin1' && enc !== 'latin-1' && enc !== 'iso-8859-1') throw new Error(`_codecs.encode encoding ${enc}`);
+  if (enc !== 'latin1' && enc !== 'latin-1' && enc !== 'iso-8859-1') throw new Error(`encoding '${enc}' (numpy pickles bytes as latin1)`);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
   return out;
@@ -242,7 +246,7 @@ export function unpickle(bytes: Uint8Array, ctx: UnpickleOptions = { file: '<buf
       if (!(state instanceof Tup) || state.items.length < 5) err('ndarray state tuple of 5', describe(state));
       const [, shape, dt, fortran, data] = state.items;
       if (!(shape instanceof Tup)) err('ndarray shape tuple', describe(shape));
-      obj.shape = shape.items.map(pyInt);
+      obj.shape = shape.items.map((v) => pyInt(v) ?? err('integer ndarray shape entries', describe(v)));
       if (!(dt instanceof NpDtype)) err('ndarray dtype', describe(dt));
       obj.dtype = dt;
       obj.fortran = fortran === true || fortran === 1;
@@ -675,7 +679,7 @@ function writeNpScalar(w: Writer, v: NpScalar, path: string): void {
   else if (v.dtype === 'f4') dv.setFloat32(0, Number(v.value), true);
   else {
     const b = BigInt(v.value as number | bigint);
-    if (v.dtype === 'u8' && b < 0n) throw new Error(`pickleMetadata: negative np.uint64 at ${path}`);
+    if (v.dtype === 'u8' && b < 0n) throw new Error(`pickleMetadata: negative np.uint64 at ${path} (NpScalar u8 values are >= 0)`);
     if (v.dtype === 'u8') dv.setBigUint64(0, b, true);
     else dv.setBigInt64(0, b, true);
   }
@@ -706,7 +710,7 @@ function writeNpScalar(w: Writer, v: NpScalar, path: string): void {
 }
 
 function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth: number): void {
-  if (depth > 100) throw new Error(`pickleMetadata: nesting too deep at ${path}`);
+  if (depth > 100) throw new Error(`pickleMetadata: nesting deeper than 100 at ${path} (metadata dicts are shallow; a cycle?)`);
   if (v === null || v === undefined) return w.byte(0x4e);
   if (v instanceof NpScalar) return writeNpScalar(w, v, path);
   if (v === true) return w.byte(0x88);
@@ -752,7 +756,7 @@ function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth
     return;
   }
   if (typeof v === 'object') {
-    if ('data' in v && 'shape' in v && 'dtype' in v) throw new Error(`pickleMetadata: ndarray values are not supported (at ${path})`);
+    if ('data' in v && 'shape' in v && 'dtype' in v) throw new Error(`pickleMetadata: ndarray values are not supported (at ${path}); arrays go in their own npz member`);
     const intKeys = hasIntKeys(v);
     const floats = floatKeysOf(v);
     const entries = Object.entries(v);
@@ -768,7 +772,7 @@ function writeValue(w: Writer, v: unknown, asFloat: boolean, path: string, depth
     }
     return;
   }
-  throw new Error(`pickleMetadata: cannot pickle ${typeof v} at ${path}`);
+  throw new Error(`pickleMetadata: cannot pickle a ${typeof v} at ${path} (metadata holds the Python-like values of pyobj.ts)`);
 }
 
 /**

@@ -13,7 +13,9 @@ export const OPENKBP_STRUCTURES = [
   'Brainstem', 'SpinalCord', 'RightParotid', 'LeftParotid', 'Esophagus', 'Larynx', 'Mandible',
   'PTV56', 'PTV63', 'PTV70',
 ] as const;
+/** The 7 OpenKBP organs at risk, in channel order. */
 export const OPENKBP_OARS = OPENKBP_STRUCTURES.slice(0, 7);
+/** The 3 OpenKBP targets (dose levels 56, 63 and 70 Gy). */
 export const OPENKBP_TARGETS = ['PTV56', 'PTV63', 'PTV70'] as const;
 
 /** Paired left/right structures swapped by a true left-right flip. */

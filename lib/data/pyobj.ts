@@ -17,8 +17,11 @@
  * JSON.stringify and Object.keys ignore them.
  */
 
+/** Marks an array decoded from (or to be pickled as) a Python tuple. */
 export const PY_TUPLE: unique symbol = Symbol.for('vmat-lab.py.tuple') as never;
+/** Marks an object whose integer-looking keys are Python ints. */
 export const PY_INT_KEYS: unique symbol = Symbol.for('vmat-lab.py.intKeys') as never;
+/** Holds the keys (or array indices) whose integer-valued numbers are Python floats. */
 export const PY_FLOATS: unique symbol = Symbol.for('vmat-lab.py.floats') as never;
 
 /** An explicit Python float (for integer-valued numbers that must pickle as float, e.g. 70.0). */
@@ -73,6 +76,7 @@ export function pyTuple<T>(items: T[]): T[] {
   return items;
 }
 
+/** True for an array marked as a Python tuple (asPyTuple). */
 export function isPyTuple(v: unknown): boolean {
   return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[PY_TUPLE] === true;
 }
@@ -83,6 +87,7 @@ export function withIntKeys<T extends object>(obj: T): T {
   return obj;
 }
 
+/** True for an object marked to pickle its integer-looking keys as Python ints. */
 export function hasIntKeys(obj: object): boolean {
   return (obj as Record<symbol, unknown>)[PY_INT_KEYS] === true;
 }

@@ -267,15 +267,15 @@ export function referenceNpzEntries(c: Case, opts: WriteReferenceOptions = {}): 
   const names = [...(layout === 'v2.4' ? PROSTATE_V24_STRUCTURES : PROSTATE_V23_STRUCTURES)];
   const shape = c.shape;
   const n = shape[0] * shape[1] * shape[2];
-  if (c.ct.length !== n) throw new Error(`writeReferenceNpz ${c.id}: ct has ${c.ct.length} voxels, shape needs ${n}`);
-  if (c.dose && c.dose.length !== n) throw new Error(`writeReferenceNpz ${c.id}: dose has ${c.dose.length} voxels, shape needs ${n}`);
-  if (!(c.rxGy > 0)) throw new Error(`writeReferenceNpz ${c.id}: rxGy must be > 0`);
+  if (c.ct.length !== n) throw new Error(`writeReferenceNpz ${c.id}: ct has ${c.ct.length} voxels, shape needs ${n} (a Case's arrays match its shape)`);
+  if (c.dose && c.dose.length !== n) throw new Error(`writeReferenceNpz ${c.id}: dose has ${c.dose.length} voxels, shape needs ${n} (a Case's arrays match its shape)`);
+  if (!(c.rxGy > 0)) throw new Error(`writeReferenceNpz ${c.id}: rxGy must be > 0 Gy, got ${c.rxGy} (every Case carries its prescription)`);
   const C = names.length;
   const masks = new Uint8Array(C * n);
   names.forEach((name, ci) => {
     const m = c.masks.get(name);
     if (!m) return;
-    if (m.length !== n) throw new Error(`writeReferenceNpz ${c.id}: mask ${name} has ${m.length} voxels, shape needs ${n}`);
+    if (m.length !== n) throw new Error(`writeReferenceNpz ${c.id}: mask ${name} has ${m.length} voxels, shape needs ${n} (a Case's arrays match its shape)`);
     for (let i = 0; i < n; i++) masks[ci * n + i] = m[i] ? 1 : 0;
   });
   let doseN: Float32Array | null = null;
@@ -362,14 +362,14 @@ export async function writeReferenceNpz(file: string, c: Case, opts: WriteRefere
  */
 export async function writePredictionNpz(file: string, doseNormalised: Float32Array, shape: Shape3, metadata: Record<string, unknown>): Promise<void> {
   const n = shape[0] * shape[1] * shape[2];
-  if (doseNormalised.length !== n) throw new Error(`writePredictionNpz: ${doseNormalised.length} voxels for shape ${shape.join('x')}`);
+  if (doseNormalised.length !== n) throw new Error(`writePredictionNpz: ${doseNormalised.length} voxels for shape ${shape.join('x')}, which needs ${n} (predictors return the case's grid)`);
   await writeNpz(file, [
     ['dose', ndarray(doseNormalised, [...shape])],
     ['metadata', { pickle: pickleMetadata(metadata) }],
   ]);
 }
 
-/** Reads a prediction npz: key `dose` (baseline) or `pred_dose` (DDPM); metadata {} if absent. */
+/** Reads a prediction npz: `dose` (baseline) or `pred_dose` (DDPM), float32 (Y, X, Z) normalised by Rx; metadata {} if absent. */
 export async function readPredictionNpz(file: string): Promise<{ dose: Float32Array; shape: Shape3; metadata: Record<string, unknown> }> {
   const z = await openNpz(file);
   const key = z.keys.includes('dose') ? 'dose' : z.keys.includes('pred_dose') ? 'pred_dose' : null;

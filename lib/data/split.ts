@@ -42,6 +42,7 @@ export interface SplitOptions {
   createdBy?: string;
 }
 
+/** Default `created_by` of a split manifest. */
 export const SPLIT_CREATED_BY = 'vmat-lab makeStratifiedSplit v1';
 
 /** count for a fraction or count option: like the reference, max(1, int(n * frac)) when frac > 0 */
@@ -76,12 +77,16 @@ function apportion(total: number, sizes: number[], caps: number[]): number[] {
   return out;
 }
 
+/**
+ * The stratified train/val/test split of `items` (ids with one stratum value per strata key);
+ * `opts.val`/`opts.test` are fractions (< 1) or counts. Deterministic for a seed, whatever the item order.
+ */
 export function makeStratifiedSplit(items: SplitItem[], opts: SplitOptions): SplitManifest {
   const ids = new Set<string>();
   const width = items[0]?.strata.length ?? 0;
   for (const it of items) {
-    if (ids.has(it.id)) throw new Error(`makeStratifiedSplit: duplicate id ${it.id}`);
-    if (it.strata.length !== width) throw new Error(`makeStratifiedSplit: ${it.id} has ${it.strata.length} strata values, expected ${width}`);
+    if (ids.has(it.id)) throw new Error(`makeStratifiedSplit: duplicate id ${it.id} (case ids come from distinct file names)`);
+    if (it.strata.length !== width) throw new Error(`makeStratifiedSplit: ${it.id} has ${it.strata.length} strata values, expected ${width} (one per strata key, same for every item)`);
     ids.add(it.id);
   }
   const n = items.length;
@@ -147,6 +152,7 @@ export function tertileLabels(values: number[]): string[] {
   return out;
 }
 
+/** Validates and writes a split manifest (split.json) atomically. */
 export async function writeSplit(file: string, m: SplitManifest): Promise<void> {
   validateSplit(m, file);
   await writeJsonAtomic(file, m);
@@ -169,6 +175,7 @@ export function readSplit(file: string): SplitManifest {
   return validateSplit(m, file);
 }
 
+/** Checks a parsed split.json (version, seed, lists of unique ids, no id in two sets); problems are DataErrors naming `file`. */
 export function validateSplit(m: unknown, file = '<split>'): SplitManifest {
   if (!m || typeof m !== 'object' || Array.isArray(m)) throw new DataError(file, null, 'a JSON object', Array.isArray(m) ? 'an array' : typeof m);
   const o = m as Record<string, unknown>;

@@ -51,6 +51,10 @@ export function makeSplitFor(infos: SplitCaseInfo[], o: { val: number; test: num
   });
 }
 
+/**
+ * The run's locked split: `<dataDir>/split.json` when present, else the run folder's split.json
+ * (resume), else a new stratified split of `infos()`; ids unknown to the data folder are DataErrors.
+ */
 export async function resolveSplit(
   dataDir: string | null,
   runDir: string,

@@ -31,6 +31,7 @@ export function arrayProblem(file: string, key: string, arr: NdArray, spec: Arra
   return null;
 }
 
+/** Throws the DataError of arrayProblem (dtype, rank, shape, finite values) for `file [key]`, if any. */
 export function checkArray(file: string, key: string, arr: NdArray, spec: ArraySpec): void {
   const p = arrayProblem(file, key, arr, spec);
   if (p) throw p;
@@ -63,6 +64,7 @@ export function doseProblem(file: string, key: string, data: ArrayLike<number>):
   return null;
 }
 
+/** Throws the DataError of doseProblem (finite and >= 0 Gy) for `file [key]`, if any. */
 export function checkDose(file: string, key: string, data: ArrayLike<number>): void {
   const p = doseProblem(file, key, data);
   if (p) throw p;

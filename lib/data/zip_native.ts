@@ -60,7 +60,8 @@ export function inflateMember(f: JSZip.JSZipObject): Uint8Array | null {
     out = new Uint8Array(content.length);
     out.set(content);
   } else return null;
-  if (out.length !== data.uncompressedSize) throw new Error(`size ${out.length} != ${data.uncompressedSize} in zip directory`);
+  // plain Errors: openNpz re-throws them as DataErrors naming the file and member
+  if (out.length !== data.uncompressedSize) throw new Error(`inflated ${out.length} bytes, the zip directory says ${data.uncompressedSize}`);
   if ((crc32(out) >>> 0) !== (data.crc32 >>> 0)) throw new Error('CRC-32 mismatch (corrupt member)');
   return out;
 }

@@ -13,9 +13,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../core/errors';
 
+/** File-name prefixes of CT slices in a case folder. */
 export const CT_PREFIXES = ['CT', 'ct'] as const;
+/** File-name prefixes of the RTPLAN. */
 export const RTPLAN_PREFIXES = ['RP', 'RTPLAN', 'rtplan'] as const;
+/** File-name prefixes of the RTSTRUCT. */
 export const RTSTRUCT_PREFIXES = ['RS', 'RTSTRUCT', 'rtstruct'] as const;
+/** File-name prefixes of the RTDOSE. */
 export const RTDOSE_PREFIXES = ['RD', 'RTDOSE', 'rtdose'] as const;
 
 /** The files of one case. Paths are absolute or relative as `caseDir` was given. */

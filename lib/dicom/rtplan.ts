@@ -17,6 +17,7 @@ import { pyFloat } from '../data/pyobj';
 
 /** the reference's default prescription (Gy) and fractions */
 export const DEFAULT_RX_GY = 70;
+/** The reference's default number of fractions. */
 export const DEFAULT_FRACTIONS = 28;
 
 /** metadata `prescription_info` (spec 1.7) */

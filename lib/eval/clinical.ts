@@ -115,6 +115,7 @@ const OAR_TABLE: Record<string, { description: string; constraints: ConstraintSp
   },
 };
 
+/** The prostate targets, highest dose level first. */
 export const PROSTATE_PTVS = ['PTV70', 'PTV56', 'PTV50.4'] as const;
 
 export interface CheckedConstraint {

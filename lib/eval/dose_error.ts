@@ -38,7 +38,7 @@ export function maeGy(
   return d.length ? npMean(d) : NaN;
 }
 
-/** mean (pred - target) over mask > 0 (positive = prediction too hot) */
+/** Mean (pred − target) in Gy over mask > 0 (all voxels without a mask); positive = prediction too hot. Arrays share one grid. */
 export function signedMeanErrorGy(
   pred: ArrayLike<number>,
   target: ArrayLike<number>,
@@ -59,7 +59,7 @@ export function maeAboveGy(pred: ArrayLike<number>, target: ArrayLike<number>, t
   return maeGy(pred, target, m);
 }
 
-/** Dmean(pred) - Dmean(target) over the structure */
+/** Dmean(pred) − Dmean(target) in Gy over the structure `mask` (same grid as the doses); NaN for an empty mask. */
 export function dmeanErrorGy(pred: ArrayLike<number>, target: ArrayLike<number>, mask: ArrayLike<number>): number {
   checkPair(pred, target);
   const p = select(pred, mask);
@@ -89,7 +89,7 @@ export interface DoseMetrics {
   per_structure_dmean_error: Record<string, number>;
 }
 
-/** The reference's dose_metrics block (spec 7.2) plus per-structure Dmean errors. */
+/** The reference's dose_metrics block (spec 7.2) plus per-structure Dmean errors; doses in Gy and masks on one grid. */
 export function doseMetrics(
   pred: ArrayLike<number>,
   target: ArrayLike<number>,

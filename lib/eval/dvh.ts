@@ -194,7 +194,7 @@ export interface DvhPoints {
   V: Record<string, number>;
 }
 
-/** The standard DVH points of one structure (the `vmat dvh` output). */
+/** The standard DVH points of one structure (the `vmat dvh` output): Dx, Dmean, Dmax, Dmin, D0.1cc, D2cc in Gy, Vx in %; spacing in mm. */
 export function dvhPoints(
   dose: ArrayLike<number>,
   mask: ArrayLike<number>,

@@ -15,11 +15,18 @@ import { ptvLevelGy } from '../data/profiles';
 import { StructureDose, type DxMethod } from './dvh';
 import { npMean } from '../stats/npsum';
 
+/** Dx levels of the reference DVH block (% of the structure volume). */
 export const DX_LEVELS = [98, 95, 50, 5, 2] as const;
+/** Vx levels of the reference DVH block (Gy). */
 export const VX_LEVELS_GY = [70, 60, 50, 45, 40] as const;
 
 export type DvhMetricsEntry = { exists: false } | ({ exists: true } & Record<string, number | boolean | string>);
 
+/**
+ * The DVH block of one structure: predicted vs reference Dx/Dmean/Dmax/Dmin (Gy), Vx (%), errors,
+ * volume (cc from `voxelMm3`, mm³ per voxel). `pred` and `target` are doses in Gy over the case
+ * grid (C order), `mask` the structure on the same grid; an absent or empty mask gives `{exists: false}`.
+ */
 export function structureDvhMetrics(
   name: string,
   pred: ArrayLike<number>,
@@ -105,6 +112,7 @@ export function structureDvhMetrics(
   return e as DvhMetricsEntry;
 }
 
+/** The DVH blocks of every structure (names from `structureNames` and `masks`), doses in Gy, spacing in mm (Y, X, Z). */
 export function dvhMetrics(
   pred: ArrayLike<number>,
   target: ArrayLike<number>,

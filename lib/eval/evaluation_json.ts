@@ -33,6 +33,7 @@ import { roundHalfEven, type DxMethod } from './dvh';
 import { dvhMetrics, type DvhMetricsEntry } from './dvh_metrics';
 import { gammaIndex, gammaStats, type GammaStats } from './gamma';
 
+/** `framework_version` written into evaluation JSON files. */
 export const FRAMEWORK_VERSION = '1.0.0';
 
 export interface GammaResultJson {
@@ -132,7 +133,7 @@ export async function gamma3mm3pct(
   };
 }
 
-/** volume[::s, ::s, ::s] */
+/** volume[::s, ::s, ::s] of a (Y, X, Z) C-order volume, with its new shape (s = 1 returns the input). */
 export function decimate<T extends Float32Array | Float64Array | Uint8Array>(
   v: T,
   shape: readonly number[],

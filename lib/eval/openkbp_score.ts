@@ -17,7 +17,7 @@ import { StructureDose, structureValues } from './dvh';
 
 export type OpenKbpDvhMetrics = Record<string, number>;
 
-/** the official DVH metrics of one dose on one patient's ROIs, keyed `<metric>|<ROI>` like the evaluator's DataFrame */
+/** The official DVH metrics (Gy) of one dose (Gy, 128³ C order) on one patient's ROIs, keyed `<metric>|<ROI>` like the evaluator's DataFrame; voxel size in mm. */
 export function openKbpDvhMetrics(
   dose: ArrayLike<number>,
   masks: Map<string, Uint8Array>,

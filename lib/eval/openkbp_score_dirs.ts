@@ -23,6 +23,7 @@ export interface ScoreDirsOptions {
   quiet?: boolean;
 }
 
+/** Official OpenKBP dose and DVH scores (Gy) of the pt_N.csv files in `predDir` against the patients of `refDir`. */
 export async function scoreOpenKbpDirs(
   refDir: string,
   predDir: string,

@@ -11,6 +11,10 @@ export interface SmoothDosePair {
   spacingMm: [number, number, number];
 }
 
+/**
+ * A reference dose and a shifted (`shiftMm`), rescaled (`scale`) evaluation dose in Gy, (Y, X, Z)
+ * C order on `shape` with `spacingMm` voxels; Rx `rxGy` (default 70). Deterministic.
+ */
 export function smoothDosePair(
   shape: [number, number, number] = [96, 96, 64],
   spacingMm: [number, number, number] = [3.906, 3.906, 2.5],

@@ -34,8 +34,11 @@ import { cascadePredictor } from './cascade';
 import { distanceBaselinePredictor, readDistanceBaseline } from './distance_baseline';
 import type { DosePredictor } from './predictor';
 
+/** `format` of a bundle manifest. */
 export const BUNDLE_FORMAT = 'vmat-model-bundle';
+/** Manifest `version` this code writes and reads. */
 export const BUNDLE_VERSION = 1;
+/** File name of a bundle's manifest inside the model folder. */
 export const MANIFEST_FILE = 'manifest.json';
 
 /** the network side of a predictor */
@@ -361,6 +364,16 @@ function buildNet(dir: string, n: NetSpec, pairs: ReadonlyArray<[number, number]
       } catch (e) {
         built.forEach((b) => b.dispose());
         throw e;
+      }
+      const channels = new Set(built.map((b) => b.inChannels));
+      if (channels.size > 1) {
+        built.forEach((b) => b.dispose());
+        throw new DataError(
+          dir,
+          'predictor ensemble members',
+          'networks with the same input channels',
+          built.map((b) => `${b.describe()}: ${b.inChannels}`).join(', '),
+        );
       }
       return ensembleNet(built);
     }

@@ -42,6 +42,10 @@ export function targetDistanceMm(pc: PreparedCase, maxAbsMm: number): Float32Arr
   return sdf;
 }
 
+/**
+ * Fits the distance baseline: mean normalised dose (dose / Rx) per bin of signed distance to the
+ * target union (mm; bins of `binMm` over [minMm, maxMm)), on prepared training cases with doses.
+ */
 export function fitDistanceBaseline(
   cases: PreparedCase[],
   o: { binMm?: number; minMm?: number; maxMm?: number } = {},
@@ -56,7 +60,13 @@ export function fitDistanceBaseline(
   let ntN = 0;
   const clipAbs = Math.max(Math.abs(minMm), Math.abs(maxMm));
   for (const pc of cases) {
-    if (!pc.dose) throw new Error(`distance baseline: training case ${pc.id} has no dose`);
+    if (!pc.dose)
+      throw new DataError(
+        pc.id,
+        'dose',
+        'a reference dose (every training case of the distance baseline needs one)',
+        'none',
+      );
     const d = targetDistanceMm(pc, clipAbs);
     if (!d) {
       for (let i = 0; i < pc.dose.length; i++) ntSum += pc.dose[i];
@@ -156,6 +166,8 @@ export async function distanceBaselineFromRun(
   if (spec.endsWith('.json') && fs.existsSync(spec) && !fs.statSync(spec).isDirectory()) {
     const m = readDistanceBaseline(spec);
     const files = await listCasePaths(trainDir);
+    if (!files.length)
+      throw new DataError(trainDir, null, 'at least one case (it sets the input recipe)', 'no case files');
     return distanceBaselinePredictor(m, inputRecipeFor([await loadCase(files[0])]));
   }
   const splitFile = path.join(spec, 'split.json');
@@ -167,6 +179,8 @@ export async function distanceBaselineFromRun(
       'no split.json',
     );
   const split = JSON.parse(fs.readFileSync(splitFile, 'utf8')) as { train: string[] };
+  if (!Array.isArray(split.train) || !split.train.length)
+    throw new DataError(splitFile, 'train', 'a non-empty list of training case ids', JSON.stringify(split.train));
   const byId = new Map((await listCasePaths(trainDir)).map((f) => [caseIdOfPath(f), f]));
   const cases = [];
   for (const id of split.train) {

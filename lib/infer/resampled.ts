@@ -18,7 +18,7 @@ import { interleave } from '../transforms/volume_ops';
 import type { VolumeNet } from './volume_net';
 import type { DosePredictor } from './predictor';
 
-/** the network's 64³ output for a prepared sample (dose / 70), clamped at 0 */
+/** The network's 64³ output for a prepared sample ((Y, X, Z) C order, dose / 70 Gy), clamped at 0. */
 export function predictSample64(net: VolumeNet, s: OpenKbpSample): Float32Array {
   const out = net.forward(interleave(s.channels), [1, ...OPENKBP_TRAIN_SHAPE, s.channels.length], s.constraints);
   for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = 0;

@@ -19,6 +19,7 @@ import { DataError, UsageError } from '../core/errors';
 import { evaluatePredictions } from '../eval/evaluation_json';
 import type { DosePredictor } from './predictor';
 
+/** File name of the evaluation JSON written next to the predictions. */
 export const EVALUATION_FILE = 'evaluation_results.json';
 
 export interface InferOptions {

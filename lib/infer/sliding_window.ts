@@ -9,6 +9,7 @@
  * - test-time augmentation is the network's business (a `mirrored` VolumeNet, lib/infer/volume_net.ts).
  * `slidingWindowPredictor` wraps it as a DosePredictor (Gy = normalised × the case's Rx).
  */
+import { UsageError } from '../core/errors';
 import type { Case, Shape3 } from '../data/case';
 import { spatialMultiple, type ModelConfig } from '../models/config';
 import { prepareCase, type PreparedCase } from '../inputs/case_inputs';
@@ -31,18 +32,19 @@ export interface SlidingWindowOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** window start positions along one (padded) axis */
+/** Window start positions (voxels) along one padded axis of `length` for a `patch`-voxel window with `overlap` voxels. */
 export function windowStarts(length: number, patch: number, overlap: number): number[] {
   if (length <= patch) return [0];
   const stride = patch - overlap;
-  if (stride <= 0) throw new Error(`overlap ${overlap} must be smaller than the patch size ${patch}`);
+  if (stride <= 0)
+    throw new UsageError(`--overlap: expected fewer voxels than the patch size ${patch}, found ${overlap}`);
   const out: number[] = [];
   for (let s = 0; s <= length - patch; s += stride) out.push(s);
   if (out[out.length - 1] !== length - patch) out.push(length - patch);
   return out;
 }
 
-/** 1-D Gaussian blending weights, σ = P/4, centred at (P − 1)/2 */
+/** 1-D Gaussian blending weights of a `patch`-voxel window, σ = P/4, centred at (P − 1)/2. */
 export function gaussianWeights1d(patch: number): Float64Array {
   const sigma = patch / 4;
   const c = (patch - 1) / 2;
@@ -59,7 +61,8 @@ export function predictVolume(net: VolumeNet, pc: PreparedCase, o: SlidingWindow
   const clampMax = o.clampMax ?? 1.5;
   if (o.levels !== undefined) {
     const mult = spatialMultiple({ levels: o.levels });
-    if (P % mult !== 0) throw new Error(`patch size ${P} must be divisible by ${mult} for a ${o.levels}-level model`);
+    if (P % mult !== 0)
+      throw new UsageError(`--patch-size: expected a multiple of ${mult} for a ${o.levels}-level model, found ${P}`);
   }
   const shape = pc.shape;
   const [Y, X, Z] = shape;

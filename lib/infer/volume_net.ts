@@ -134,11 +134,13 @@ export function mirroredNet(inner: VolumeNet, pairs: ReadonlyArray<[number, numb
 
 /** the mean of the members' outputs, each clamped at 0 (members must take the same inputs) */
 export function ensembleNet(members: VolumeNet[]): VolumeNet {
-  if (!members.length) throw new Error('ensembleNet: no members');
+  if (!members.length) throw new Error('ensembleNet: no members (bundle manifests require at least one)');
   const inChannels = members[0].inChannels;
   for (const m of members)
     if (m.inChannels !== inChannels)
-      throw new Error(`ensembleNet: members take ${inChannels} and ${m.inChannels} input channels`);
+      throw new Error(
+        `ensembleNet: members take ${inChannels} and ${m.inChannels} input channels (buildPredictor checks the members first)`,
+      );
   const clamp = (v: Float32Array) => {
     for (let i = 0; i < v.length; i++) if (!(v[i] > 0)) v[i] = 0;
     return v;

@@ -49,7 +49,7 @@ function clampIdx(i: number, n: number): number {
   return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
-/** out[y, x, z] = in[clamp(y − sy), clamp(x − sx), clamp(z − sz)] */
+/** Integer shift of a size³ patch (C order): out[y, x, z] = in[clamp(y − sy), clamp(x − sx), clamp(z − sz)], shifts in voxels. */
 export function translate(v: Float32Array, size: number, s: [number, number, number]): Float32Array {
   const out = new Float32Array(v.length);
   for (let a = 0; a < size; a++) {
@@ -64,7 +64,7 @@ export function translate(v: Float32Array, size: number, s: [number, number, num
   return out;
 }
 
-/** rotation by `deg` about the patch centre in the (Y, X) plane, bilinear, edge-clamped */
+/** Rotation of a size³ patch (C order) by `deg` degrees about its centre in the (Y, X) plane, bilinear, edge-clamped. */
 export function rotateZ(v: Float32Array, size: number, deg: number): Float32Array {
   const out = new Float32Array(v.length);
   const t = (deg * Math.PI) / 180;

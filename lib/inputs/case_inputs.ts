@@ -11,14 +11,17 @@ import { signedDistanceField, DEFAULT_SDF_CLIP_MM } from '../transforms/sdf';
 import type { InputRecipe } from './recipe';
 import { DataError } from '../core/errors';
 
+/** The CT channel's normalisation of the reference (HU in, [0.25, 1.25] out), recorded in recipes. */
 export const CT_NORMALISATION = 'clip(HU,-1000,3000)/4000+0.5' as const;
 /** normalised CT of air (−1000 HU): the padding value of the CT channel */
 export const CT_AIR = 0.25;
 
+/** Reference CT normalisation of one value: clip(HU, −1000, 3000) / 4000 + 0.5. */
 export function normaliseCtHu(hu: number): number {
   return Math.min(Math.max(hu, -1000), 3000) / 4000 + 0.5;
 }
 
+/** The structure profile of a case: prostate-v2.3 / prostate-v2.4 (by source or channel count), openkbp, or custom. */
 export function profileOf(c: Case): string {
   if (c.source === 'vmat-npz-v2.3') return 'prostate-v2.3';
   if (c.source === 'vmat-npz-v2.4') return 'prostate-v2.4';
@@ -28,7 +31,7 @@ export function profileOf(c: Case): string {
 
 /** the input recipe shared by a set of cases (they must agree on the structure channels) */
 export function inputRecipeFor(cases: Case[]): InputRecipe {
-  if (!cases.length) throw new Error('inputRecipeFor: no cases');
+  if (!cases.length) throw new Error('inputRecipeFor: no cases (callers check the data folder is not empty)');
   const first = cases[0];
   for (const c of cases) {
     if (c.structureNames.join('|') !== first.structureNames.join('|')) {
@@ -95,6 +98,11 @@ export interface PreparedCase {
   source: Case;
 }
 
+/**
+ * A case as network inputs (each (Y, X, Z) C order): CT normalised, one SDF channel per recipe
+ * structure (clipped at recipe.sdfClipMm, absent → recipe.absentSdfValue), dose / Rx, constraints (13).
+ * Masks not in the recipe are a DataError.
+ */
 export function prepareCase(c: Case, recipe: InputRecipe): PreparedCase {
   const unknown = [...c.masks.keys()].filter((k) => !recipe.structures.includes(k));
   if (unknown.length)

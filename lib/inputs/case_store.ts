@@ -12,6 +12,7 @@ function bytesOf(pc: PreparedCase): number {
   return pc.channels.reduce((s, c) => s + c.byteLength, 0) + (pc.dose?.byteLength ?? 0);
 }
 
+/** Prepared cases by id, loaded on demand and kept in memory up to `budgetBytes` (least recently used dropped first). */
 export class CaseStore {
   private readonly cache = new Map<string, PreparedCase>();
   private bytes = 0;
@@ -43,7 +44,10 @@ export class CaseStore {
       return hit;
     }
     const src = this.byId.get(id);
-    if (src === undefined) throw new Error(`case '${id}' is not in the data set`);
+    if (src === undefined)
+      throw new Error(
+        `CaseStore.get: case '${id}' is not in the data set (the locked split only lists cases of the data folder)`,
+      );
     const c = typeof src === 'string' ? await loadCase(src) : src;
     const pc = prepareCase(c, this.recipe);
     this.cache.set(id, pc);

@@ -12,7 +12,7 @@
  *   11     prescription: PTV70·1 + PTV63·0.9 + PTV56·0.8 (= level / 70), block mean
  *   12     possible-dose mask: fraction of the block inside the mask
  *   13     signed distance to the PTV union at 64³ (mm, clipped ±50, ÷50; negative inside)
- * Target: dose / 70 Gy, mask-aware block mean over possible-dose-mask voxels (lib/openkbp/resample.ts).
+ * Target: dose / 70 Gy, mask-aware block mean over possible-dose-mask voxels (lib/transforms/resample2x.ts).
  * Loss weight: the possible-dose-mask fraction of the block (the loss is masked to the mask).
  * Back to 128³: mask-normalised trilinear with weight 1 on blocks holding any mask voxel, × mask.
  * FiLM conditioning (13 values, the models' constraint input): [PTV70?1, PTV63?0.9, PTV56?0.8, 0 …].
@@ -27,10 +27,15 @@ import { maskedMeanPool2x, meanPool2x } from '../transforms/resample2x';
 export { OPENKBP_SHAPE, OPENKBP_RX_GY };
 /** the grid the 64³ model sees: every 2×2×2 block of OPENKBP_SHAPE */
 export const OPENKBP_TRAIN_SHAPE: Shape3 = [64, 64, 64];
+/** CT normalisation of the 64³ recipe (HU in, [−1.024, 1.5] out). */
 export const OPENKBP_CT_NORMALISATION = 'clip(HU,-1024,1500)/1000' as const;
+/** Definition of the prescription channel (per voxel, from the target masks). */
 export const OPENKBP_RX_CHANNEL = 'PTV70*1+PTV63*0.9+PTV56*0.8' as const;
+/** Clip distance (mm) of the PTV-union signed distance channel. */
 export const OPENKBP_SDF_CLIP_MM = 50;
+/** The 14 input channels of the 64³ model, in order (channels last). */
 export const OPENKBP_CHANNELS = ['CT', ...OPENKBP_STRUCTURES, 'Rx', 'PossibleDoseMask', 'PTVunion_SDF'] as const;
+/** Number of input channels of the 64³ model (14). */
 export const OPENKBP_IN_CHANNELS = OPENKBP_CHANNELS.length;
 /** normalised CT of air (−1024 HU): the padding value of channel 0 */
 export const OPENKBP_CT_AIR = -1.024;
@@ -55,6 +60,7 @@ export interface OpenKbpRecipe {
   upsampling: string;
 }
 
+/** The 64³ recipe as recorded in checkpoints and bundles (grids, channels, normalisations, resampling). */
 export function openKbpRecipe(): OpenKbpRecipe {
   return {
     profile: 'openkbp-64',
@@ -88,10 +94,12 @@ export interface OpenKbpSample {
   spacingMm: Shape3;
 }
 
+/** 64³-recipe CT normalisation of one value: clip(HU, −1024, 1500) / 1000. */
 export function normaliseCtHuOpenKbp(hu: number): number {
   return Math.min(Math.max(hu, -1024), 1500) / 1000;
 }
 
+/** The 13-value FiLM vector of an OpenKBP case: [PTV70 ? 1, PTV63 ? 0.9, PTV56 ? 0.8, 0 × 10]. */
 export function openKbpConstraints(c: Pick<Case, 'masks'>): Float32Array {
   const v = new Float32Array(13);
   v[0] = c.masks.has('PTV70') ? 1 : 0;

@@ -17,11 +17,12 @@ export interface Patch {
   size: number;
 }
 
-/** padding before each axis so every axis is at least `size` long */
+/** Padding (voxels) before each (Y, X, Z) axis so every axis is at least `size` long (the volume centred). */
 export function padBefore(shape: Shape3, size: number): Shape3 {
   return shape.map((d) => (d < size ? Math.floor((size - d) / 2) : 0)) as Shape3;
 }
 
+/** The (Y, X, Z) shape after padding every axis shorter than a `size`-voxel patch up to `size`. */
 export function paddedShape(shape: Shape3, size: number): Shape3 {
   return shape.map((d) => Math.max(d, size)) as Shape3;
 }
@@ -67,7 +68,7 @@ export function validHighDoseVoxels(pc: PreparedCase, size: number, threshold = 
   return arr;
 }
 
-/** a patch centre in padded coordinates */
+/** A patch centre (voxels, padded coordinates): half of the draws at a valid voxel with normalised dose > 0.1 when any, else uniform over valid centres. */
 export function samplePatchCentre(pc: PreparedCase, size: number, rng: Rng): Shape3 {
   const pb = padBefore(pc.shape, size);
   const ps = paddedShape(pc.shape, size);
@@ -88,7 +89,7 @@ export function samplePatchCentre(pc: PreparedCase, size: number, rng: Rng): Sha
   }) as Shape3;
 }
 
-/** the size³ patch centred at `centre` (padded coordinates) */
+/** The size³ patch (every channel, the dose) centred at `centre` (padded voxel coordinates), padding values outside the volume. */
 export function extractPatch(pc: PreparedCase, centre: Shape3, size: number): Patch {
   const [Y, X, Z] = pc.shape;
   const pb = padBefore(pc.shape, size);

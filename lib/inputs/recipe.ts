@@ -17,6 +17,7 @@ export interface InputRecipe {
   constraintDim: number;
 }
 
+/** Network input channels of a recipe: CT + one SDF per structure. */
 export function inChannelsOf(r: InputRecipe): number {
   return 1 + r.structures.length;
 }

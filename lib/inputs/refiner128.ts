@@ -20,7 +20,9 @@ import { OPENKBP_STRUCTURES } from '../data/profiles';
 import { DataError } from '../core/errors';
 import { OPENKBP_RX_GY, OPENKBP_SHAPE, normaliseCtHuOpenKbp } from './openkbp64';
 
+/** The 13 input channels of the 128³ refiner, in order (channels last). */
 export const REFINER_CHANNELS = ['coarse', 'CT', ...OPENKBP_STRUCTURES, 'PossibleDoseMask'] as const;
+/** Number of input channels of the refiner (13). */
 export const REFINER_IN_CHANNELS = REFINER_CHANNELS.length;
 const PAROTIDS: [number, number] = [
   2 + OPENKBP_STRUCTURES.indexOf('RightParotid'),
@@ -49,6 +51,10 @@ export interface RefinerCase {
   target: Float32Array | null;
 }
 
+/**
+ * The full-resolution refiner sources of an OpenKBP patient on the 128³ grid ((Y, X, Z) C order):
+ * `coarseGy` is the coarse model's dose (Gy, 128³), stored as dose / 70 Gy like the target (null without a case dose).
+ */
 export function refinerCase(c: Case, coarseGy: Float32Array): RefinerCase {
   if (!c.possibleDoseMask) throw new DataError(c.id, 'possible_dose_mask', 'an OpenKBP possible-dose mask', 'none');
   const n = OPENKBP_SHAPE[0] * OPENKBP_SHAPE[1] * OPENKBP_SHAPE[2];

@@ -22,6 +22,10 @@ export function targetUnionMask(batch: LossBatch): tf.Tensor5D {
   });
 }
 
+/**
+ * Asymmetric PTV loss on a batch (doses normalised by Rx, [B, Y, X, Z, 1]): weighted squared error
+ * inside the target union, underdose × `underdoseWeight`; metrics include the D95 gap (normalised dose).
+ */
 export function asymmetricPtvLoss(batch: LossBatch, options: Partial<AsymmetricPtvOptions> = {}): LossResult {
   const o = { ...ASYMMETRIC_PTV_DEFAULTS, ...options };
   return tf.tidy(() => {

@@ -3,16 +3,17 @@
  */
 import { tf, conv3d, relu } from '../engine';
 
-/** MSE = mean((p − t)²) */
+/** MSE = mean((p − t)²) over all elements (normalised doses, [B, Y, X, Z, 1]). */
 export function mseLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.square(tf.sub(pred, target))) as tf.Scalar);
 }
 
-/** negative-dose penalty mean(relu(−p)); always added with weight 0.1, outside uncertainty weighting */
+/** Negative-dose penalty mean(relu(−p)) of the normalised prediction; always added with weight 0.1, outside uncertainty weighting. */
 export function negativeDosePenalty(pred: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(relu(tf.neg(pred))) as tf.Scalar);
 }
 
+/** Weight of the negative-dose penalty, always added to the total loss (spec 5.1). */
 export const NEGATIVE_PENALTY_WEIGHT = 0.1;
 
 let sobelKernel: tf.Tensor5D | null = null;

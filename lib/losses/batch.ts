@@ -23,10 +23,12 @@ export interface LossBatch {
   sdfClipMm: number;
 }
 
+/** Index of structure `name` in the batch's SDF channels (−1 when absent). */
 export function channelOf(batch: Pick<LossBatch, 'structures'>, name: string): number {
   return batch.structures.indexOf(name);
 }
 
+/** True for a target structure (a PTV with a known dose level). */
 export function isTarget(name: string): boolean {
   return targetDoseGy(name) !== null;
 }

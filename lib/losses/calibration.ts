@@ -73,10 +73,15 @@ function cropBox(v: Float32Array, shape: readonly number[], start: number[], siz
   return out;
 }
 
+/** Initial log σ for a component whose mean loss is `avg`: ln √clip(avg, 1e-4, 1e4), 0 when avg ≤ 0. */
 export function logSigmaFor(avg: number): number {
   return avg > 0 ? Math.log(Math.sqrt(Math.min(Math.max(avg, 1e-4), 1e4))) : 0;
 }
 
+/**
+ * Measures every loss term on noisy copies of the targets of the first `numSamples` cases of
+ * `dataDir` (noise in Gy, each case's own Rx) and returns the mean losses and initial log σ per component.
+ */
 export async function calibrateLossNormalization(
   dataDir: string,
   o: CalibrationOptions = {},

@@ -26,6 +26,7 @@ export interface DvhLossOptions {
   dmeanStructures: string[];
 }
 
+/** Reference defaults of the DVH-aware loss, with the corrected soft-DVH temperatures (normalised dose). */
 export const DVH_LOSS_DEFAULTS: DvhLossOptions = {
   d95Weight: 10,
   vxWeight: 2,
@@ -48,6 +49,7 @@ export interface StructureWeightedOptions {
   oarStructures?: string[];
 }
 
+/** Reference defaults of the structure-weighted loss (weights; boundary band width in mm). */
 export const STRUCTURE_WEIGHTED_DEFAULTS: StructureWeightedOptions = {
   ptvWeight: 2.0,
   oarBoundaryWeight: 1.5,
@@ -60,6 +62,7 @@ export interface AsymmetricPtvOptions {
   overdoseWeight: number;
 }
 
+/** Reference defaults of the asymmetric PTV loss (underdose weighted 3×). */
 export const ASYMMETRIC_PTV_DEFAULTS: AsymmetricPtvOptions = { underdoseWeight: 3.0, overdoseWeight: 1.0 };
 
 export interface LossConfig {
@@ -77,6 +80,7 @@ export interface LossConfig {
   useUncertaintyWeighting: boolean;
 }
 
+/** The full loss configuration: reference defaults (every optional term off) overridden by `partial`. */
 export function lossConfig(partial: Partial<LossConfig> = {}): LossConfig {
   return {
     useGradientLoss: false,

@@ -45,6 +45,10 @@ function keyOf(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
+/**
+ * DVH-aware loss on a batch (doses normalised by Rx, [B, Y, X, Z, 1]; masks = SDF < 0): target D95
+ * hinges, OAR V70 limits and Dmean terms, per sample with each case's Rx; metrics in normalised dose.
+ */
 export function dvhAwareLoss(batch: LossBatch, options: Partial<DvhLossOptions> = {}): LossResult {
   const o = { ...DVH_LOSS_DEFAULTS, ...options };
   const [B, Y, X, Z] = batch.pred.shape;

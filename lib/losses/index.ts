@@ -68,7 +68,10 @@ export function totalLoss(batch: LossBatch, cfg: LossConfig, uw?: UncertaintyWei
   const neg = negativeDosePenalty(batch.pred);
   let weighted: tf.Scalar;
   if (cfg.useUncertaintyWeighting) {
-    if (!uw) throw new Error('uncertainty weighting enabled but no UncertaintyWeighting given');
+    if (!uw)
+      throw new Error(
+        'totalLoss: cfg.useUncertaintyWeighting is set but no UncertaintyWeighting was passed (the task creates one with the config)',
+      );
     weighted = uw.combine(parts);
   } else {
     const w: Record<LossComponent, number> = {

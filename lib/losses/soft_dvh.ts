@@ -14,7 +14,7 @@
  * the structure's minimum, so for d ~ N(1, 0.02) it returns ≈ 0.50 instead of ≈ 0.967.
  */
 
-/** exact Dx as the evaluation computes it: np.percentile(values, 100 − x, method='lower') */
+/** Exact Dx (same unit as `values`) as the evaluation computes it: np.percentile(values, 100 − x, method='lower'), x in %. */
 export function exactDx(values: ArrayLike<number>, x: number): number {
   const n = values.length;
   if (n === 0) return NaN;

@@ -11,6 +11,7 @@ import { tf } from '../engine';
 import { type LossBatch, isTarget, insideMask, presenceOf } from './batch';
 import type { LossResult } from './dvh_loss';
 
+/** The OARs of the structure-weighted loss: every non-target structure except the prostate. */
 export function defaultOarStructures(structures: string[]): string[] {
   return structures.filter((s) => !isTarget(s) && s !== 'Prostate');
 }
@@ -39,6 +40,7 @@ export function structureWeightMap(batch: LossBatch, options: Partial<StructureW
   });
 }
 
+/** Structure-weighted MSE on a batch ([B, Y, X, Z, 1], normalised dose): PTV 2.0, OAR boundary band 1.5, background 0.5. */
 export function structureWeightedLoss(batch: LossBatch, options: Partial<StructureWeightedOptions> = {}): LossResult {
   const o = { ...STRUCTURE_WEIGHTED_DEFAULTS, ...options };
   return tf.tidy(() => {

@@ -11,8 +11,10 @@ export { UW_COMPONENT_ORDER, type LossComponent };
 import { tf } from '../engine';
 import { makeVariable } from '../models';
 
+/** Parameter-name prefix of the learnable log σ (stored with the model's extra parameters). */
 export const LOG_SIGMA_PREFIX = 'uncertainty_loss.log_sigmas.';
 
+/** Learnable log σ per active loss component (Kendall et al. 2018); `combine` gives Σ L_i/(2σ_i²) + log σ_i. */
 export class UncertaintyWeighting {
   readonly logSigmas = new Map<string, tf.Variable>();
 
@@ -33,7 +35,10 @@ export class UncertaintyWeighting {
       const parts: tf.Scalar[] = [];
       for (const n of this.names) {
         const L = components[n];
-        if (!L) throw new Error(`uncertainty weighting: component '${n}' missing`);
+        if (!L)
+          throw new Error(
+            `UncertaintyWeighting.combine: no loss for component '${n}' (componentLosses computes every active component)`,
+          );
         const s = this.logSigmas.get(`${LOG_SIGMA_PREFIX}${n}`)!;
         const sigma = tf.maximum(tf.exp(s), 1e-4);
         parts.push(tf.add(tf.div(L, tf.mul(tf.square(sigma), 2)), s) as tf.Scalar);

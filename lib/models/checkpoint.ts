@@ -19,7 +19,9 @@ import { type DoseModel, modelFromParams, makeVariable } from './index';
 import { parameterSpecs } from './param_specs';
 import type { InputRecipe } from '../inputs/recipe';
 
+/** `format` of a checkpoint's config.json. */
 export const CHECKPOINT_FORMAT = 'vmat-lab-checkpoint';
+/** `formatVersion` this code writes. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
 export interface CheckpointConfig {
@@ -109,6 +111,7 @@ function readBundle(dir: string, base: string): NamedArray[] {
   });
 }
 
+/** Writes a checkpoint folder atomically: config.json, float32 weights, and the optimizer/state/JSON extras given. */
 export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Promise<void> {
   const config: CheckpointConfig = {
     format: CHECKPOINT_FORMAT,
@@ -138,6 +141,7 @@ export async function saveCheckpoint(dir: string, o: SaveCheckpointOptions): Pro
   });
 }
 
+/** Reads and checks a checkpoint's config.json (DataError when missing or of another format). */
 export function readCheckpointConfig(dir: string): CheckpointConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new DataError(dir, 'config.json', 'a vmat-lab checkpoint folder', 'no config.json');
@@ -149,7 +153,12 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
 /** loads a checkpoint folder: model (ready for apply), extra params, optimizer and training state */
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const config = readCheckpointConfig(dir);
-  const mc = modelConfig(config.model);
+  let mc: ModelConfig;
+  try {
+    mc = modelConfig(config.model);
+  } catch (e) {
+    throw new DataError(path.join(dir, 'config.json'), 'model', 'a valid model configuration', (e as Error).message);
+  }
   const modelNames = new Set(parameterSpecs(mc).map((s) => s.name));
   const params = new Map<string, tf.Variable>();
   const extraParams = new Map<string, tf.Variable>();
@@ -157,7 +166,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     const v = makeVariable(a.name, a.data, a.shape);
     (modelNames.has(a.name) ? params : extraParams).set(a.name, v);
   }
-  const model = modelFromParams(mc, params);
+  const model = modelFromParams(mc, params, path.join(dir, 'weights.json'));
   let optimizer: OptimizerSnapshot | null = null;
   if (fs.existsSync(path.join(dir, 'optimizer.json'))) {
     const step = (JSON.parse(fs.readFileSync(path.join(dir, 'optimizer_step.json'), 'utf8')) as { step: number }).step;

@@ -5,8 +5,11 @@
  * shallower net: levels L gives encoders enc1..enc{L-1} (widths b, 2b, 4b, ...), a bottleneck at
  * the deepest encoder width, and decoders dec{L-1}..dec1. levels = 5 is exactly the reference.
  */
+import { VmatError } from '../core/errors';
+
 export type Architecture = 'baseline' | 'attention_unet' | 'bottleneck_attn';
 
+/** The architectures of the reference (baseline U-Net and its two ablations). */
 export const ARCHITECTURES: readonly Architecture[] = ['baseline', 'attention_unet', 'bottleneck_attn'];
 
 /** class names of the reference (recorded in training_config.json as `model`) */
@@ -33,6 +36,7 @@ export interface ModelConfig {
   attentionHeads: number;
 }
 
+/** A complete, checked model configuration: reference defaults overridden by `partial` (VmatError when impossible). */
 export function modelConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   const c: ModelConfig = {
     architecture: 'baseline',
@@ -45,12 +49,14 @@ export function modelConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     attentionHeads: 4,
     ...partial,
   };
-  if (!ARCHITECTURES.includes(c.architecture)) throw new Error(`unknown architecture '${c.architecture}' (expected ${ARCHITECTURES.join('|')})`);
-  if (!(c.levels >= 2 && Number.isInteger(c.levels))) throw new Error(`levels must be an integer >= 2, got ${c.levels}`);
-  if (!(c.baseChannels >= 1 && Number.isInteger(c.baseChannels))) throw new Error(`baseChannels must be a positive integer, got ${c.baseChannels}`);
-  if (!(c.inChannels >= 1 && Number.isInteger(c.inChannels))) throw new Error(`inChannels must be a positive integer, got ${c.inChannels}`);
+  if (!ARCHITECTURES.includes(c.architecture)) throw new VmatError(`model configuration: architecture must be one of ${ARCHITECTURES.join('|')}, found '${c.architecture}'`);
+  if (!(c.levels >= 2 && Number.isInteger(c.levels))) throw new VmatError(`model configuration: levels must be an integer >= 2, found ${c.levels}`);
+  if (!(c.baseChannels >= 1 && Number.isInteger(c.baseChannels))) throw new VmatError(`model configuration: baseChannels must be a positive integer, found ${c.baseChannels}`);
+  if (!(c.inChannels >= 1 && Number.isInteger(c.inChannels))) throw new VmatError(`model configuration: inChannels must be a positive integer, found ${c.inChannels}`);
   if (c.architecture === 'bottleneck_attn' && deepestWidth(c) % c.attentionHeads !== 0) {
-    throw new Error(`bottleneck width ${deepestWidth(c)} is not divisible by ${c.attentionHeads} attention heads`);
+    throw new VmatError(
+      `model configuration: the bottleneck width ${deepestWidth(c)} (baseChannels ${c.baseChannels} × 2^${c.levels - 2}) must be divisible by the ${c.attentionHeads} attention heads of bottleneck_attn`,
+    );
   }
   return c;
 }

@@ -4,6 +4,7 @@
  */
 import { tf } from '../engine';
 import { Rng } from '../core/rng';
+import { DataError } from '../core/errors';
 import { type ModelConfig, modelConfig, ARCHITECTURE_CLASS } from './config';
 import { parameterSpecs, numElements, type ParamSpec } from './param_specs';
 import { applyUNet } from './unet';
@@ -35,7 +36,7 @@ function initValues(spec: ParamSpec, rng: Rng): Float32Array {
 }
 
 let variableCounter = 0;
-/** a trainable variable holding `values`; tfjs needs globally unique variable names */
+/** A trainable float32 variable of `shape` holding `values` (C order); tfjs needs globally unique variable names. */
 export function makeVariable(name: string, values: Float32Array, shape: number[]): tf.Variable {
   const t = tf.tensor(values, shape, 'float32');
   const v = tf.variable(t, true, `${name}#${++variableCounter}`);
@@ -44,12 +45,16 @@ export function makeVariable(name: string, values: Float32Array, shape: number[]
 }
 
 /** wraps existing variables (e.g. loaded from a checkpoint) as a model */
-export function modelFromParams(config: ModelConfig, params: Map<string, tf.Variable>): DoseModel {
+export function modelFromParams(
+  config: ModelConfig,
+  params: Map<string, tf.Variable>,
+  source = 'model weights',
+): DoseModel {
   const expected = parameterSpecs(config);
   for (const s of expected) {
     const v = params.get(s.name);
-    if (!v) throw new Error(`parameter '${s.name}' missing for ${ARCHITECTURE_CLASS[config.architecture]}`);
-    if (v.shape.join(',') !== s.shape.join(',')) throw new Error(`parameter '${s.name}': expected shape [${s.shape}], found [${v.shape}]`);
+    if (!v) throw new DataError(source, s.name, `a parameter of shape [${s.shape}] (${ARCHITECTURE_CLASS[config.architecture]})`, 'none');
+    if (v.shape.join(',') !== s.shape.join(',')) throw new DataError(source, s.name, `shape [${s.shape}]`, `[${v.shape}]`);
   }
   return {
     config,

@@ -8,9 +8,10 @@ import { groupsFor } from './config';
 
 export type Params = Map<string, tf.Tensor>;
 
+/** The parameter tensor `name` of a model (an invariant error when missing). */
 export function param(p: Params, name: string): tf.Tensor {
   const t = p.get(name);
-  if (!t) throw new Error(`model parameter '${name}' missing`);
+  if (!t) throw new Error(`model parameter '${name}' missing (modelFromParams checks every parameter of the config)`);
   return t;
 }
 
@@ -76,7 +77,7 @@ export function attentionGate(p: Params, name: string, skip: tf.Tensor5D, gate: 
   if (g.shape[1] !== s.shape[1] || g.shape[2] !== s.shape[2] || g.shape[3] !== s.shape[3]) {
     // the reference interpolates the gate to the skip size; with the U-Net's exact halving this never happens
     while (g.shape[1] < s.shape[1]) g = upsampleTrilinear2x(g);
-    if (g.shape[1] !== s.shape[1]) throw new Error(`attention gate ${name}: gate ${g.shape} vs skip ${s.shape}`);
+    if (g.shape[1] !== s.shape[1]) throw new Error(`attention gate ${name}: gate ${g.shape} vs skip ${s.shape} (the U-Net halves exactly, so sizes always match)`);
   }
   const a = tf.sigmoid(conv(p, `${name}.psi.0`, relu(tf.add(s, g) as tf.Tensor5D)));
   return tf.mul(skip, a) as tf.Tensor5D;

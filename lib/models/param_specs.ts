@@ -50,6 +50,7 @@ export function decoderWidths(c: ModelConfig, i: number): { cin: number; cout: n
   return { cin: 2 * encoderWidth(c, i), cout: i === 1 ? c.baseChannels : encoderWidth(c, i - 1) };
 }
 
+/** Every parameter of an architecture with its reference state-dict name, tfjs shape and PyTorch-default initialisation. */
 export function parameterSpecs(c: ModelConfig): ParamSpec[] {
   const specs: ParamSpec[] = [];
   linear(specs, 'constraint_mlp.0', c.constraintDim, c.condDim);
@@ -81,6 +82,7 @@ export function parameterSpecs(c: ModelConfig): ParamSpec[] {
   return specs;
 }
 
+/** Number of elements of a tensor of this shape. */
 export function numElements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

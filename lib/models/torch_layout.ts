@@ -6,6 +6,7 @@
  * .ckpt state dict to arrays with python) and by the torch-peer tests.
  */
 import { tf } from '../engine';
+import { DataError } from '../core/errors';
 import { type ModelConfig, modelConfig } from './config';
 import { parameterSpecs } from './param_specs';
 import { type DoseModel, modelFromParams, makeVariable } from './index';
@@ -38,20 +39,25 @@ function linearFromTorch(a: TorchArray): Float32Array {
 }
 
 /** builds a model from a torch-layout state dict (names as in the reference, optional `model.` prefix) */
-export function modelFromTorchStateDict(partial: Partial<ModelConfig>, stateDict: Record<string, TorchArray>): DoseModel {
+export function modelFromTorchStateDict(
+  partial: Partial<ModelConfig>,
+  stateDict: Record<string, TorchArray>,
+  source = 'torch state dict',
+): DoseModel {
   const config = modelConfig(partial);
   const byName = new Map<string, TorchArray>();
   for (const [k, v] of Object.entries(stateDict)) byName.set(k.replace(/^model\./, ''), v);
   const params = new Map<string, tf.Variable>();
   for (const spec of parameterSpecs(config)) {
     const a = byName.get(spec.name);
-    if (!a) throw new Error(`state dict has no '${spec.name}'`);
+    if (!a) throw new DataError(source, spec.name, `a tensor of tfjs shape [${spec.shape}]`, 'none');
     let data: Float32Array;
     if (a.shape.length === 5) data = convFromTorch(a);
     else if (a.shape.length === 2) data = linearFromTorch(a);
     else data = Float32Array.from(a.data);
-    if (data.length !== spec.shape.reduce((x, y) => x * y, 1)) throw new Error(`'${spec.name}': torch shape [${a.shape}] does not fit [${spec.shape}]`);
+    if (data.length !== spec.shape.reduce((x, y) => x * y, 1))
+      throw new DataError(source, spec.name, `a torch tensor that fits tfjs shape [${spec.shape}]`, `torch shape [${a.shape}]`);
     params.set(spec.name, makeVariable(spec.name, data, spec.shape));
   }
-  return modelFromParams(config, params);
+  return modelFromParams(config, params, source);
 }

@@ -4,14 +4,23 @@
  * one SDF per structure), constraints [B, 13]; output [B, Y, X, Z, 1], no output activation.
  */
 import { tf, maxPool3d2x, upsampleTrilinear2x, concatChannels } from '../engine';
+import { VmatError } from '../core/errors';
 import { type ModelConfig, spatialMultiple } from './config';
 import { type Params, conv, convBlock, constraintEmbedding, attentionGate, bottleneckSelfAttention } from './layers';
 
+/**
+ * Forward pass: x [B, Y, X, Z, inChannels] channels last (each spatial size divisible by
+ * 2^(levels−1)), constraints [B, 13] → dose [B, Y, X, Z, 1], normalised by Rx, no output activation.
+ */
 export function applyUNet(config: ModelConfig, p: Params, x: tf.Tensor5D, constraints: tf.Tensor2D): tf.Tensor5D {
   const m = spatialMultiple(config);
   const [, y, xx, z, c] = x.shape;
-  if (y % m || xx % m || z % m) throw new Error(`input spatial size ${y}x${xx}x${z} must be divisible by ${m} (${config.levels} levels)`);
-  if (c !== config.inChannels) throw new Error(`input has ${c} channels, model expects ${config.inChannels}`);
+  if (y % m || xx % m || z % m)
+    throw new VmatError(
+      `U-Net input ${y}x${xx}x${z}: every spatial size must be divisible by ${m} for a ${config.levels}-level model (check --patch-size)`,
+    );
+  if (c !== config.inChannels)
+    throw new Error(`applyUNet: input has ${c} channels, the model takes ${config.inChannels} (bundles and tasks check the recipe's channels first)`);
   const cond = constraintEmbedding(p, constraints);
   const depth = config.levels - 1;
   const skips: tf.Tensor5D[] = [];

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../core/errors';
 import type { Case, Shape3 } from '../data/case';
 import { listCasePaths, loadCase } from '../data/load';
 import { readPredictionNpz } from '../data/reference_npz';
@@ -14,12 +15,14 @@ import { cumulativeDvh } from '../plot/dvh_curve';
 import type { DvhPair } from '../plot/dvh_figure';
 import { zDirectionOf } from '../plot/slices';
 
+/** Structures of the single-case DVH figures (those a case has are drawn). */
 export const DVH_STRUCTURES = ['PTV70', 'PTV56', 'PTV50.4', 'Rectum', 'Bladder', 'Femur_L', 'Femur_R', 'Bowel'];
 
+/** The file of case `caseId` in `dataDir` (DataError naming the folder when there is none). */
 export async function findCasePath(dataDir: string, caseId: string): Promise<string> {
   const paths = await listCasePaths(dataDir);
   const hit = paths.find((p) => path.basename(p).replace(/\.npz$/, '') === caseId);
-  if (!hit) throw new Error(`case '${caseId}' not found in ${dataDir} (${paths.length} cases there)`);
+  if (!hit) throw new DataError(dataDir, caseId, `a case file named ${caseId}`, `none among ${paths.length} cases`);
   return hit;
 }
 
@@ -45,15 +48,18 @@ function cropMask(a: Uint8Array, from: Shape3, to: Shape3): Uint8Array {
   return Uint8Array.from(crop(a, from, to));
 }
 
+/** A case and its `<case>_pred.npz` as doses in Gy (× the case's own Rx), both cropped to the common shape when they differ. */
 export async function loadCaseWithPrediction(
   dataDir: string,
   predDir: string,
   caseId: string,
 ): Promise<CaseWithPrediction> {
-  const gt = await loadCase(await findCasePath(dataDir, caseId));
-  if (!gt.dose) throw new Error(`case ${caseId} has no ground-truth dose`);
+  const gtFile = await findCasePath(dataDir, caseId);
+  const gt = await loadCase(gtFile);
+  if (!gt.dose) throw new DataError(gtFile, 'dose', 'a ground-truth dose to compare the prediction with', 'none');
   const predFile = path.join(predDir, `${caseId}_pred.npz`);
-  if (!fs.existsSync(predFile)) throw new Error(`prediction not found: ${predFile}`);
+  if (!fs.existsSync(predFile))
+    throw new DataError(predFile, null, `the prediction of case ${caseId} (vmat infer)`, 'no such file');
   const p = await readPredictionNpz(predFile);
   const same = p.shape.every((n, i) => n === gt.shape[i]);
   const shape: Shape3 = same ? gt.shape : ([0, 1, 2].map((i) => Math.min(p.shape[i], gt.shape[i])) as Shape3);
@@ -67,6 +73,7 @@ export async function loadCaseWithPrediction(
   return { gt, predGy, gtGy: gt.dose, shape, cropped: !same };
 }
 
+/** The dose-map figure input of a case with its prediction (doses in Gy, (Y, X, Z) C order, spacing in mm). */
 export function doseViewInput(c: CaseWithPrediction): DoseViewInput {
   return {
     caseId: c.gt.id,

@@ -27,16 +27,19 @@ function tslabDisplay(): TslabDisplay | null {
   }
 }
 
+/** True inside a tslab kernel (display available). */
 export function inNotebook(): boolean {
   return tslabDisplay() !== null;
 }
 
+/** Displays HTML in the notebook (outside one, prints a placeholder line). */
 export function html(s: string): void {
   const d = tslabDisplay();
   if (d) d.html(s);
   else process.stdout.write(`[html output, ${s.length} chars]\n`);
 }
 
+/** Displays markdown in the notebook (outside one, prints the text). */
 export function markdown(s: string): void {
   const d = tslabDisplay();
   if (d) d.markdown(s);
@@ -81,6 +84,7 @@ export function table(header: string[], rows: Array<Array<string | number | null
   ].join('\n');
 }
 
+/** Displays a markdown table; non-integers with `digits` decimals, null/undefined/non-finite as "—". */
 export function showTable(header: string[], rows: Array<Array<string | number | null | undefined>>, digits = 2): void {
   markdown(table(header, rows, digits));
 }

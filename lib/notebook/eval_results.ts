@@ -4,6 +4,7 @@
  * tables need. Only the fields read here are typed; everything else passes through.
  */
 import * as fs from 'node:fs';
+import { DataError } from '../core/errors';
 import type { ConstraintRow, BoxPanel } from '../plot/metric_figures';
 
 export interface GammaResult {
@@ -45,13 +46,23 @@ export interface EvaluationResults {
   [k: string]: unknown;
 }
 
+/** Reads an evaluation JSON (DataError when missing or without a `per_case_results` list). */
 export function readEvaluation(file: string): EvaluationResults {
   if (!fs.existsSync(file))
-    throw new Error(
-      `evaluation results not found: ${file} (run \`vmat evaluate\` or \`vmat infer --compute-metrics\` first)`,
+    throw new DataError(
+      file,
+      null,
+      'evaluation results (run `vmat evaluate` or `vmat infer --compute-metrics` first)',
+      'no such file',
     );
   const j = JSON.parse(fs.readFileSync(file, 'utf8')) as EvaluationResults;
-  if (!Array.isArray(j.per_case_results)) throw new Error(`${file}: key 'per_case_results' missing or not a list`);
+  if (!Array.isArray(j.per_case_results))
+    throw new DataError(
+      file,
+      'per_case_results',
+      'a list of per-case results',
+      j.per_case_results === undefined ? 'no such key' : typeof j.per_case_results,
+    );
   return j;
 }
 
@@ -69,6 +80,7 @@ export function metricAt(c: CaseResult, dotPath: string): number | null {
   return num(cur);
 }
 
+/** Dot paths of the headline metrics inside a per-case result. */
 export const HEADLINE_METRICS = {
   mae: 'dose_metrics.mae_gy',
   globalGamma: 'gamma.global_3mm3pct.gamma_pass_rate',
@@ -85,6 +97,7 @@ export interface HeadlineSeries {
   quantecPass: Array<boolean | null>;
 }
 
+/** The headline metrics per case (MAE in Gy, gamma pass rates in %, PTV70 D95 error in Gy, QUANTEC pass), in file order. */
 export function headlineSeries(ev: EvaluationResults): HeadlineSeries {
   const cs = ev.per_case_results;
   return {
@@ -117,7 +130,13 @@ export function representativeCase(ev: EvaluationResults): CaseResult {
   const sorted = [...ev.per_case_results]
     .filter((c) => num(c.dose_metrics?.mae_gy) !== null)
     .sort((a, b) => a.dose_metrics.mae_gy - b.dose_metrics.mae_gy);
-  if (sorted.length === 0) throw new Error('no case with dose_metrics.mae_gy in the evaluation results');
+  if (sorted.length === 0)
+    throw new DataError(
+      'evaluation results',
+      'per_case_results[].dose_metrics.mae_gy',
+      'at least one case with a finite MAE',
+      'none',
+    );
   return sorted[Math.max(0, Math.floor(sorted.length / 2) - 1)];
 }
 
@@ -150,6 +169,7 @@ export function constraintRows(ev: EvaluationResults): ConstraintRow[] {
   });
 }
 
+/** Per-case MAE (Gy) inside one structure, null where the case lacks it. */
 export function perStructureMae(ev: EvaluationResults, structure: string): Array<number | null> {
   return ev.per_case_results.map((c) => num(c.dose_metrics?.per_structure_mae?.[structure]));
 }

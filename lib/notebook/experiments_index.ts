@@ -82,6 +82,7 @@ export function sampleStat(values: Array<number | null>): Stat | null {
 /** header text of the SD convention, used in every table that shows mean ± SD */
 export const SD_NOTE = 'mean ± SD (sample SD, n − 1)';
 
+/** Splits a run name `<experiment>_seed<N>` into experiment and seed (seed null without the suffix). */
 export function experimentOf(run: string): { experiment: string; seed: number | null } {
   const m = /^(.*)_seed(\d+)$/.exec(run);
   return m ? { experiment: m[1], seed: Number(m[2]) } : { experiment: run, seed: null };

@@ -24,6 +24,7 @@ function num(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toPrecision(4);
 }
 
+/** A live training-curve display fed by the engine's `onEpoch` rows (one line per epoch outside a notebook). */
 export function liveTrainingCurve(title = 'Training (live)'): LiveTrainingCurve {
   const rows: EpochRow[] = [];
   let disp: { html(s: string): void } | null = null;

@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** The environment variable `name`, or `fallback` when unset or empty. */
 export function env(name: string, fallback: string): string {
   const v = process.env[name];
   return v !== undefined && v !== '' ? v : fallback;
@@ -75,6 +76,7 @@ export function resolveRunName(runsDir: string, name: string, seed: number): str
   return seedRunsOf(runsDir, name)[0]?.run ?? name;
 }
 
+/** The notebook parameters from the VMAT_* environment variables (see the header), run names resolved against the runs folder. */
 export function notebookParams(): NotebookParams {
   const runsDir = env('VMAT_RUNS_DIR', 'runs');
   const seed = Number(env('VMAT_SEED', '42'));

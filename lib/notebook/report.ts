@@ -48,6 +48,7 @@ export function judge(a: number | null, b: number | null, dir: Direction, tolera
 export type ConstraintKind =
   'Dmax (point dose)' | 'OAR volume (Vx)' | 'target coverage (D95/V95)' | 'mean dose' | 'other';
 
+/** The kind of a constraint column such as "Rectum Dmax" or "PTV70 D95": point dose, OAR volume, target coverage, mean dose or other. */
 export function constraintKind(column: string): ConstraintKind {
   const [struct, metric = ''] = column.split(' ');
   const isTarget = /^PTV|^CTV|^GTV/.test(struct);
@@ -236,7 +237,7 @@ export function trainingObservations(h: TrainingHistory): TrainingObservations {
   return { lines, overfitRatio, bestEpoch, bestMae, lateMedianMae, slopeGyPerEpoch: sl };
 }
 
-/** D95 progression during training (asymmetric report): rows at validation epochs, at most `maxRows` */
+/** The metrics.csv columns of the D95 progression table (Gy, except underdose in %). */
 export const D95_PROGRESSION_COLUMNS = [
   'val_mae_gy',
   'val_d95_gap_gy',
@@ -244,6 +245,7 @@ export const D95_PROGRESSION_COLUMNS = [
   'val_underdose_pct',
 ] as const;
 
+/** D95 progression during training (asymmetric report): rows [epoch, D95_PROGRESSION_COLUMNS…] at validation epochs, at most `maxRows`; `missing` lists absent columns. */
 export function d95Progression(
   h: TrainingHistory,
   maxRows = 8,

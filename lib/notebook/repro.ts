@@ -12,6 +12,7 @@ export interface ReproRow {
   value: string;
 }
 
+/** The reproducibility rows (git, versions, engine, seed, date, machine) and the command that reproduces `run`. */
 export async function reproducibility(run: RunArtifacts | null): Promise<{ rows: ReproRow[]; command: string | null }> {
   await initEngine({ quiet: true });
   const e = engineInfo();

@@ -118,6 +118,7 @@ function withoutRunControl(argv: string[]): string[] {
   return argv.filter((a) => a !== '--resume');
 }
 
+/** A vmat argv as one shell command line from the project root (`node bin/vmat.js …`, arguments quoted). */
 export function commandText(argv: string[]): string {
   return ['node', 'bin/vmat.js', ...argv].map(shellQuote).join(' ');
 }

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../core/errors';
 import { parseMetricsCsv, type TrainingHistory } from '../plot/training_history';
 import { readEvaluation, type EvaluationResults } from './eval_results';
 
@@ -59,12 +60,16 @@ export function runCheckpoints(run: RunArtifacts): { best: string | null; last: 
   return { best, last };
 }
 
+/** Reads runs/<name>/ (config, summary, test split, metrics history) and locates its predictions; DataError when the run does not exist. */
 export function readRun(runsDir: string, name: string, predictionsDir = 'predictions'): RunArtifacts {
   const dir = path.join(runsDir, name);
   const config = readJsonIf(path.join(dir, 'training_config.json'));
   if (!config)
-    throw new Error(
-      `run not found: ${path.join(dir, 'training_config.json')} is missing (train it with \`vmat train --exp-name ${name}\`, or set the run name variable)`,
+    throw new DataError(
+      path.join(dir, 'training_config.json'),
+      null,
+      `the record of run '${name}' (train it with \`vmat train --exp-name ${name}\`, or set the run name variable)`,
+      'no such file',
     );
   const metricsCsv = findMetricsCsv(dir);
   const predDir =
@@ -77,16 +82,20 @@ export function readRun(runsDir: string, name: string, predictionsDir = 'predict
     summary: readJsonIf(path.join(dir, 'training_summary.json')),
     testCases: readJsonIf(path.join(dir, 'test_cases.json')) as RunArtifacts['testCases'],
     metricsCsv,
-    history: metricsCsv ? parseMetricsCsv(fs.readFileSync(metricsCsv, 'utf8')) : null,
+    history: metricsCsv ? parseMetricsCsv(fs.readFileSync(metricsCsv, 'utf8'), metricsCsv) : null,
     predictionsDir: predDir,
     evaluationFile: findEvaluationFile(predDir),
   };
 }
 
+/** The evaluation JSON of a run's predictions (DataError saying which command writes it when there is none). */
 export function runEvaluation(run: RunArtifacts): EvaluationResults {
   if (!run.evaluationFile)
-    throw new Error(
-      `no evaluation JSON in ${run.predictionsDir} (run \`vmat infer --compute-metrics\` or \`vmat evaluate\`)`,
+    throw new DataError(
+      run.predictionsDir,
+      null,
+      'an evaluation JSON (run `vmat infer --compute-metrics` or `vmat evaluate`)',
+      'none',
     );
   return readEvaluation(run.evaluationFile);
 }

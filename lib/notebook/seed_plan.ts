@@ -25,6 +25,7 @@ export interface SeedPlan {
   markdown: string;
 }
 
+/** The seed plan of an experiment: runs found, seeds missing or not evaluated, and the commands that produce them. */
 export function seedPlan(opts: {
   runsDir: string;
   predictionsDir: string;

@@ -50,7 +50,7 @@ export function scoringReference(c: Case): OpenKbpReference & { dose: Float64Arr
   };
 }
 
-/** official per-patient score of the down-then-up-sampled ground truth */
+/** The official per-patient score of the 64³-down-then-up-sampled ground truth, and that dose (Gy, 128³ C order). */
 export function resolutionFloorPatient(c: Case): { score: OpenKbpPatientScore; dose: Float32Array } {
   const ref = scoringReference(c);
   const dose = downUpDose(c.dose as Float32Array, c.possibleDoseMask as Uint8Array);

@@ -110,6 +110,7 @@ export function stageRunDir(r: Recipe, s: Pick<RecipeStage, 'name'>, ctx: Recipe
 
 export type StageState = 'done' | 'partial' | 'pending';
 
+/** State of a recipe stage's run folder: done (training_summary.json), partial (checkpoints/last) or pending. */
 export function stageState(runDir: string): StageState {
   if (fs.existsSync(path.join(runDir, 'training_summary.json'))) return 'done';
   if (fs.existsSync(path.join(runDir, 'checkpoints', 'last'))) return 'partial';

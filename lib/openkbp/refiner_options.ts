@@ -36,6 +36,7 @@ export interface RefinerTrainOptions {
   onStep?: (info: StepInfo) => void;
 }
 
+/** Complete refiner-task options: the defaults of `vmat openkbp refine-train` overridden by `p`. */
 export function refinerTrainOptions(
   p: Partial<RefinerTrainOptions> & Pick<RefinerTrainOptions, 'dataDir' | 'valDir' | 'expName'>,
 ): RefinerTrainOptions {

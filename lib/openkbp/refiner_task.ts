@@ -113,7 +113,10 @@ export function validateRefiner(
   const before: Record<string, OpenKbpPatientScore> = {};
   const after: Record<string, OpenKbpPatientScore> = {};
   for (const { rc, c } of val) {
-    if (o.stopRequested?.()) throw new Error('validation stopped');
+    if (o.stopRequested?.())
+      throw new Error(
+        'validation stopped on request (control flow: the training engine catches it and saves a resumable checkpoint)',
+      );
     const ref = scoringReference(c);
     const coarseGy = Float32Array.from(rc.coarse, (v, i) => (rc.pdm[i] ? v * OPENKBP_RX_GY : 0));
     before[c.id] = scoreOpenKbpPatient(ref, coarseGy);
@@ -172,7 +175,8 @@ export async function refinerTask(o: RefinerTrainOptions, runDir: string): Promi
   // zero output convolution: the untrained refiner is the identity on the coarse dose
   for (const k of ['out_conv.weight', 'out_conv.bias']) {
     const v = model.params.get(k);
-    if (!v) throw new Error(`refiner: model has no ${k}`);
+    if (!v)
+      throw new Error(`refiner: createModel built no parameter '${k}' (every U-Net config has an output convolution)`);
     v.assign(tf.zerosLike(v));
   }
   const net = networkNet(model, { residualChannel: 0 }, false);

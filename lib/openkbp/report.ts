@@ -15,12 +15,14 @@ export interface Ci {
   high: number;
 }
 
+/** The OpenKBP test-phase reference points of reports (dose and DVH scores in Gy). */
 export const LEADERBOARD = {
   winner: { team: 'LSL AnHui University (C3D)', dose_score: 2.4294, dvh_score: 1.4776 },
   median_dose_score_28_teams: 3.08,
   source: 'OpenKBP final test-phase leaderboard (100 test patients), openkbp.md 4.1',
 } as const;
 
+/** Bootstrap 95% CIs (percentile, resampling patients) of the dose score and the DVH score (Gy). */
 export function openKbpScoreCis(
   s: Pick<OpenKbpScore, 'per_patient'>,
   resamples = 9999,

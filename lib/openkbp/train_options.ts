@@ -44,6 +44,7 @@ export interface OpenKbpTrainOptions {
   onEpoch?: (row: EpochRow, history: EpochRow[]) => void;
 }
 
+/** Complete 64³-task options: the defaults of `vmat openkbp train` overridden by `p`. */
 export function openKbpTrainOptions(
   p: Partial<OpenKbpTrainOptions> & Pick<OpenKbpTrainOptions, 'dataDir' | 'valDir' | 'expName'>,
 ): OpenKbpTrainOptions {

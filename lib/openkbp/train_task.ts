@@ -108,7 +108,10 @@ export function validateOpenKbp(
 ): { dose_score: number; dvh_score: number; per_patient: Record<string, OpenKbpPatientScore> } {
   const per: Record<string, OpenKbpPatientScore> = {};
   for (const v of val) {
-    if (o.stopRequested?.()) throw new Error('validation stopped');
+    if (o.stopRequested?.())
+      throw new Error(
+        'validation stopped on request (control flow: the training engine catches it and saves a resumable checkpoint)',
+      );
     per[v.sample.id] = scoreOpenKbpPatient(v.ref as OpenKbpReference, predictSampleGy(net, v.sample));
     o.onPatient?.(Object.keys(per).length, val.length, v.sample.id);
   }

@@ -7,6 +7,10 @@
 import { dvhCurve } from '../eval/dvh';
 import type { DvhCurve } from './dvh_figure';
 
+/**
+ * Cumulative DVH of `dose` (Gy, any grid) inside `mask` (same grid) at `bins` + 1 dose edges over
+ * [0, maxDoseGy]: % of the structure's voxels with dose ≥ each edge (all 0 for an empty mask).
+ */
 export function cumulativeDvh(
   dose: ArrayLike<number>,
   mask: ArrayLike<number>,

@@ -36,6 +36,7 @@ function thin(c: DvhCurve, max = 250): { x: number[]; y: number[] } {
   return { x, y };
 }
 
+/** The DVH comparison figure of one case: ground truth solid vs prediction dashed per structure (dose in Gy, volume in %). */
 export function dvhComparisonFigure(caseId: string, curves: DvhPair[], opts: { maxDoseGy?: number } = {}): FigureSpec {
   const data: Trace[] = [];
   curves.forEach((c, i) => {

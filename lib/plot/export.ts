@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { writeFileAtomic } from '../core/atomic';
+import { VmatError } from '../core/errors';
 import type { FigureSpec } from './figure';
 import { plotlySource } from './plotly_bundle';
 
@@ -23,6 +24,7 @@ export interface ExportOptions {
   scale?: number;
 }
 
+/** Where Chromium is looked for (after VMAT_CHROMIUM). */
 export const CHROMIUM_CANDIDATES = [
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
@@ -30,12 +32,14 @@ export const CHROMIUM_CANDIDATES = [
   '/usr/bin/google-chrome-stable',
 ];
 
+/** The Chromium executable: VMAT_CHROMIUM when set (null if missing), else the first CHROMIUM_CANDIDATES that exists. */
 export function findChromium(): string | null {
   const env = process.env.VMAT_CHROMIUM;
   if (env) return fs.existsSync(env) ? env : null;
   return CHROMIUM_CANDIDATES.find((p) => fs.existsSync(p)) ?? null;
 }
 
+/** Command-line flags of the headless Chromium used for export. */
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -61,7 +65,7 @@ const IDLE_MS = 15_000;
 async function openSession(): Promise<Session> {
   const executablePath = findChromium();
   if (!executablePath)
-    throw new Error(
+    throw new VmatError(
       `figure export needs Chromium: none of ${CHROMIUM_CANDIDATES.join(', ')} exists (set VMAT_CHROMIUM, or run bash scripts/setup.sh)`,
     );
   const puppeteer = await import('puppeteer-core');
@@ -213,6 +217,7 @@ export async function exportFigure(fig: FigureSpec, outDir: string, opts: Export
   return written;
 }
 
+/** Exports several figures into `outDir` (see exportFigure); returns every file written. */
 export async function exportFigures(figs: FigureSpec[], outDir: string, opts: ExportOptions = {}): Promise<string[]> {
   const out: string[] = [];
   for (const f of figs) out.push(...(await exportFigure(f, outDir, opts)));

@@ -26,6 +26,7 @@ export function inches(n: number): number {
 export function axisRef(kind: 'x' | 'y', i: number): string {
   return i === 1 ? kind : `${kind}${i}`;
 }
+/** The layout key of axis `i` (1-based): `xaxis`, `xaxis2`, … */
 export function axisKey(kind: 'x' | 'y', i: number): string {
   return i === 1 ? `${kind}axis` : `${kind}axis${i}`;
 }

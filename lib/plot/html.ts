@@ -15,6 +15,7 @@ export function scriptSafeJson(v: unknown): string {
     .replace(/<!--/g, '<\\!--');
 }
 
+/** An HTML snippet that loads the bundled plotly.js once per page (inline, no network). */
 export function plotlyLoaderHtml(): string {
   const src = plotlySource().replace(/<\/(script)/gi, '<\\/$1');
   return `<script type="text/javascript">if (!window.Plotly) {\n${src}\n}</script><div style="font-size:11px;color:#777">plotly.js loaded</div>`;

@@ -11,6 +11,7 @@ import { writeFileAtomicSync } from '../core/atomic';
 const ROOT = PROJECT_ROOT;
 let cached: string | null = null;
 
+/** Version of the installed plotly.js-dist. */
 export function plotlyVersion(): string {
   return (
     JSON.parse(fs.readFileSync(require.resolve('plotly.js-dist/package.json', { paths: [ROOT] }), 'utf8')) as {
@@ -19,6 +20,7 @@ export function plotlyVersion(): string {
   ).version;
 }
 
+/** The minified plotly.js source (cached in build/ and in memory). */
 export function plotlySource(): string {
   if (cached) return cached;
   const src = require.resolve('plotly.js-dist', { paths: [ROOT] });

@@ -35,6 +35,10 @@ export function viewerStride(shape: Shape3, maxVoxels: number): number {
   return s;
 }
 
+/**
+ * The interactive slice viewer of a case as one HTML snippet: volumes (Y, X, Z) C order, doses
+ * in Gy (shown above `thresholdGy`), spacing in mm, strided down to at most `maxVoxels`.
+ */
 export function sliceViewerHtml(v: SliceViewerInput, opts: { maxVoxels?: number; thresholdGy?: number } = {}): string {
   const s = viewerStride(v.shape, opts.maxVoxels ?? 1_500_000);
   const [ny, nx, nz] = v.shape;

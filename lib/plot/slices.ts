@@ -13,11 +13,13 @@
 import type { Shape3 } from '../data/case';
 
 export type ViewName = 'axial' | 'coronal' | 'sagittal';
+/** The three orthogonal views, in figure order. */
 export const VIEWS: readonly ViewName[] = ['axial', 'coronal', 'sagittal'];
 
 /** which way array z runs in the patient */
 export type ZDirection = 'inferior-to-superior' | 'superior-to-inferior';
 
+/** Which way array z runs in the patient for a case source (OpenKBP: superior to inferior; reference npz: inferior to superior). */
 export function zDirectionOf(source: string): ZDirection {
   return source.startsWith('openkbp') ? 'superior-to-inferior' : 'inferior-to-superior';
 }
@@ -49,6 +51,10 @@ export function viewAxis(view: ViewName): 0 | 1 | 2 {
   return view === 'axial' ? 2 : view === 'coronal' ? 0 : 1;
 }
 
+/**
+ * One 2-D slice of a (Y, X, Z) C-order volume for display: axial (fixed z; horizontal X, vertical Y,
+ * anterior up), coronal (fixed y; X by Z) or sagittal (fixed x; Y by Z, superior up); coordinates in mm.
+ */
 export function extractSlice(
   vol: ArrayLike<number>,
   shape: Shape3,

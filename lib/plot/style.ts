@@ -5,6 +5,7 @@
  */
 import type { Layout } from './figure';
 
+/** The Wong (2011) colour-blind-safe palette. */
 export const WONG = {
   blue: '#0072B2',
   orange: '#E69F00',
@@ -16,8 +17,11 @@ export const WONG = {
   black: '#000000',
 } as const;
 
+/** Colours of categorical series, in order. */
 export const COLOR_ORDER: readonly string[] = [WONG.blue, WONG.orange, WONG.green, WONG.red, WONG.purple, WONG.cyan];
+/** Line dashes of categorical series, in order (grey-scale readable). */
 export const DASH_ORDER: readonly string[] = ['solid', 'dash', 'dot', 'dashdot', 'longdash', 'longdashdot'];
+/** Markers of categorical series, in order. */
 export const MARKER_ORDER: readonly string[] = [
   'circle',
   'square',
@@ -28,10 +32,14 @@ export const MARKER_ORDER: readonly string[] = [
   'cross',
   'star',
 ];
+/** Bar fill patterns of categorical series, in order. */
 export const PATTERN_ORDER: readonly string[] = ['', '/', '.', 'x', '\\', '+'];
 
+/** Colour of a passed check. */
 export const PASS_COLOR = WONG.green;
+/** Colour of a failed check. */
 export const FAIL_COLOR = WONG.red;
+/** Colour of a check that was not evaluated. */
 export const NOT_EVALUATED_COLOR = '#CCCCCC';
 
 export interface StructureStyle {
@@ -52,6 +60,7 @@ export const STRUCTURE_STYLE: Record<string, StructureStyle> = {
   Bowel: { color: WONG.purple, marker: 'x' },
 };
 
+/** Colour and marker of a structure: fixed for the known prostate structures, else by `index` in the series order. */
 export function structureStyle(name: string, index = 0): StructureStyle {
   return (
     STRUCTURE_STYLE[name] ?? {
@@ -61,6 +70,7 @@ export function structureStyle(name: string, index = 0): StructureStyle {
   );
 }
 
+/** Serif font stack of every figure. */
 export const FONT_FAMILY = 'Liberation Serif, DejaVu Serif, Times New Roman, serif';
 
 /** dose colour scale: viridis is perceptually uniform, colour-blind safe and monotone in grey */
@@ -79,6 +89,7 @@ export const DIFF_COLORSCALE: Array<[number, string]> = [
   [0.9, '#b2182b'],
   [1, '#67001f'],
 ];
+/** Grey-scale colour scale of CT slices. */
 export const CT_COLORSCALE: Array<[number, string]> = [
   [0, '#000000'],
   [1, '#ffffff'],
@@ -103,6 +114,7 @@ export function axisStyle(extra: Record<string, unknown> = {}): Record<string, u
   };
 }
 
+/** The house layout of a figure `width` × `height` px: serif font, light grid, no top/right spines, `extra` merged last. */
 export function baseLayout(title: string, width: number, height: number, extra: Layout = {}): Layout {
   return {
     title: { text: title, font: { size: 15 }, x: 0.5, xanchor: 'center' },

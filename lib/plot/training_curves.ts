@@ -7,6 +7,7 @@ import { axisStyle, baseLayout, WONG } from './style';
 import { inches, panelDomains, panelTitle, round, type FigureSpec, type Trace } from './figure';
 import { argminDefined, lastDefined, type TrainingHistory } from './training_history';
 
+/** Figure 1: (A) train/val loss with the best epoch marked, (B) val MAE (Gy) and gamma pass rate (%) per epoch. */
 export function trainingCurvesFigure(h: TrainingHistory, opts: { title?: string } = {}): FigureSpec {
   const [dA, dB] = panelDomains(2, 0.14);
   const best = argminDefined(h.valMae);

@@ -5,6 +5,8 @@
  * one-row-per-epoch files with underscore names (`train_loss`, `val_mae_gy`, …). Rows of the
  * same epoch are merged; the last non-empty value of a column wins.
  */
+import { DataError } from '../core/errors';
+
 export interface TrainingHistory {
   epoch: number[];
   trainLoss: Array<number | null>;
@@ -25,12 +27,14 @@ const ALIASES: Record<'trainLoss' | 'valLoss' | 'valMae' | 'valGamma' | 'valGamm
   valGammaPtv: ['val/gamma_ptv_3mm3pct', 'val_gamma_ptv'],
 };
 
-export function parseMetricsCsv(text: string): TrainingHistory {
+/** The per-epoch history of a metrics.csv text (Lightning or flat layout; rows of one epoch merged); DataError naming `file` when empty or without `epoch`. */
+export function parseMetricsCsv(text: string, file = 'metrics.csv'): TrainingHistory {
   const lines = text.split(/\r?\n/).filter((l) => l.trim().length > 0);
-  if (lines.length === 0) throw new Error('metrics.csv is empty');
+  if (lines.length === 0) throw new DataError(file, null, 'a header row and one row per logged epoch', 'an empty file');
   const header = lines[0].split(',').map((h) => h.trim());
   const epochCol = header.indexOf('epoch');
-  if (epochCol < 0) throw new Error(`metrics.csv: no 'epoch' column (found: ${header.join(', ')})`);
+  if (epochCol < 0)
+    throw new DataError(file, 'epoch', "an 'epoch' column", `no 'epoch' column (columns: ${header.join(', ')})`);
   const byEpoch = new Map<number, Map<string, number>>();
   for (const line of lines.slice(1)) {
     const cells = line.split(',');

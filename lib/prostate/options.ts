@@ -69,6 +69,7 @@ export interface TrainOptions {
   onValidationProgress?: (done: number, total: number, info: string) => void;
 }
 
+/** Complete prostate-task options: the defaults of `vmat train` (reference hyper-parameters) overridden by `partial`. */
 export function trainOptions(partial: Partial<TrainOptions> & { expName: string }): TrainOptions {
   return {
     dataDir: null,

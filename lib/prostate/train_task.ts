@@ -89,6 +89,7 @@ const COMPONENT_COLUMNS: Record<string, string> = {
   asymmetric: 'train_asym',
 };
 
+/** The validation columns of a prostate run's metrics.csv (doses in Gy, gamma and underdose in %, time in s). */
 export const PROSTATE_VALIDATION_COLUMNS = [
   'val_loss',
   'val_mae_gy',

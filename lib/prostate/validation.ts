@@ -13,6 +13,7 @@
  *                       subsampled by `gammaSubsample` (spec 7.4)
  *   val_gamma_ptv       the same gamma map over the PTV region (PTV union dilated 5 mm, spec 7.4)
  */
+import { DataError } from '../core/errors';
 import type { PreparedCase } from '../inputs/case_inputs';
 import { targetDoseGy } from '../data/profiles';
 import { StructureDose } from '../eval/dvh';
@@ -59,7 +60,7 @@ export interface ValidationResult {
   cases: CaseValidation[];
 }
 
-/** the structure whose MAE/D95 is tracked: PTV70, else the highest-dose target present */
+/** The structure whose MAE/D95 is tracked in validation: PTV70, else the highest-dose target present (mask on the case grid). */
 export function primaryTarget(pc: PreparedCase): { name: string; mask: Uint8Array } | null {
   const m = pc.source.masks;
   if (m.has('PTV70')) return { name: 'PTV70', mask: m.get('PTV70')! };
@@ -76,7 +77,7 @@ export async function scoreCase(
   o: Pick<ValidationOptions, 'gamma' | 'gammaSubsample'> = {},
 ): Promise<CaseValidation> {
   const gt = pc.dose;
-  if (!gt) throw new Error(`validation case ${pc.id} has no dose`);
+  if (!gt) throw new DataError(pc.id, 'dose', 'a reference dose (validation cases are scored against it)', 'none');
   const rx = pc.rxGy;
   let se = 0;
   let ae = 0;

@@ -192,6 +192,7 @@ export function densityFromHu(hu: number): number {
   return 1 + hu / 1950;
 }
 
+/** Draws the anatomy of sampled parameters on a (Y, X, Z) grid (spacing in mm): CT in HU, relative electron density, body, organ and target masks. */
 export function buildAnatomy(shape: Shape3, spacingMm: Shape3, p: AnatomyParams, noiseRng: Rng): Anatomy {
   const g = new Grid(shape, spacingMm);
   const n = g.n;
@@ -465,6 +466,7 @@ function topZ(g: Grid, mask: Uint8Array): number {
   return top;
 }
 
+/** Volume (cc) of every mask of an anatomy. */
 export function maskVolumesCc(a: Anatomy): Record<string, number> {
   const vcc = (a.grid.spacing[0] * a.grid.spacing[1] * a.grid.spacing[2]) / 1000;
   const out: Record<string, number> = {};

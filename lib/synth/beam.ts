@@ -25,6 +25,7 @@ export interface BeamPhysics {
   buildUpMm: number;
 }
 
+/** 6 MV-like beam physics of the synthetic model (SAD 1000 mm, 4.5 %/cm attenuation, build-up 4 mm). */
 export const DEFAULT_PHYSICS: BeamPhysics = { sadMm: 1000, muPerMm: 0.0045, surfaceDose: 0.4, buildUpMm: 4 };
 
 /** tissue-phantom-ratio-like depth factor at radiological depth d (mm, water equivalent) */
@@ -65,6 +66,7 @@ export interface BeamFrame {
   ux: number;
 }
 
+/** Beam direction and BEV lateral axis in the axial (y, x) plane for a gantry angle in degrees (IEC 61217, HFS). */
 export function beamFrame(angleDeg: number): BeamFrame {
   const t = (angleDeg * Math.PI) / 180;
   return { angleDeg, dy: Math.cos(t), dx: -Math.sin(t), uy: Math.sin(t), ux: Math.cos(t) };
@@ -199,6 +201,7 @@ export interface BevGrid {
   z0: number;
 }
 
+/** A BEV grid of `du` × `dz` mm cells covering ±halfU × ±halfZ mm at the isocentre plane, centred (odd cell counts). */
 export function makeBevGrid(halfU: number, halfZ: number, du: number, dz: number): BevGrid {
   const nu = 2 * Math.ceil(halfU / du) + 1;
   const nzb = 2 * Math.ceil(halfZ / dz) + 1;

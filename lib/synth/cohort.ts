@@ -62,6 +62,7 @@ export interface CohortResult {
   cases: CaseJobResult[];
 }
 
+/** Id of the i-th synthetic case (0-based): synth_0001, synth_0002, … */
 export function caseId(i: number): string {
   return `synth_${String(i + 1).padStart(4, '0')}`;
 }
@@ -109,12 +110,16 @@ async function runInWorkers(
   return results;
 }
 
+/**
+ * Generates the synthetic cohort into `opts.out`: one case per file (npz or DICOM-RT folder), split.json
+ * and (npz) batch_summary.json; cases run on worker threads and the bytes depend only on the arguments (seed).
+ */
 export async function generateCohort(opts: CohortOptions): Promise<CohortResult> {
   const layout = opts.layout ?? 'v2.3';
   const shape = opts.shape ?? DEFAULT_SHAPE;
   const spacingMm = opts.spacingMm ?? DEFAULT_SPACING_MM;
   if (!(Number.isInteger(opts.cases) && opts.cases >= 1))
-    throw new Error(`generateCohort: cases must be a positive integer, got ${opts.cases}`);
+    throw new UsageError(`--cases: expected a positive integer number of cases, found ${opts.cases}`);
   const types = assignPlanTypes(opts.cases, opts.seed, layout);
   const jobs: CaseJob[] = types.map((planType, i) => ({
     id: caseId(i),

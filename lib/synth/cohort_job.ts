@@ -39,6 +39,7 @@ export interface CaseJobResult {
   roiNames?: Record<string, string>;
 }
 
+/** Synthesises one case and writes it (reference npz, or DICOM-RT with the ROI-name mapping); returns its DVH numbers. */
 export async function runCaseJob(job: CaseJob): Promise<CaseJobResult> {
   const r = synthesizeCase({
     id: job.id,
@@ -51,7 +52,10 @@ export async function runCaseJob(job: CaseJob): Promise<CaseJobResult> {
   });
   let roiNames: Record<string, string> | undefined;
   if (job.format === 'dicom') {
-    if (!job.mapping) throw new Error(`runCaseJob ${job.id}: format 'dicom' needs the ROI-name mapping`);
+    if (!job.mapping)
+      throw new Error(
+        `runCaseJob ${job.id}: format 'dicom' needs the ROI-name mapping (generateCohort loads it for --format dicom)`,
+      );
     roiNames = (await writeSynthCaseDicom(r.case, path.dirname(job.file), { mapping: job.mapping })).roiNames;
   } else {
     await writeReferenceNpz(job.file, r.case, { layout: job.layout });

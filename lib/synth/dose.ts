@@ -51,6 +51,7 @@ export interface DoseModelOptions {
   d95Factor: number;
 }
 
+/** Defaults of the synthetic dose model (arc sampling, optimiser iterations, beam physics, BEV cell mm, objectives). */
 export const DEFAULT_DOSE_OPTIONS: DoseModelOptions = {
   arcAngles: 36,
   iterations: 40,
@@ -102,6 +103,10 @@ function sample(mask: Uint8Array, cap: number, exclude?: Uint8Array): number[] {
   return out;
 }
 
+/**
+ * Plans a VMAT-like dose on the anatomy: one optimised arc, dose in Gy on the anatomy's (Y, X, Z) grid,
+ * scaled so the highest target's D95 = its prescription × d95Factor; also the control-point data.
+ */
 export function planDose(
   a: Anatomy,
   targets: TargetLevels,
@@ -457,7 +462,9 @@ export function planDose(
   let f = objGrad(d, r);
   adjoint(r, grad);
   if (!(Number.isFinite(L) && L > 0 && Number.isFinite(f)))
-    throw new Error(`planDose: degenerate optimisation problem (L=${L}, f=${f})`);
+    throw new Error(
+      `planDose: degenerate optimisation problem (L=${L}, f=${f}; a synthetic anatomy always has targets inside the beams)`,
+    );
   let alpha = 1 / L;
   const hist: number[] = [f];
   const xNew = new Float32Array(X);
@@ -547,7 +554,9 @@ export function planDose(
   const topMask = a.masks.get(sortedTargets[0].name)!;
   const d95 = doseAtVolume(dose, topMask, 95);
   if (!(d95 > 0 && Number.isFinite(d95)))
-    throw new Error(`planDose: ${sortedTargets[0].name} D95 before normalisation is ${d95}`);
+    throw new Error(
+      `planDose: ${sortedTargets[0].name} D95 before normalisation is ${d95} Gy (the optimised fluence always doses the target)`,
+    );
   const norm = d95 > 0 ? (rxMax * o.d95Factor) / d95 : 1;
   for (let i = 0; i < n; i++) dose[i] *= norm;
   return {

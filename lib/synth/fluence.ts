@@ -52,6 +52,7 @@ function box3(a: Float32Array, start: number, stride: number, len: number, h: nu
   }
 }
 
+/** The lateral spread of the fluence on a BEV grid of `du` × `dz` mm cells: Gaussian penumbra + weak box-approximated scatter (sigmas in mm). */
 export function makeSpreadKernel(
   du: number,
   dz: number,

@@ -9,6 +9,7 @@ import type { Shape3 } from '../data/case';
 
 export type Vec3 = [number, number, number];
 
+/** A (Y, X, Z) voxel grid with spacing in mm and positions measured from the grid centre. */
 export class Grid {
   readonly n: number;
   constructor(
@@ -109,6 +110,7 @@ export function forEllipsoid(g: Grid, e: EllipsoidSpec, fn: (i: number, rNorm: n
   });
 }
 
+/** Sets mask voxels inside an ellipsoid (centre and semi-axes in mm) to 1. */
 export function paintEllipsoid(g: Grid, mask: Uint8Array, e: EllipsoidSpec): void {
   forEllipsoid(g, e, (i) => {
     mask[i] = 1;
@@ -134,6 +136,7 @@ export function forCapsule(g: Grid, p0: Vec3, p1: Vec3, radius: number, fn: (i: 
   });
 }
 
+/** Sets mask voxels within `radius` mm of the segment p0–p1 (mm) to 1. */
 export function paintCapsule(g: Grid, mask: Uint8Array, p0: Vec3, p1: Vec3, radius: number): void {
   forCapsule(g, p0, p1, radius, (i) => {
     mask[i] = 1;
@@ -155,6 +158,7 @@ export interface Margins {
   superior: number;
 }
 
+/** The same margin (mm) in every direction, except `posterior`. */
 export function uniformMargins(mm: number, posterior = mm): Margins {
   return { anterior: mm, posterior, right: mm, left: mm, inferior: mm, superior: mm };
 }
@@ -209,6 +213,7 @@ export function dilate(g: Grid, mask: Uint8Array, m: Margins): Uint8Array {
   return out;
 }
 
+/** Voxel-wise union of binary masks of one grid. */
 export function union(...masks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(masks[0].length);
   for (const m of masks) for (let i = 0; i < m.length; i++) if (m[i]) out[i] = 1;
@@ -222,12 +227,14 @@ export function subtract(a: Uint8Array, ...bs: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Voxel-wise intersection of two binary masks of one grid. */
 export function intersect(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i] & b[i];
   return out;
 }
 
+/** Number of voxels set in a binary (0/1) mask. */
 export function count(mask: Uint8Array): number {
   let n = 0;
   for (let i = 0; i < mask.length; i++) n += mask[i];

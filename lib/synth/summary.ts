@@ -12,6 +12,7 @@ export interface MetricRange {
   unit: string;
 }
 
+/** The clinical ranges the cohort is built to meet (Gy or %). */
 export const COHORT_TARGETS: MetricRange[] = [
   { metric: 'PTV70_D95', min: 66.5, max: 72, unit: 'Gy' },
   { metric: 'PTV56_D95', min: 53.2, unit: 'Gy' },
@@ -31,6 +32,7 @@ export interface MetricSummary {
 
 export type CohortSummary = Record<string, { cases: number; metrics: Record<string, MetricSummary> }>;
 
+/** True when `v` lies in the range (upper limits of % metrics are strict). */
 export function inRange(r: MetricRange, v: number): boolean {
   return (
     Number.isFinite(v) &&
@@ -39,6 +41,7 @@ export function inRange(r: MetricRange, v: number): boolean {
   );
 }
 
+/** Per plan type: n, mean, min and max of each COHORT_TARGETS metric, and the ids of cases outside its range. */
 export function summariseCohort(cases: CaseJobResult[]): CohortSummary {
   const out: CohortSummary = {};
   const types = [...new Set(cases.map((c) => c.planType))].sort();
@@ -62,6 +65,7 @@ export function summariseCohort(cases: CaseJobResult[]): CohortSummary {
   return out;
 }
 
+/** The cohort summary as text lines for the terminal. */
 export function formatSummary(s: CohortSummary): string {
   const lines: string[] = [];
   for (const [t, { cases, metrics }] of Object.entries(s)) {

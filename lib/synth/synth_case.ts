@@ -21,11 +21,15 @@ import { Rng } from '../core/rng';
 
 /** the embedded default grid: 96 x 96 x 64 voxels of 3.90625 x 3.90625 x 2.5 mm (375 x 375 x 160 mm) */
 export const DEFAULT_SHAPE: Shape3 = [96, 96, 64];
+/** Default voxel size of the synthetic grid (mm, (Y, X, Z)). */
 export const DEFAULT_SPACING_MM: Shape3 = [3.90625, 3.90625, 2.5];
+/** Prescription of the synthetic plans (Gy, PTV70). */
 export const SYNTH_RX_GY = 70;
+/** Number of fractions of the synthetic plans. */
 export const SYNTH_FRACTIONS = 28;
 /** fixed so the same arguments give the same bytes */
 export const SYNTH_PROCESSED_DATE = '2000-01-01T00:00:00';
+/** Generator name recorded in the metadata of synthetic cases. */
 export const SYNTH_GENERATOR = 'vmat-lab synth 1';
 
 export interface SynthCaseOptions {
@@ -78,6 +82,7 @@ function crop<T extends Float32Array | Uint8Array>(src: T, world: Shape3, shape:
   return out;
 }
 
+/** One synthetic case from named seeded streams: anatomy, planned dose (Gy) and reference metadata on a (Y, X, Z) grid. */
 export function synthesizeCase(o: SynthCaseOptions): SynthCaseResult {
   const shape = o.shape ?? DEFAULT_SHAPE;
   const sp = o.spacingMm ?? DEFAULT_SPACING_MM;

@@ -8,6 +8,7 @@
  * (native/src/adam.cc) instead of ~10 full-size tfjs kernels: the same float32 operations in the
  * same order, so the same bits (test/train/adamw_native.test.ts).
  */
+import { VmatError } from '../core/errors';
 import { tf } from '../engine';
 import { loadNativeAddon, type NativeAddon } from '../engine/native_addon';
 
@@ -42,6 +43,7 @@ export interface AdamWState {
   v: Map<string, Float32Array>;
 }
 
+/** AdamW with decoupled weight decay per parameter group (torch.optim.AdamW semantics); state saved with checkpoints. */
 export class AdamW {
   readonly beta1: number;
   readonly beta2: number;
@@ -143,12 +145,18 @@ export class AdamW {
     for (const g of this.groups) for (const [k, p] of g.params) shapes.set(k, p.shape);
     for (const [k, a] of s.m) {
       const shape = shapes.get(k);
-      if (!shape) throw new Error(`optimizer state has moments for unknown parameter '${k}'`);
+      if (!shape)
+        throw new VmatError(
+          `optimizer state: moments for parameter '${k}', which this model does not have (a checkpoint of another model or loss configuration?)`,
+        );
       this.m.set(k, tf.tensor(a, shape, 'float32'));
     }
     for (const [k, a] of s.v) {
       const shape = shapes.get(k);
-      if (!shape) throw new Error(`optimizer state has moments for unknown parameter '${k}'`);
+      if (!shape)
+        throw new VmatError(
+          `optimizer state: moments for parameter '${k}', which this model does not have (a checkpoint of another model or loss configuration?)`,
+        );
       this.v.set(k, tf.tensor(a, shape, 'float32'));
     }
   }

@@ -6,6 +6,7 @@
  * lib/engine/lean_grads.ts). Returns the loss value; a non-finite loss
  * throws before the weights are touched, so a diverged step never reaches a checkpoint.
  */
+import { VmatError } from '../core/errors';
 import { tf, leanVariableGrads } from '../engine';
 import { AdamW, clipGradNorm } from './adamw';
 
@@ -22,6 +23,7 @@ export interface StepInput {
   where: string;
 }
 
+/** One optimisation step: gradients of `s.loss`, global-norm clipping, one AdamW update at `s.lr`; returns the loss (VmatError when not finite). */
 export function optimisationStep(s: StepInput): number {
   const nameOfVar = new Map<string, string>();
   for (const [k, v] of s.trainable) nameOfVar.set(v.name, k);
@@ -32,7 +34,9 @@ export function optimisationStep(s: StepInput): number {
   const loss = value.dataSync()[0];
   if (!Number.isFinite(loss)) {
     tf.dispose([value, ...g.values()]);
-    throw new Error(`${s.where}: loss became ${loss}`);
+    throw new VmatError(
+      `${s.where}: the training loss became ${loss} (training diverged: lower --lr, or check the inputs for NaN/Inf)`,
+    );
   }
   if (s.gradClip > 0) clipGradNorm(g, s.gradClip);
   s.optimizer.apply(g, s.lr);

@@ -5,7 +5,7 @@
  *
  * Hand-written: no maintained npm package does 3-D EDT with per-axis spacing (the ones found
  * are 2-D or isotropic). Matches `scipy.ndimage.distance_transform_edt(mask, sampling=spacing)`
- * (checked against scipy fixtures in test/data).
+ * (checked against scipy fixtures in test/transforms/sdf.test.ts).
  */
 import type { Shape3 } from '../core/shape';
 
@@ -57,7 +57,9 @@ export function squaredDistanceToFeatures(feature: Uint8Array, shape: Shape3, sp
   const [n0, n1, n2] = shape;
   const N = n0 * n1 * n2;
   if (feature.length !== N)
-    throw new Error(`squaredDistanceToFeatures: ${feature.length} voxels for shape ${shape.join('x')}`);
+    throw new Error(
+      `squaredDistanceToFeatures: feature has ${feature.length} voxels, shape ${shape.join('x')} needs ${N} (callers pass a C-order mask of that shape)`,
+    );
   const g = new Float64Array(N);
   for (let i = 0; i < N; i++) g[i] = feature[i] ? 0 : INF;
   const nmax = Math.max(n0, n1, n2);

@@ -6,7 +6,7 @@
  */
 import type { Shape3 } from '../core/shape';
 
-/** 2×2×2 block mean over the whole block (zeros included). Odd sizes: the last block is partial. */
+/** 2×2×2 block mean of a (Y, X, Z) C-order volume over the whole block (zeros included); odd sizes give a partial last block. */
 export function meanPool2x(src: Float32Array, shape: Shape3): { data: Float32Array; shape: Shape3 } {
   return maskedMeanPool2x(src, null, shape);
 }

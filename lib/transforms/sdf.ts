@@ -28,8 +28,13 @@ export function signedDistanceField(
 ): Float32Array {
   const N = shape[0] * shape[1] * shape[2];
   if (mask.length !== N)
-    throw new Error(`signedDistanceField: mask has ${mask.length} voxels, shape ${shape.join('x')} needs ${N}`);
-  if (!(clipMm > 0)) throw new Error(`signedDistanceField: clipMm must be > 0, got ${clipMm}`);
+    throw new Error(
+      `signedDistanceField: mask has ${mask.length} voxels, shape ${shape.join('x')} needs ${N} (callers pass a C-order mask of that shape)`,
+    );
+  if (!(clipMm > 0))
+    throw new Error(
+      `signedDistanceField: clipMm must be > 0, got ${clipMm} (--sdf-clip-mm and case metadata are checked before)`,
+    );
   // EDT(~mask) at an outside voxel = distance to the nearest mask voxel (features = mask)
   const outside = squaredDistanceToFeatures(mask, shape, spacingMm);
   const bg = new Uint8Array(N);

@@ -17,7 +17,7 @@ export function interleave(channels: Float32Array[], out?: Float32Array, offset 
   return buf;
 }
 
-/** a copy of `v` mirrored along axis 1 */
+/** A copy of the (Y, X, Z) C-order volume `v` mirrored along axis 1 (X, patient left-right). */
 export function flipAxis1(v: Float32Array, shape: Shape3): Float32Array {
   const [A, B, C] = shape;
   const out = new Float32Array(v.length);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { writeReferenceNpz, readPredictionNpz } from '../../lib/data/reference_npz';
-import { phantomCase } from '../train/phantom';
+import { phantomCase } from '../prostate/phantom';
 import { writeSplit } from '../../lib/data/split';
 
 const bin = path.join(__dirname, '..', '..', 'bin', 'vmat.js');

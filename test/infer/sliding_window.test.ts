@@ -6,7 +6,7 @@ import type { DoseModel } from '../../lib/models';
 import { predictVolume as predictWithNet, windowStarts, gaussianWeights1d } from '../../lib/infer/sliding_window';
 import { mirroredNet, networkNet } from '../../lib/infer/volume_net';
 import { prepareCase, inputRecipeFor, lrChannelPairs } from '../../lib/inputs/case_inputs';
-import { phantomCase } from '../train/phantom';
+import { phantomCase } from '../prostate/phantom';
 
 /** a "model" returning one input channel, optionally transformed */
 function channelModel(ch: number, levels = 3, f?: (t: tf.Tensor5D) => tf.Tensor5D): DoseModel {

@@ -19,6 +19,7 @@ interface CalibrateFlags {
   quiet: boolean;
 }
 
+/** Registers `vmat calibrate`: measures every loss term on noisy targets and writes the initial log-sigmas for uncertainty weighting. */
 export function register(program: Command): void {
   program
     .command('calibrate')

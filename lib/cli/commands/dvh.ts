@@ -4,6 +4,7 @@ import type { DxMethod } from '../../eval/dvh';
 import { oneOf, parseNumberList, parseSpacing } from '../options';
 import { printJson } from '../json';
 
+/** Registers `vmat dvh`: DVH points of one structure (Dx and Dmean/Dmax in Gy, D0.1cc, Vx in %) from a dose and a mask array. */
 export function register(program: Command): void {
   program
     .command('dvh')

@@ -20,6 +20,7 @@ export function readableSnapshot(s: EnvSnapshot): string {
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }
 
+/** Registers `vmat env`: prints the environment snapshot recorded with every run (text or `--json`). */
 export function register(program: Command): void {
   program
     .command('env')

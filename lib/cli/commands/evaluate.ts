@@ -6,6 +6,7 @@ import type { ConstraintTable } from '../../eval/clinical';
 import type { DxMethod } from '../../eval/dvh';
 import { printJson } from '../json';
 
+/** Registers `vmat evaluate`: scores every `<case>_pred.npz` against its case and writes the reference evaluation JSON. */
 export function register(program: Command): void {
   program
     .command('evaluate')

@@ -14,6 +14,7 @@ interface Opts {
   json?: boolean;
 }
 
+/** Registers `vmat export-rtdose`: writes a predicted dose (normalised × the case's Rx, Gy) as an RTDOSE on the case's CT grid. */
 export function register(program: Command): void {
   program
     .command('export-rtdose')

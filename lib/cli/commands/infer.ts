@@ -29,6 +29,7 @@ interface InferFlags {
   quiet: boolean;
 }
 
+/** Registers `vmat infer`: predicts every case of a folder with a model bundle/checkpoint or the distance baseline. */
 export function register(program: Command): void {
   program
     .command('infer')

@@ -85,6 +85,7 @@ export function readableInspect(s: InspectSummary): string {
   return lines.join('\n') + '\n';
 }
 
+/** Registers `vmat inspect`: summarises one case (grid, spacing in mm, Rx in Gy, structure volumes in cc, dose statistics). */
 export function register(program: Command): void {
   program
     .command('inspect')

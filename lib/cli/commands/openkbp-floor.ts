@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { openkbpGroup } from './openkbp';
 import { printJson } from '../json';
 
+/** Registers `vmat openkbp floor`: writes and scores the 64³-resampled ground truth, the best score a 64³ model can reach. */
 export function register(program: Command): void {
   openkbpGroup(program)
     .command('floor')

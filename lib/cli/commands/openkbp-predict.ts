@@ -24,6 +24,7 @@ function augmentationNote(tta: boolean, phases: boolean): string {
   return parts.length ? ` (test-time augmentation: ${parts.join(' + ')})` : '';
 }
 
+/** Registers `vmat openkbp predict`: official sparse pt_N.csv doses (Gy) from a model bundle for a folder of OpenKBP patients. */
 export function register(program: Command): void {
   openkbpGroup(program)
     .command('predict')

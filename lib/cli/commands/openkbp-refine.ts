@@ -35,6 +35,7 @@ interface RefineFlags {
   quiet?: boolean;
 }
 
+/** Registers `vmat openkbp refine-train`: trains the 128³ refiner on the predictions of a coarse 64³ model. */
 export function register(program: Command): void {
   const d = refinerTrainOptions({ dataDir: '', valDir: '', expName: '' });
   openkbpGroup(program)

@@ -19,6 +19,7 @@ interface ShipFlags {
   quiet?: boolean;
 }
 
+/** Registers `vmat openkbp ship`: builds the model bundle and model card from a recipe's finished stages. */
 export function register(program: Command): void {
   openkbpGroup(program)
     .command('ship')

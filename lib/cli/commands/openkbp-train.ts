@@ -40,6 +40,7 @@ interface TrainFlags {
   quiet?: boolean;
 }
 
+/** Registers `vmat openkbp train`: one 64³ training stage from flags, or every stage of a `--recipe` file. */
 export function register(program: Command): void {
   const d = openKbpTrainOptions({ dataDir: '', valDir: '', expName: '' });
   openkbpGroup(program)

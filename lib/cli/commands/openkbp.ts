@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { DataError } from '../../core/errors';
 import { printJson } from '../json';
 
+/** The `vmat openkbp` command group, created on first use so each subcommand file can add itself. */
 export function openkbpGroup(program: Command): Command {
   const existing = program.commands.find((c) => c.name() === 'openkbp');
   if (existing) return existing;
@@ -34,6 +35,7 @@ function modelTraining(dir: string): Record<string, unknown> {
   return { model: j.model ?? path.basename(dir), ...j.training, machine: j.machine ?? null };
 }
 
+/** Registers `vmat openkbp score`: the official OpenKBP dose and DVH scores (Gy) of a folder of pt_N.csv predictions. */
 export function register(program: Command): void {
   openkbpGroup(program)
     .command('score')

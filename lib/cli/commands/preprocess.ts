@@ -29,6 +29,7 @@ interface PreprocessFlags {
   reorient?: boolean;
 }
 
+/** Registers `vmat preprocess`: DICOM-RT case folders to reference npz files (v2.4 or v2.3), in parallel; exit 1 if any case failed. */
 export function register(program: Command): void {
   program
     .command('preprocess')

@@ -12,6 +12,7 @@ interface Opts {
   json?: boolean;
 }
 
+/** Registers `vmat qa-review`: per-case QA manifest and PDF contact sheet of DICOM-RT folders before preprocessing. */
 export function register(program: Command): void {
   program
     .command('qa-review')

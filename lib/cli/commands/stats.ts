@@ -7,6 +7,7 @@ import { rankBiserial } from '../../stats/effect_size';
 import { wilcoxon, type Alternative, type WilcoxonMethod, type WilcoxonZeroMethod } from '../../stats/wilcoxon';
 import { printJson } from '../json';
 
+/** Registers `vmat stats wilcoxon` and `vmat stats bootstrap` for paired comparisons of per-case metrics. */
 export function register(program: Command): void {
   const stats = program
     .command('stats')

@@ -43,6 +43,7 @@ interface SynthOpts {
   json?: boolean;
 }
 
+/** Registers `vmat synth`: writes the seeded synthetic prostate cohort (npz or DICOM-RT) with its locked split. */
 export function register(program: Command): void {
   program
     .command('synth')

@@ -69,6 +69,7 @@ interface TrainFlags {
   quiet: boolean;
 }
 
+/** Registers `vmat train`: trains a prostate dose U-Net on patches into runs/<exp-name>/ (resumable). */
 export function register(program: Command): void {
   program
     .command('train')
@@ -209,6 +210,12 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress output', false)
     .action(async (f: TrainFlags, cmd: Command) => {
       if (!f.dataDir) throw new UsageError('train: --data-dir is required');
+      // checked here so a bad patch fails at once, not after the data is read (the U-Net halves it levels-1 times)
+      const multiple = 2 ** (f.levels - 1);
+      if (f.patchSize % multiple !== 0)
+        throw new UsageError(
+          `--patch-size: expected a multiple of 2^(levels-1) = ${multiple} for --levels ${f.levels}, found ${f.patchSize}`,
+        );
       const command = effectiveCommand(cmd, f as unknown as Record<string, unknown>);
       const loss = lossConfig({
         useGradientLoss: f.useGradientLoss,

@@ -24,6 +24,7 @@ async function expand(paths: string[]): Promise<string[]> {
   return out;
 }
 
+/** Registers `vmat verify-npz`: checks case files like the reference verify_npz; exit 1 if any file fails. */
 export function register(program: Command): void {
   program
     .command('verify-npz')

@@ -8,16 +8,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../core/atomic';
+import { VmatError } from '../../core/errors';
 import { CHROMIUM_ARGS, CHROMIUM_CANDIDATES, exportFigure, findChromium } from '../../plot/export';
 import type { FigureSpec } from '../../plot/figure';
 
 /** Writes `pages` (same width/height) as one PDF at `file` (atomic). */
 export async function writePdfPages(pages: FigureSpec[], file: string): Promise<void> {
-  if (!pages.length) throw new Error('writePdfPages: no pages');
+  if (!pages.length) throw new Error('writePdfPages: no pages (the QA review always passes at least one case page)');
   const { width, height } = pages[0];
   const executablePath = findChromium();
   if (!executablePath)
-    throw new Error(
+    throw new VmatError(
       `the PDF contact sheet needs Chromium: none of ${CHROMIUM_CANDIDATES.join(', ')} exists (set VMAT_CHROMIUM, or run bash scripts/setup.sh)`,
     );
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmat-pdfpages-'));

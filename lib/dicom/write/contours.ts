@@ -147,7 +147,10 @@ export function maskSliceContours(rows: number, cols: number, get: (r: number, c
         if (best < 0 || outlines[o].area < outlines[best].area) best = o;
       }
     }
-    if (best < 0) throw new Error('maskSliceContours: a hole without an outline around it (internal error)');
+    if (best < 0)
+      throw new Error(
+        'maskSliceContours: a hole without an outline around it (internal error: every hole boundary lies inside an outer boundary)',
+      );
     const poly = polys[best];
     // bridge along the hole's first corner row to the nearest outline vertex on that row
     const [hi, hj] = h.pts[0];
@@ -156,7 +159,10 @@ export function maskSliceContours(rows: number, cols: number, get: (r: number, c
       if (poly[v][0] !== hi) continue;
       if (at < 0 || Math.abs(poly[v][1] - hj) < Math.abs(poly[at][1] - hj)) at = v;
     }
-    if (at < 0) throw new Error('maskSliceContours: no outline vertex on the hole row (internal error)');
+    if (at < 0)
+      throw new Error(
+        'maskSliceContours: no outline vertex on the hole row (internal error: the enclosing outline crosses every row of its holes)',
+      );
     const ring = [...h.pts, h.pts[0]];
     poly.splice(at + 1, 0, ...ring, poly[at]);
   }

@@ -25,8 +25,11 @@ export interface CtSeriesInput {
 export function ctSeriesDatasets(o: CtSeriesInput): DicomDataset[] {
   const [ny, nx, nz] = o.geometry.shape;
   if (o.hu.length !== ny * nx * nz)
-    throw new Error(`ctSeriesDatasets: ${o.hu.length} voxels for shape ${o.geometry.shape.join('x')}`);
-  if (o.sliceUids.length !== nz) throw new Error(`ctSeriesDatasets: ${o.sliceUids.length} slice UIDs for ${nz} slices`);
+    throw new Error(
+      `ctSeriesDatasets: hu has ${o.hu.length} voxels, shape ${o.geometry.shape.join('x')} needs ${ny * nx * nz}`,
+    );
+  if (o.sliceUids.length !== nz)
+    throw new Error(`ctSeriesDatasets: ${o.sliceUids.length} slice UIDs for ${nz} slices (one UID per z slice)`);
   const common: DicomDataset = {
     ...studyModules(o.ctx, o.softwareVersion),
     ...seriesModule({

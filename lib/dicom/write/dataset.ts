@@ -18,9 +18,11 @@ interface DcmjsData {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dcmjsData = (require('dcmjs') as { data: DcmjsData }).data;
 
+/** Transfer syntax UID of every file vmat-lab writes (explicit VR little endian). */
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** implementation identity written in every file's meta header (a fixed 2.25 UID) */
 export const IMPLEMENTATION_CLASS_UID = '2.25.246152419811541006935391052870467830533';
+/** Implementation version name of the file meta header. */
 export const IMPLEMENTATION_VERSION_NAME = 'VMATLAB_1';
 
 /** SOP classes written by vmat-lab */
@@ -38,7 +40,8 @@ export const SOP_CLASS = {
  * characters, else rounded to as many significant digits as fit. Throws on NaN/Infinity.
  */
 export function ds(v: number): string {
-  if (!Number.isFinite(v)) throw new Error(`DS value must be finite, got ${v}`);
+  if (!Number.isFinite(v))
+    throw new Error(`ds: a DICOM DS value must be finite, got ${v} (writers are given validated geometry and dose)`);
   if (Object.is(v, -0)) v = 0;
   const s = String(v);
   if (s.length <= 16 && !s.includes('e')) return s;
@@ -48,7 +51,7 @@ export function ds(v: number): string {
     const clean = t.includes('e') ? t.replace(/\.?0+e/, 'e') : t.includes('.') ? t.replace(/\.?0+$/, '') : t;
     if (clean.length <= 16) return clean;
   }
-  throw new Error(`cannot write ${v} as a 16-character DS`);
+  throw new Error(`ds: ${v} has no 16-character DS form (unreachable: 1 significant digit always fits)`);
 }
 
 /** the number a DS string stands for (what a reader will see) */
@@ -72,7 +75,9 @@ export function encodePart10(dataset: DicomDataset): Uint8Array {
   const sopClass = dataset.SOPClassUID;
   const sopInstance = dataset.SOPInstanceUID;
   if (typeof sopClass !== 'string' || typeof sopInstance !== 'string') {
-    throw new Error('encodePart10: the dataset needs SOPClassUID and SOPInstanceUID');
+    throw new Error(
+      'encodePart10: the dataset needs SOPClassUID and SOPInstanceUID (every writer in lib/dicom/write sets both)',
+    );
   }
   const meta: DicomDataset = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,

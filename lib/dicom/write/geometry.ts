@@ -17,6 +17,7 @@ export interface VolumeGeometry {
   originMm: [number, number, number];
 }
 
+/** ImageOrientationPatient of head-first supine: rows along +x, columns along +y (patient LPS). */
 export const HFS_ORIENTATION = [1, 0, 0, 0, 1, 0];
 
 /** patient z (mm) of slice k */

@@ -30,6 +30,7 @@ export interface DicomStudyContext {
   positionReferenceIndicator?: string;
 }
 
+/** Manufacturer written in the equipment module. */
 export const MANUFACTURER = 'vmat-lab';
 
 /** patient + general study + frame of reference + equipment attributes of a context */

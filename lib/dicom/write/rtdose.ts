@@ -46,7 +46,9 @@ export function quantiseDose(doseGy: Float32Array): { scaling: number; pixels: U
   for (let i = 0; i < doseGy.length; i++) {
     const v = doseGy[i];
     if (!Number.isFinite(v) || v < 0)
-      throw new Error(`quantiseDose: dose must be finite and >= 0, found ${v} at voxel ${i}`);
+      throw new Error(
+        `quantiseDose: dose must be finite and >= 0 Gy, found ${v} at voxel ${i} (export-rtdose checks and clamps the prediction first)`,
+      );
     if (v > max) max = v;
   }
   const scaling = max > 0 ? dsValue(max / PIXEL_MAX) : 1;
@@ -59,10 +61,13 @@ export function quantiseDose(doseGy: Float32Array): { scaling: number; pixels: U
 export function rtDoseDataset(o: RtDoseInput): DicomDataset {
   const [ny, nx, nz] = o.geometry.shape;
   if (o.doseGy.length !== ny * nx * nz)
-    throw new Error(`rtDoseDataset: ${o.doseGy.length} voxels for shape ${o.geometry.shape.join('x')}`);
+    throw new Error(
+      `rtDoseDataset: doseGy has ${o.doseGy.length} voxels, shape ${o.geometry.shape.join('x')} needs ${ny * nx * nz}`,
+    );
   const { scaling, pixels } = quantiseDose(o.doseGy);
   const offsets = o.frameOffsetsMm ?? Array.from({ length: nz }, (_, k) => k * o.geometry.spacingMm[2]);
-  if (offsets.length !== nz) throw new Error(`rtDoseDataset: ${offsets.length} frame offsets for ${nz} frames`);
+  if (offsets.length !== nz)
+    throw new Error(`rtDoseDataset: ${offsets.length} frame offsets for ${nz} frames (one offset per z slice)`);
   // (Y, X, Z) -> frames of rows x columns
   const framed = new Uint32Array(pixels.length);
   for (let k = 0; k < nz; k++) for (let p = 0; p < ny * nx; p++) framed[k * ny * nx + p] = pixels[p * nz + k];

@@ -63,19 +63,26 @@ const r2 = (v: number) => ds(Math.round(v * 100) / 100);
 
 /** the RTPLAN dataset */
 export function rtPlanDataset(o: RtPlanInput): DicomDataset {
-  if (!o.targets.length) throw new Error('rtPlanDataset: at least one target prescription is needed');
-  if (!(o.fractions >= 1)) throw new Error(`rtPlanDataset: fractions must be >= 1, got ${o.fractions}`);
+  if (!o.targets.length)
+    throw new Error('rtPlanDataset: at least one target prescription is needed (the synthetic plan always has one)');
+  if (!(o.fractions >= 1))
+    throw new Error(
+      `rtPlanDataset: fractions must be >= 1, got ${o.fractions} (callers pass the plan's fraction count)`,
+    );
   const rx = o.targets[0].doseGy;
   const totalMeterset = o.beams.reduce((s, b) => s + b.meterset, 0);
   const beams = o.beams.map((b, bi) => {
     const nPairs = b.leafBoundaries.length - 1;
     const K = b.controlPoints.length;
-    if (K < 2) throw new Error(`rtPlanDataset: beam ${b.name} needs >= 2 control points`);
+    if (K < 2)
+      throw new Error(
+        `rtPlanDataset: beam ${b.name} needs >= 2 control points, got ${K} (an arc has a start and an end)`,
+      );
     const finalWeight = b.controlPoints[K - 1].cumulativeWeight;
     const cps = b.controlPoints.map((cp, k) => {
       if (cp.mlcA.length !== nPairs || cp.mlcB.length !== nPairs) {
         throw new Error(
-          `rtPlanDataset: beam ${b.name} control point ${k}: ${cp.mlcA.length}/${cp.mlcB.length} leaves for ${nPairs} pairs`,
+          `rtPlanDataset: beam ${b.name} control point ${k}: ${cp.mlcA.length}/${cp.mlcB.length} leaf positions for ${nPairs} leaf pairs (one per pair and bank)`,
         );
       }
       const item: DicomDataset = {

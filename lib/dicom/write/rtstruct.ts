@@ -53,14 +53,16 @@ export function rtStructDataset(o: RtStructInput): DicomDataset {
   const shape = o.geometry.shape;
   const [ny, nx, nz] = shape;
   if (o.ctSliceUids.length !== nz)
-    throw new Error(`rtStructDataset: ${o.ctSliceUids.length} slice UIDs for ${nz} slices`);
+    throw new Error(`rtStructDataset: ${o.ctSliceUids.length} CT slice UIDs for ${nz} slices (one UID per z slice)`);
   const imageRef = (k: number) => ({ ReferencedSOPClassUID: SOP_CLASS.ct, ReferencedSOPInstanceUID: o.ctSliceUids[k] });
   const roiContours: DicomDataset[] = [];
   const roiSet: DicomDataset[] = [];
   const observations: DicomDataset[] = [];
   o.rois.forEach((roi, i) => {
     if (roi.mask.length !== ny * nx * nz)
-      throw new Error(`rtStructDataset: ROI ${roi.name} has ${roi.mask.length} voxels for shape ${shape.join('x')}`);
+      throw new Error(
+        `rtStructDataset: ROI ${roi.name} mask has ${roi.mask.length} voxels, shape ${shape.join('x')} needs ${ny * nx * nz}`,
+      );
     const number = i + 1;
     const contours: DicomDataset[] = [];
     for (let k = 0; k < nz; k++) {

@@ -38,8 +38,11 @@ import { drawRoiNames } from './roi_names';
 
 /** the fixed date and time of every synthetic DICOM object (as SYNTH_PROCESSED_DATE) */
 export const SYNTH_DICOM_DATE = '20000101';
+/** The fixed time of every synthetic DICOM object. */
 export const SYNTH_DICOM_TIME = '000000';
+/** SoftwareVersions written into synthetic DICOM objects. */
 export const SYNTH_DICOM_SOFTWARE = 'vmat-lab synth-dicom 1';
+/** Number of fractions of the synthetic plans. */
 export const SYNTH_FRACTIONS = 28;
 /** MLC of the synthetic plans: 40 leaf pairs of 5 mm over -100..100 mm */
 const LEAF_BOUNDARIES = Array.from({ length: 41 }, (_, i) => -100 + 5 * i);
@@ -75,12 +78,12 @@ const COLORS: Record<string, [number, number, number]> = {
 function num(v: unknown, what: string): number {
   const x = v instanceof PyFloat ? v.value : v;
   if (typeof x === 'number' && Number.isFinite(x)) return x;
-  throw new Error(`synthetic case metadata: ${what} is not a number (${String(v)})`);
+  throw new Error(`synthetic case metadata: ${what} is not a number (${String(v)}); synthesizeCase writes every field`);
 }
 
 function rec(v: unknown, what: string): Record<string, unknown> {
   if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  throw new Error(`synthetic case metadata: ${what} missing`);
+  throw new Error(`synthetic case metadata: ${what} missing (synthesizeCase writes every field)`);
 }
 
 /** body outline: HU > -500, with enclosed low-HU regions (bowel/rectal gas) filled per slice */
@@ -168,7 +171,7 @@ export function synthCaseDatasets(
   roiNames: Record<string, string>;
   doseGrid: SynthDicomResult['doseGrid'];
 } {
-  if (!c.dose) throw new Error(`synthetic DICOM ${c.id}: the case has no dose`);
+  if (!c.dose) throw new Error(`synthetic DICOM ${c.id}: the case has no dose (synthesizeCase always plans one)`);
   const md = c.metadata;
   const synth = rec(md.synthetic, 'synthetic');
   const cohortSeed = String(synth.cohort_seed ?? '0');
@@ -252,11 +255,16 @@ export function synthCaseDatasets(
   const rates = arr('dose_rates');
   const mlcA = c.extras?.get('beam0_mlc_a');
   const mlcB = c.extras?.get('beam0_mlc_b');
-  if (!mlcA || !mlcB) throw new Error(`synthetic DICOM ${c.id}: the case has no beam0_mlc_a/b arrays`);
+  if (!mlcA || !mlcB)
+    throw new Error(
+      `synthetic DICOM ${c.id}: the case has no beam0_mlc_a/b arrays (synthesizeCase always stores them)`,
+    );
   const K = angles.length;
   const pairs = mlcA.shape[1];
   if (pairs !== LEAF_BOUNDARIES.length - 1)
-    throw new Error(`synthetic DICOM ${c.id}: ${pairs} leaf pairs, expected ${LEAF_BOUNDARIES.length - 1}`);
+    throw new Error(
+      `synthetic DICOM ${c.id}: ${pairs} leaf pairs, expected ${LEAF_BOUNDARIES.length - 1} (the synthetic MLC model and LEAF_BOUNDARIES must agree)`,
+    );
   // DICOM: 0 at the first control point, 1 at the last
   const span = cum[K - 1] - cum[0] || 1;
   const cps: ControlPointInput[] = angles.map((g, k) => ({

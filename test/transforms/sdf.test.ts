@@ -7,9 +7,12 @@ import type { NdArray } from '../../lib/data/ndarray';
 import { readNpz } from '../../lib/data/npz';
 import { distanceTransformEdt } from '../../lib/transforms/edt';
 import { signedDistanceField } from '../../lib/transforms/sdf';
-import { FIX } from './helpers';
+import { FIX } from '../data/helpers';
 
-const specs = JSON.parse(fs.readFileSync(path.join(FIX, 'sdf_expected.json'), 'utf8')) as Record<string, { shape: Shape3; spacing: Shape3 }>;
+const specs = JSON.parse(fs.readFileSync(path.join(FIX, 'sdf_expected.json'), 'utf8')) as Record<
+  string,
+  { shape: Shape3; spacing: Shape3 }
+>;
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -27,7 +30,10 @@ test('EDT and SDF match scipy.ndimage.distance_transform_edt with anisotropic sa
     const edtIn = distanceTransformEdt(mask, shape, spacing);
     assert.ok(maxAbsDiff(edtIn, get(`edt_in${i}`).data as Float64Array) < 1e-9, `edt_in ${i}`);
     const inv = mask.map((x) => (x ? 0 : 1));
-    assert.ok(maxAbsDiff(distanceTransformEdt(inv, shape, spacing), get(`edt_out${i}`).data as Float64Array) < 1e-9, `edt_out ${i}`);
+    assert.ok(
+      maxAbsDiff(distanceTransformEdt(inv, shape, spacing), get(`edt_out${i}`).data as Float64Array) < 1e-9,
+      `edt_out ${i}`,
+    );
     for (const clip of [50, 5]) {
       const sdf = signedDistanceField(mask, shape, spacing, clip);
       const want = get(`sdf${i}_clip${clip}`).data as Float32Array;

@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { maskSliceContours } from '../../lib/dicom/write/contours';
-import { Rng } from '../../lib/core/rng';
-import { DICOM_FIX, pythonMissing, runPy } from './helpers';
+import { maskSliceContours } from '../../../lib/dicom/write/contours';
+import { Rng } from '../../../lib/core/rng';
+import { DICOM_FIX, pythonMissing, runPy } from '../helpers';
 
 function parse(art: string[]): { rows: number; cols: number; m: Uint8Array } {
   const rows = art.length;

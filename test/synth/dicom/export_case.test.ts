@@ -14,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readReferenceNpz } from '../../lib/data/reference_npz';
-import { loadOarMapping } from '../../lib/dicom/roi_mapping';
-import { writeSynthCaseDicom } from '../../lib/synth/dicom/export_case';
-import { DICOM_FIX, PY, ROOT, pythonMissing } from './helpers';
+import { readReferenceNpz } from '../../../lib/data/reference_npz';
+import { loadOarMapping } from '../../../lib/dicom/roi_mapping';
+import { writeSynthCaseDicom } from '../../../lib/synth/dicom/export_case';
+import { DICOM_FIX, PY, ROOT, pythonMissing } from '../../dicom/helpers';
 
 const skip = pythonMissing('pydicom', 'skimage', 'numpy') ?? false;
 const SHAPE = '41,41,24';
@@ -215,7 +215,7 @@ test(
   async () => {
     const out = path.join(tmp, 'pre');
     vmat(['preprocess', '--input-dir', path.join(tmp, 'dcm'), '--output-dir', out, '--skip-plots']);
-    const { readNpz, isNdArray, isPickled } = await import('../../lib/data/npz');
+    const { readNpz, isNdArray, isPickled } = await import('../../../lib/data/npz');
     const cohort = JSON.parse(fs.readFileSync(path.join(tmp, 'dcm', 'synthetic_cohort.json'), 'utf8'));
     for (const entry of cohort.cases) {
       const id: string = entry.id;
@@ -329,8 +329,8 @@ test(
     fs.mkdirSync(one);
     fs.symlinkSync(caseDir, path.join(one, 'synth_0003'));
     vmat(['preprocess', '--input-dir', one, '--output-dir', out, '--skip-plots', '--inplane-size', '32']);
-    const { readNpz, isPickled } = await import('../../lib/data/npz');
-    const { writePredictionNpz } = await import('../../lib/data/reference_npz');
+    const { readNpz, isPickled } = await import('../../../lib/data/npz');
+    const { writePredictionNpz } = await import('../../../lib/data/reference_npz');
     const z = await readNpz(path.join(out, 'synth_0003.npz'));
     const md = z.get('metadata');
     assert.ok(isPickled(md));

@@ -12,14 +12,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadOarMapping } from '../../lib/dicom/roi_mapping';
-import { runQaReview } from '../../lib/dicom/qa/review';
-import { writeMappingOverride } from '../../lib/dicom/qa/mapping_override';
-import { renameRois } from '../../lib/dicom/write/edit';
-import { findChromium, closeExporter } from '../../lib/plot/export';
-import { synthesizeCase } from '../../lib/synth/synth_case';
-import { writeSynthCaseDicom } from '../../lib/synth/dicom/export_case';
-import { ROOT } from './helpers';
+import { loadOarMapping } from '../../../lib/dicom/roi_mapping';
+import { runQaReview } from '../../../lib/dicom/qa/review';
+import { writeMappingOverride } from '../../../lib/dicom/qa/mapping_override';
+import { renameRois } from '../../../lib/dicom/write/edit';
+import { findChromium, closeExporter } from '../../../lib/plot/export';
+import { synthesizeCase } from '../../../lib/synth/synth_case';
+import { writeSynthCaseDicom } from '../../../lib/synth/dicom/export_case';
+import { ROOT } from '../helpers';
 
 test(
   'qa-review: manifest, contact sheet and a mapping override that preprocess uses',
@@ -110,7 +110,7 @@ test(
           { encoding: 'utf8' },
         );
         assert.equal(p.status, 0, p.stderr);
-        const { readReferenceNpz } = await import('../../lib/data/reference_npz');
+        const { readReferenceNpz } = await import('../../../lib/data/reference_npz');
         const ca = await readReferenceNpz(path.join(pre, 'case_a.npz'));
         assert.ok(ca.masks.has('Rectum'), 'the overridden ROI fills the Rectum channel');
       }

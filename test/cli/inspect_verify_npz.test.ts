@@ -4,10 +4,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FIX, OPENKBP } from './helpers';
+import { FIX, OPENKBP } from '../data/helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const vmat = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'vmat.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+const vmat = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(ROOT, 'bin', 'vmat.js'), ...args], { encoding: 'utf8', cwd: ROOT });
 const refExpected = JSON.parse(fs.readFileSync(path.join(FIX, 'ref_expected.json'), 'utf8')) as Record<string, any>;
 
 test('inspect --json on a reference npz, an OpenKBP folder and an openkbp npz', () => {
@@ -44,9 +45,21 @@ test('inspect --json on a reference npz, an OpenKBP folder and an openkbp npz', 
 test('verify-npz: JSON array per file, broken files do not stop the others, exit codes', () => {
   const all = vmat('verify-npz', path.join(FIX, 'malformed'), path.join(FIX, 'ref_v23.npz'), '--json');
   assert.equal(all.status, 1);
-  const res = JSON.parse(all.stdout) as Array<{ file: string; ok: boolean; source: string | null; errors: string[]; warnings: string[] }>;
+  const res = JSON.parse(all.stdout) as Array<{
+    file: string;
+    ok: boolean;
+    source: string | null;
+    errors: string[];
+    warnings: string[];
+  }>;
   const names = res.map((r) => path.basename(r.file));
-  assert.deepEqual(names, [...fs.readdirSync(path.join(FIX, 'malformed')).filter((n) => n.endsWith('.npz')).sort(), 'ref_v23.npz']);
+  assert.deepEqual(names, [
+    ...fs
+      .readdirSync(path.join(FIX, 'malformed'))
+      .filter((n) => n.endsWith('.npz'))
+      .sort(),
+    'ref_v23.npz',
+  ]);
   for (const r of res) {
     assert.deepEqual(Object.keys(r).sort(), ['errors', 'file', 'ok', 'source', 'warnings']);
     assert.equal(r.ok, r.errors.length === 0);
@@ -55,7 +68,13 @@ test('verify-npz: JSON array per file, broken files do not stop the others, exit
   }
   assert.equal(res.at(-1)!.source, 'vmat-npz-v2.3');
 
-  const ok = vmat('verify-npz', path.join(FIX, 'ref_v23.npz'), path.join(FIX, 'ref_v24.npz'), path.join(FIX, 'ref_v23_np1.npz'), path.join(OPENKBP, 'csv', 'train-pats', 'pt_170'));
+  const ok = vmat(
+    'verify-npz',
+    path.join(FIX, 'ref_v23.npz'),
+    path.join(FIX, 'ref_v24.npz'),
+    path.join(FIX, 'ref_v23_np1.npz'),
+    path.join(OPENKBP, 'csv', 'train-pats', 'pt_170'),
+  );
   assert.equal(ok.status, 0, ok.stdout);
   assert.match(ok.stdout, /4 ok, 0 failed/);
 
@@ -76,19 +95,32 @@ test('verify-npz flags reference-check failures: PTV70 dose, SDF sign, truncatio
   await writeReferenceNpz(path.join(tmp, 'underdosed.npz'), { ...c, dose: c.dose!.map((v) => v * 0.5) });
   // SDF of PTV70 with the wrong sign
   const sdf = new Map(c.sdf);
-  sdf.set('PTV70', sdf.get('PTV70')!.map((v) => -v));
+  sdf.set(
+    'PTV70',
+    sdf.get('PTV70')!.map((v) => -v),
+  );
   await writeReferenceNpz(path.join(tmp, 'bad_sdf.npz'), { ...c, sdf });
   // 8-channel file claiming script_version 2.4.0
   // (the writer itself keeps script_version consistent with the layout, so patch the entry)
   const { referenceNpzEntries } = await import('../../lib/data/reference_npz');
   const { writeNpz } = await import('../../lib/data/npz');
   const { pickleMetadata } = await import('../../lib/data/pickle');
-  const entries = referenceNpzEntries(c, { layout: 'v2.3' }).map(([k, v]) => [k, k === 'metadata' ? { pickle: pickleMetadata({ ...c.metadata, script_version: '2.4.0' }) } : v] as [string, typeof v]);
+  const entries = referenceNpzEntries(c, { layout: 'v2.3' }).map(
+    ([k, v]) =>
+      [k, k === 'metadata' ? { pickle: pickleMetadata({ ...c.metadata, script_version: '2.4.0' }) } : v] as [
+        string,
+        typeof v,
+      ],
+  );
   await writeNpz(path.join(tmp, 'version_mismatch.npz'), entries);
   // rectum touching the crop boundary
   const rect = new Uint8Array(c.masks.get('Rectum')!);
   for (let x = 0; x < 20; x++) for (let z = 0; z < 16; z++) rect[(23 * 20 + x) * 16 + z] = 1;
-  await writeReferenceNpz(path.join(tmp, 'truncated_rectum.npz'), { ...c, masks: new Map([...c.masks, ['Rectum', rect]]), sdf: undefined });
+  await writeReferenceNpz(path.join(tmp, 'truncated_rectum.npz'), {
+    ...c,
+    masks: new Map([...c.masks, ['Rectum', rect]]),
+    sdf: undefined,
+  });
   const r = vmat('verify-npz', tmp, '--json');
   assert.equal(r.status, 1);
   const by = Object.fromEntries((JSON.parse(r.stdout) as any[]).map((x) => [path.basename(x.file), x]));
