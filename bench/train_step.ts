@@ -21,6 +21,7 @@ import {
   conv3d,
   convTranspose3d2x,
   groupNormAct,
+  concatChannels,
   engineMemory,
   adam,
   type Activation,
@@ -29,6 +30,9 @@ import { UsageError } from '../lib/core/errors';
 import { printJson } from '../lib/cli/json';
 import { PROJECT_ROOT, VMAT_BIN } from '../lib/core/project';
 import { createProgress } from '../lib/core/progress';
+import { createModel } from '../lib/models';
+import { AdamW } from '../lib/train/adamw';
+import { optimisationStep } from '../lib/train/step';
 
 export interface UNetSpec {
   inChannels: number;
@@ -90,6 +94,15 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
     if (!v) throw new Error(`bench U-Net: no parameter ${n}`);
     return v;
   };
+  // Each intermediate is disposed after its last use in the forward pass (tf.tidy would hold all
+  // of them to the end). Under a gradient tape that is safe: the ops keep what their gradients
+  // need (as saved clones, or as a recipe to rebuild it: lib/engine/ops_native.ts), so disposing
+  // frees only what nothing needs. Convolution outputs feeding GroupNorm are the one exception
+  // in training: they are GroupNorm's saved input and the leaves of the recipes of its output.
+  const free = (t: tf.Tensor) => t.dispose();
+  const freeGnInput = (t: tf.Tensor) => {
+    if (inference) t.dispose();
+  };
   const block = (h: tf.Tensor5D, name: string, stride: 1 | 2) => {
     const c = conv3d(h, get(name) as tf.Tensor5D, stride);
     const y = groupNormAct(
@@ -99,12 +112,8 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
       Math.min(8, c.shape[4]),
       spec.act,
     );
-    if (inference) c.dispose();
+    freeGnInput(c);
     return y;
-  };
-  // inference frees each intermediate as soon as it is used (tidy would hold all of them)
-  const free = (t: tf.Tensor) => {
-    if (inference) t.dispose();
   };
   const skips: tf.Tensor5D[] = [];
   let h = x;
@@ -125,9 +134,9 @@ export function unetForward(p: Params, spec: UNetSpec, x: tf.Tensor5D, inference
       Math.min(8, u0.shape[4]),
       spec.act,
     );
-    free(u0);
+    freeGnInput(u0);
     const skip = skips.pop() as tf.Tensor5D;
-    const cat = tf.concat([u, skip], 4) as tf.Tensor5D;
+    const cat = concatChannels([u, skip]);
     free(u);
     free(skip);
     const a = block(cat, `dec${i}.a`, 1);
@@ -190,6 +199,7 @@ interface BenchOptions {
   json: boolean;
   rounds: number;
   memoryReference: boolean;
+  productModel: boolean;
 }
 
 export interface StepResult {
@@ -287,6 +297,7 @@ async function runEngine(o: BenchOptions, quiet: boolean): Promise<StepResult> {
 }
 
 const PEER_SCRIPT = path.join(PROJECT_ROOT, 'bench', 'peers', 'pytorch_train_step.py');
+const PEER_BASELINE = path.join(PROJECT_ROOT, 'bench', 'peers', 'pytorch_train_baseline.py');
 /** Debian's python3 (python3-torch lives there); VMAT_TORCH_PYTHON overrides */
 const PEER_PYTHON = process.env.VMAT_TORCH_PYTHON ?? '/usr/bin/python3';
 
@@ -328,72 +339,169 @@ function runPeer(o: BenchOptions, threads: number): { result: Record<string, unk
 /** the reference training configuration whose peak memory the bench reports (spec: base 48, 128³, batch 2) */
 const MEMORY_REFERENCE = { patch: 128, baseChannels: 48, batch: 2, inChannels: 9, levels: 4 };
 
+interface ProductStepResult {
+  model: string;
+  params: number;
+  ms_per_step: number;
+  rss_peak_mb: number;
+  loss: number;
+}
+
 /**
- * Peak resident memory of one training step at the reference configuration, engine and PyTorch,
- * each in its own process (so the peak is that run's alone), one after the other.
+ * One training step of the product model (BaselineUNet3D, 5 levels, as `vmat train` builds it)
+ * through the training engine's optimisationStep (lean backward pass, AdamW lr 1e-3, weight decay
+ * 1e-4, gradient clipping at norm 1) on an MSE loss of a random batch: its time and peak RSS.
  */
-function memoryReference(o: BenchOptions): {
+async function runProductStep(o: BenchOptions): Promise<ProductStepResult> {
+  await initEngine({ threads: o.threads, quiet: true });
+  const model = createModel({ baseChannels: o.baseChannels, levels: 5, inChannels: o.inChannels }, { seed: 1 });
+  const p = o.patch;
+  const x = tf.randomNormal([o.batch, p, p, p, o.inChannels], 0, 1, 'float32', 1) as tf.Tensor5D;
+  const c = tf.randomUniform([o.batch, 13], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const y = tf.randomUniform([o.batch, p, p, p, 1], 0, 1, 'float32', 3) as tf.Tensor5D;
+  const optimizer = new AdamW([{ params: model.params, weightDecay: 1e-4 }]);
+  const t0 = performance.now();
+  const loss = optimisationStep({
+    trainable: model.params,
+    optimizer,
+    lr: 1e-3,
+    gradClip: 1,
+    where: 'bench train-step --product-model',
+    loss: () => tf.mean(tf.squaredDifference(model.apply(x, c), y)) as tf.Scalar,
+  });
+  const ms = performance.now() - t0;
+  const res = {
+    model: model.className,
+    params: model.numParameters(),
+    ms_per_step: ms,
+    rss_peak_mb: process.resourceUsage().maxRSS / 1024,
+    loss,
+  };
+  optimizer.dispose();
+  model.dispose();
+  tf.dispose([x, c, y]);
+  return res;
+}
+
+interface MemoryPair {
   config: string;
   engine_rss_peak_mb: number | null;
   pytorch_rss_peak_mb: number | null;
   engine_ms_per_step: number | null;
   pytorch_ms_per_step: number | null;
   note?: string;
-} {
+}
+
+/** runs a child (engine or peer) that prints one JSON line; null and why when it fails */
+function runChild(cmd: string, args: string[], free: number): { json: Record<string, unknown> | null; why: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status === 0) {
+    // the engine prints one (indented) JSON object, the peers one JSON line after any other output
+    const out = r.stdout.trim();
+    const text = out.startsWith('{') ? out : (out.split('\n').pop() ?? '');
+    return { json: JSON.parse(text) as Record<string, unknown>, why: '' };
+  }
+  if (r.signal === 'SIGKILL')
+    return { json: null, why: `killed (SIGKILL: out of memory with ${free.toFixed(0)} MB free at the start)` };
+  return { json: null, why: `failed: ${(r.stderr || '').trim().slice(-300)}` };
+}
+
+/**
+ * Peak resident memory of one training step at the reference configuration (base 48, 128³ × 9 ch,
+ * batch 2), engine and PyTorch, each in its own process (so the peak is that run's alone), one
+ * after the other: the bench U-Net (the same model as the timed bench) and the product model
+ * (BaselineUNet3D through optimisationStep vs bench/peers/pytorch_train_baseline.py).
+ */
+function memoryReference(o: BenchOptions): { benchUNet: MemoryPair; product: MemoryPair } {
   const m = MEMORY_REFERENCE;
-  const config = `U-Net ${m.levels} levels, base ${m.baseChannels}, ${m.patch}^3 x ${m.inChannels} ch, batch ${m.batch}, 1 step`;
+  const shape = `${m.patch}^3 x ${m.inChannels} ch, batch ${m.batch}, base ${m.baseChannels}, 1 step`;
+  const configs = {
+    benchUNet: `bench U-Net ${m.levels} levels, ${shape}`,
+    product: `BaselineUNet3D (5 levels, FiLM, residuals) through optimisationStep with AdamW, ${shape}`,
+  };
   const free = os.freemem() / 2 ** 20;
   if (free < 20000) {
-    return {
+    const skipped = (config: string): MemoryPair => ({
       config,
       engine_rss_peak_mb: null,
       pytorch_rss_peak_mb: null,
       engine_ms_per_step: null,
       pytorch_ms_per_step: null,
-      note: `skipped: ${free.toFixed(0)} MB free, the two runs need up to ~20 GB one after the other`,
-    };
+      note: `skipped: ${free.toFixed(0)} MB free, each run needs up to ~20 GB`,
+    });
+    return { benchUNet: skipped(configs.benchUNet), product: skipped(configs.product) };
   }
-  const common = ['--patch', String(m.patch), '--base-channels', String(m.baseChannels), '--batch', String(m.batch)];
-  const args = [
-    ...common,
+  const common = [
+    '--patch',
+    String(m.patch),
+    '--base-channels',
+    String(m.baseChannels),
+    '--batch',
+    String(m.batch),
     '--in-channels',
     String(m.inChannels),
-    '--levels',
-    String(m.levels),
-    '--steps',
-    '1',
-    '--warmup',
-    '0',
+    ...(o.threads ? ['--threads', String(o.threads)] : []),
   ];
-  const eng = spawnSync(
+  // bench U-Net
+  const eng = runChild(
     process.execPath,
     [
       VMAT_BIN,
       'bench',
       'train-step',
-      ...args,
+      ...common,
+      '--levels',
+      String(m.levels),
+      '--steps',
+      '1',
+      '--warmup',
+      '0',
       '--no-peer',
       '--json',
-      ...(o.threads ? ['--threads', String(o.threads)] : []),
     ],
-    { encoding: 'utf8', maxBuffer: 1 << 24 },
+    free,
   );
-  const ej = eng.status === 0 ? (JSON.parse(eng.stdout) as StepResult) : null;
-  const pr = runPeer({ ...o, ...m, steps: 1, warmup: 0, forwardOnly: false }, ej?.threads ?? o.threads ?? 2);
-  return {
-    config,
+  const ej = eng.json as unknown as StepResult | null;
+  const threads = ej?.threads ?? o.threads ?? 2;
+  const pr = runPeer({ ...o, ...m, steps: 1, warmup: 0, forwardOnly: false }, threads);
+  const benchUNet: MemoryPair = {
+    config: configs.benchUNet,
     engine_rss_peak_mb: ej ? ej.rss_peak_mb : null,
     pytorch_rss_peak_mb: pr.result ? Number(pr.result.rss_peak_mb) : null,
     engine_ms_per_step: ej ? ej.ms_per_step_median : null,
     pytorch_ms_per_step: pr.result ? Number(pr.result.ms_per_step_median) : null,
-    note: ej
-      ? pr.result
-        ? undefined
-        : pr.status
-      : eng.signal === 'SIGKILL'
-        ? `engine run killed (SIGKILL: out of memory with ${free.toFixed(0)} MB free at its start)`
-        : `engine run failed: ${eng.stderr.slice(-300)}`,
+    note: ej ? (pr.result ? undefined : pr.status) : `engine run ${eng.why}`,
   };
+  // the product model
+  const pe = runChild(process.execPath, [VMAT_BIN, 'bench', 'train-step', ...common, '--product-model'], free);
+  const pp = fs.existsSync(PEER_PYTHON)
+    ? runChild(
+        PEER_PYTHON,
+        [
+          PEER_BASELINE,
+          '--patch',
+          String(m.patch),
+          '--batch',
+          String(m.batch),
+          '--base',
+          String(m.baseChannels),
+          '--in-channels',
+          String(m.inChannels),
+          '--threads',
+          String(threads),
+        ],
+        free,
+      )
+    : { json: null, why: `not available: ${PEER_PYTHON} missing` };
+  const product: MemoryPair = {
+    config: configs.product,
+    engine_rss_peak_mb: pe.json ? Number(pe.json.rss_peak_mb) : null,
+    pytorch_rss_peak_mb: pp.json ? Number(pp.json.rss_peak_mb) : null,
+    engine_ms_per_step: pe.json ? Number(pe.json.ms_per_step) : null,
+    pytorch_ms_per_step: pp.json ? Number(pp.json.ms_per_step_median) : null,
+    note: pe.json ? (pp.json ? undefined : `peer ${pp.why}`) : `engine run ${pe.why}`,
+  };
+  return { benchUNet, product };
 }
 
 function nonNegativeInt(name: string) {
@@ -441,11 +549,26 @@ export function registerBench(group: Command): void {
     .option('--no-peer', 'skip the PyTorch peer')
     .option(
       '--memory-reference',
-      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch (minutes; the engine run needs more than 23 GB and is killed on a 24 GB machine)',
+      'also measure peak resident memory of one training step at the reference configuration (base 48, 128^3, batch 2), engine and PyTorch, each in its own process, for the bench U-Net and for the product model (BaselineUNet3D through the training engine) (minutes; needs ~20 GB free)',
+    )
+    .option(
+      '--product-model',
+      'time one training step of the product model (BaselineUNet3D, 5 levels, through optimisationStep) at --patch/--batch/--base-channels/--in-channels instead; prints JSON (used by --memory-reference)',
     )
     .option('--json', 'print one JSON object')
     .action(async (raw: Partial<BenchOptions>) => {
-      const o = { forwardOnly: false, peer: true, json: false, memoryReference: false, ...raw } as BenchOptions;
+      const o = {
+        forwardOnly: false,
+        peer: true,
+        json: false,
+        memoryReference: false,
+        productModel: false,
+        ...raw,
+      } as BenchOptions;
+      if (o.productModel) {
+        printJson(await runProductStep(o));
+        return;
+      }
       if (o.act !== 'relu' && o.act !== 'silu') throw new UsageError(`--act: expected relu or silu, found '${o.act}'`);
       if (o.patch % 2 ** (o.levels - 1) !== 0) {
         throw new UsageError(`--patch: expected a multiple of 2^(levels-1) = ${2 ** (o.levels - 1)}, found ${o.patch}`);
@@ -552,9 +675,14 @@ export function registerBench(group: Command): void {
           `  per CPU-second: ${out.gflops_per_cpu_second.toFixed(1)} GFLOP/s = ${(100 * (out.fraction_of_peak_cpu_time as number)).toFixed(1)} % of the per-thread sgemm figure (${(peakGflops / ours.threads).toFixed(1)} GFLOP/s)`,
         );
       if (memRef)
-        console.log(
-          `  peak RSS of training at the reference configuration (${memRef.config}): engine ${memRef.engine_rss_peak_mb?.toFixed(0) ?? 'n/a'} MB, PyTorch ${memRef.pytorch_rss_peak_mb?.toFixed(0) ?? 'n/a'} MB${memRef.note ? ` (${memRef.note})` : ''}`,
-        );
+        for (const r of [memRef.benchUNet, memRef.product])
+          console.log(
+            `  peak RSS of training at the reference configuration (${r.config}): engine ${r.engine_rss_peak_mb?.toFixed(0) ?? 'n/a'} MB, PyTorch ${r.pytorch_rss_peak_mb?.toFixed(0) ?? 'n/a'} MB` +
+              (r.engine_rss_peak_mb && r.pytorch_rss_peak_mb
+                ? ` (ratio ${(r.engine_rss_peak_mb / r.pytorch_rss_peak_mb).toFixed(2)}; step ${((r.engine_ms_per_step ?? 0) / 1000).toFixed(1)} s vs ${((r.pytorch_ms_per_step ?? 0) / 1000).toFixed(1)} s)`
+                : '') +
+              (r.note ? ` (${r.note})` : ''),
+          );
       if (!o.forwardOnly)
         console.log(`  tensors before/after timed steps: ${ours.tensors_before}/${ours.tensors_after}`);
     });

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from './native_addon';
+import { leanVariableGrads } from './lean_grads';
 
 interface AdamInternals {
   accBeta1: tf.Variable;
@@ -24,6 +25,14 @@ const f = Math.fround;
 
 /** tf.train.adam with one fused update per variable (same results, far fewer kernels on the cpu backend) */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** minimize()'s gradients through the lean backward pass (bit-identical, frees as it goes) */
+  override computeGradients(
+    f: () => tf.Scalar,
+    varList?: tf.Variable[],
+  ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    return leanVariableGrads(f, varList);
+  }
+
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
     const grads: tf.Tensor[] = Array.isArray(variableGradients)
       ? variableGradients.map((v) => v.tensor)

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native_addon';
+import { allocF32 } from './buffer_pool';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -81,7 +82,7 @@ const valuesOf = (b: CpuBackendLike, t: tf.TensorInfo) => b.data.get(t.dataId).v
 export function sliceFloat32(vals: Float32Array, shape: number[], begin: number[], sz: number[]): Float32Array {
   const rank = shape.length;
   const total = size(sz);
-  const out = new Float32Array(total);
+  const out = allocF32(total); // every element is written below
   if (total === 0) return out;
   const strides = new Array<number>(rank).fill(1);
   for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
@@ -157,7 +158,7 @@ const fastConcat: Fast = (args, stock) => {
   const outer = size(xs[0].shape.slice(0, axis));
   const runs = xs.map((t) => size(t.shape.slice(axis)));
   const rowLen = runs.reduce((a, b) => a + b, 0);
-  const out = new Float32Array(outer * rowLen);
+  const out = allocF32(outer * rowLen); // the copies cover every element
   const backend = args.backend as unknown as CpuBackendLike;
   let col = 0;
   xs.forEach((t, k) => {
@@ -257,12 +258,12 @@ function binaryKernel(op: Bin): Fast {
     const backend = args.backend as unknown as CpuBackendLike;
     const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
     if (same || (a.shape.length >= b.shape.length && tilesLastAxes(b.shape, a.shape))) {
-      const out = new Float32Array(size(a.shape));
+      const out = allocF32(size(a.shape));
       tiledOp(op, valuesOf(backend, a), valuesOf(backend, b), out, false);
       return backend.makeTensorInfo(a.shape.slice(), 'float32', out);
     }
     if (b.shape.length >= a.shape.length && tilesLastAxes(a.shape, b.shape)) {
-      const out = new Float32Array(size(b.shape));
+      const out = allocF32(size(b.shape));
       tiledOp(op, valuesOf(backend, b), valuesOf(backend, a), out, true);
       return backend.makeTensorInfo(b.shape.slice(), 'float32', out);
     }
@@ -276,7 +277,7 @@ function binaryKernel(op: Bin): Fast {
       if (!tilesLastAxes(small.shape.slice(1), big.shape.slice(1))) continue;
       const bv = valuesOf(backend, big);
       const sv = valuesOf(backend, small);
-      const out = new Float32Array(bv.length);
+      const out = allocF32(bv.length);
       const per = bv.length / n;
       const sper = sv.length / n;
       for (let i = 0; i < n; i++) {
@@ -331,7 +332,7 @@ function unaryKernel(op: Un): Fast {
     if (x.dtype !== 'float32') return stock(args);
     const backend = args.backend as unknown as CpuBackendLike;
     const v = valuesOf(backend, x);
-    const out = new Float32Array(v.length);
+    const out = allocF32(v.length);
     if (native && v.length >= NATIVE_MIN_ELEMENTS) native.unary(op, v, out);
     else unaryJs(op, v, out);
     return backend.makeTensorInfo(x.shape.slice(), 'float32', out);

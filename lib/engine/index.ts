@@ -17,6 +17,7 @@ import * as ref from './ops_reference';
 import { candidateOrder, pathByName, resolveThreads, type EnginePath, type PreparedPath } from './paths';
 import { selfTestOps } from './self_test';
 import { fastCpuKernelsInstalled, uninstallFastCpuKernels } from './cpu_kernels';
+import { uninstallBufferPool } from './buffer_pool';
 import type { Activation, EngineOps } from './ops';
 
 export type { EngineOps, Activation } from './ops';
@@ -27,6 +28,10 @@ export { BACKEND_CHOICES } from './paths';
 export { adam, FusedAdamOptimizer } from './adam';
 /** Inference that frees each activation after its last use (PyTorch-like peak memory). */
 export { leanApply } from './lean_inference';
+/** Gradients whose backward pass frees activations and gradients as it consumes them (bit-identical). */
+export { leanGradients, leanVariableGrads } from './lean_grads';
+/** FiLM and same-shape add that keep less for their gradients than tf.mul/tf.add (bit-identical) */
+export { film, addSame } from './lean_ops';
 
 export { tf };
 
@@ -70,6 +75,11 @@ export function conv3d(x: tf.Tensor5D, w: tf.Tensor5D, stride: 1 | 2 = 1): tf.Te
 export function conv3dBias(x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D, stride: 1 | 2 = 1): tf.Tensor5D {
   if (activeOps.conv3dBias) return activeOps.conv3dBias(x, w, b, stride);
   return tf.tidy(() => tf.add(activeOps.conv3d(x, w, stride), b) as tf.Tensor5D);
+}
+/** concat along the channel (last) axis; on the native path it saves nothing for its gradient */
+export function concatChannels(xs: tf.Tensor5D[]): tf.Tensor5D {
+  if (activeOps.concatChannels) return activeOps.concatChannels(xs);
+  return tf.concat(xs, 4) as tf.Tensor5D;
 }
 /** transposed 3-D convolution, kernel 2, stride 2: x [B, D, H, W, Cin], w [2, 2, 2, Cin, Cout] → [B, 2D, 2H, 2W, Cout] */
 export function convTranspose3d2x(x: tf.Tensor5D, w: tf.Tensor5D): tf.Tensor5D {
@@ -138,6 +148,7 @@ export function resetEngine(): void {
   info = null;
   activeOps = referenceOps;
   if (fastCpuKernelsInstalled()) uninstallFastCpuKernels();
+  uninstallBufferPool();
 }
 
 export interface InitOptions {
@@ -172,6 +183,7 @@ export async function initEngine(opts: InitOptions = {}): Promise<EngineInfo> {
   for (const p of candidates) {
     // each candidate starts from stock tfjs kernels (a rejected native path leaves none behind)
     if (fastCpuKernelsInstalled()) uninstallFastCpuKernels();
+    uninstallBufferPool();
     let prepared: PreparedPath;
     try {
       prepared = await p.prepare(threads, referenceOps);

@@ -41,6 +41,9 @@ export interface NativeAddon {
     gamma: Float32Array,
     beta: Float32Array,
     y: Float32Array,
+    /** [n, groups, 2] mean and 1/std: written (or, with statsIn, read instead of computed) */
+    stats?: Float64Array | null,
+    statsIn?: boolean,
   ): void;
   groupNormBwd(
     n: number,
@@ -56,6 +59,8 @@ export interface NativeAddon {
     dx: Float32Array,
     dgamma: Float32Array,
     dbeta: Float32Array,
+    /** the forward's statistics (else recomputed from x) */
+    stats?: Float64Array | null,
   ): void;
   /** x2 trilinear up-sampling (align_corners=False); backward maps dy (big) to dx (small) */
   upsample2x(backward: boolean, smallShape: number[], input: Float32Array, out: Float32Array): void;
@@ -144,6 +149,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   info(): { dnnl: string; threads: number; cachedPrimitives: number };
   clearCache(): void;
+  /** frees an ArrayBuffer's memory now (it becomes detached: length 0); the caller guarantees no reader is left */
+  detach(buffer: ArrayBuffer): void;
 }
 
 /** where the native oneDNN addon is built (scripts/setup.d/20-engine.sh) */

@@ -11,6 +11,8 @@ export interface EngineOps {
   relu<T extends tf.Tensor>(x: T): T;
   /** optional conv + per-channel bias [Cout] in one op (falls back to conv3d then add) */
   conv3dBias?(x: tf.Tensor5D, w: tf.Tensor5D, b: tf.Tensor1D, stride?: 1 | 2): tf.Tensor5D;
+  /** optional concat along the channel axis (falls back to tf.concat(xs, 4)) */
+  concatChannels?(xs: tf.Tensor5D[]): tf.Tensor5D;
   /** optional fused GroupNorm + activation (falls back to groupNorm then the activation) */
   groupNormAct?(
     x: tf.Tensor5D,

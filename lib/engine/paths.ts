@@ -16,6 +16,7 @@ import type { EngineOps } from './ops';
 import { loadNativeAddon } from './native_addon';
 import { makeNativeOps } from './ops_native';
 import { installFastCpuKernels } from './cpu_kernels';
+import { installBufferPool } from './buffer_pool';
 import { UsageError } from '../core/errors';
 
 export type PathName = 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
@@ -119,6 +120,7 @@ const nativePath: EnginePath = {
     if (!addon) throw new Error(`native addon ${reason}`);
     addon.setThreads(threads);
     installFastCpuKernels(addon);
+    installBufferPool();
     const info = addon.info();
     return { ops: makeNativeOps(addon), backend: 'cpu', threads: info.threads, versions: { onednn: info.dnnl } };
   },

@@ -3,7 +3,7 @@
  * ([B, Y, X, Z, C]); every op is either a stock tfjs op with a trusted gradient (matMul, add,
  * sigmoid, softmax, moments) or an engine op, so the models run on any backend.
  */
-import { tf, conv3d, groupNormAct, silu, relu, upsampleTrilinear2x } from '../engine';
+import { tf, conv3d, conv3dBias, groupNormAct, silu, relu, upsampleTrilinear2x, film, addSame } from '../engine';
 import { groupsFor } from './config';
 
 export type Params = Map<string, tf.Tensor>;
@@ -23,8 +23,8 @@ export function linear(p: Params, name: string, x: tf.Tensor2D, bias = true): tf
 
 /** nn.Conv3d with 'same' padding (k = 3 -> padding 1, k = 1 -> none) */
 export function conv(p: Params, name: string, x: tf.Tensor5D, bias = true): tf.Tensor5D {
-  const y = conv3d(x, param(p, `${name}.weight`) as tf.Tensor5D, 1);
-  return bias ? (tf.add(y, param(p, `${name}.bias`)) as tf.Tensor5D) : y;
+  const w = param(p, `${name}.weight`) as tf.Tensor5D;
+  return bias ? conv3dBias(x, w, param(p, `${name}.bias`) as tf.Tensor1D, 1) : conv3d(x, w, 1);
 }
 
 /** GroupNorm (torch defaults: eps 1e-5, affine) followed by SiLU, fused where the engine has it */
@@ -40,14 +40,26 @@ function normSilu(p: Params, name: string, x: tf.Tensor5D): tf.Tensor5D {
 export function convBlock(p: Params, name: string, x: tf.Tensor5D, cond: tf.Tensor2D): tf.Tensor5D {
   const cout = (param(p, `${name}.conv1.bias`) as tf.Tensor1D).shape[0];
   const b = x.shape[0];
-  let h = normSilu(p, `${name}.norm1`, conv(p, `${name}.conv1`, x));
-  const film = linear(p, `${name}.cond_mlp.1`, silu(cond));
-  const scale = tf.slice(film, [0, 0], [b, cout]).reshape([b, 1, 1, 1, cout]);
-  const shift = tf.slice(film, [0, cout], [b, cout]).reshape([b, 1, 1, 1, cout]);
-  h = tf.add(tf.mul(h, tf.add(scale, 1)), shift) as tf.Tensor5D;
-  h = normSilu(p, `${name}.norm2`, conv(p, `${name}.conv2`, h));
+  // each intermediate is disposed after its last use: under a gradient tape the ops keep what
+  // their gradients need, so this frees only what nothing needs (tf.tidy would hold it all)
+  const c1 = conv(p, `${name}.conv1`, x);
+  const h1 = normSilu(p, `${name}.norm1`, c1);
+  c1.dispose();
+  const scaleShift = linear(p, `${name}.cond_mlp.1`, silu(cond));
+  const scale = tf.slice(scaleShift, [0, 0], [b, cout]).reshape([b, 1, 1, 1, cout]);
+  const shift = tf.slice(scaleShift, [0, cout], [b, cout]).reshape([b, 1, 1, 1, cout]);
+  // h·(1+scale)+shift and the residual sum keep less for their gradients than tf.mul/tf.add
+  const filmed = film(h1, tf.add(scale, 1), shift);
+  h1.dispose();
+  const c2 = conv(p, `${name}.conv2`, filmed);
+  filmed.dispose();
+  const h2 = normSilu(p, `${name}.norm2`, c2);
+  c2.dispose();
   const res = p.has(`${name}.residual.weight`) ? conv(p, `${name}.residual`, x) : x;
-  return tf.add(h, res) as tf.Tensor5D;
+  const out = res === x ? (tf.add(h2, res) as tf.Tensor5D) : addSame(h2, res);
+  h2.dispose();
+  if (res !== x) res.dispose();
+  return out;
 }
 
 /** constraint embedding: Linear(13→256) → SiLU → Linear(256→256) */

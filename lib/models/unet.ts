@@ -3,7 +3,7 @@
  * (parameters, input, constraints). Input x is [B, Y, X, Z, inChannels] (channels last: CT then
  * one SDF per structure), constraints [B, 13]; output [B, Y, X, Z, 1], no output activation.
  */
-import { tf, maxPool3d2x, upsampleTrilinear2x } from '../engine';
+import { tf, maxPool3d2x, upsampleTrilinear2x, concatChannels } from '../engine';
 import { VmatError } from '../core/errors';
 import { type ModelConfig, spatialMultiple } from './config';
 import { type Params, conv, convBlock, constraintEmbedding, attentionGate, bottleneckSelfAttention } from './layers';
@@ -25,17 +25,37 @@ export function applyUNet(config: ModelConfig, p: Params, x: tf.Tensor5D, constr
   const depth = config.levels - 1;
   const skips: tf.Tensor5D[] = [];
   let h = x;
+  // intermediates are disposed after their last use (see convBlock)
   for (let i = 1; i <= depth; i++) {
-    h = convBlock(p, `enc${i}`, i === 1 ? h : maxPool3d2x(h), cond);
+    const pooled = i === 1 ? h : maxPool3d2x(h);
+    h = convBlock(p, `enc${i}`, pooled, cond);
+    if (pooled !== x) pooled.dispose();
     skips.push(h);
   }
-  h = convBlock(p, 'bottleneck', maxPool3d2x(h), cond);
-  if (config.architecture === 'bottleneck_attn') h = bottleneckSelfAttention(p, 'bottleneck_attn', h, config.attentionHeads);
+  const pooled = maxPool3d2x(h);
+  h = convBlock(p, 'bottleneck', pooled, cond);
+  pooled.dispose();
+  if (config.architecture === 'bottleneck_attn') {
+    const a = bottleneckSelfAttention(p, 'bottleneck_attn', h, config.attentionHeads);
+    h.dispose();
+    h = a;
+  }
   for (let i = depth; i >= 1; i--) {
     const up = upsampleTrilinear2x(h);
+    h.dispose();
     let skip = skips[i - 1];
-    if (config.architecture === 'attention_unet') skip = attentionGate(p, `attn${i}`, skip, up);
-    h = convBlock(p, `dec${i}`, tf.concat([up, skip], 4) as tf.Tensor5D, cond);
+    if (config.architecture === 'attention_unet') {
+      const gated = attentionGate(p, `attn${i}`, skip, up);
+      skip.dispose();
+      skip = gated;
+    }
+    const cat = concatChannels([up, skip]);
+    up.dispose();
+    skip.dispose();
+    h = convBlock(p, `dec${i}`, cat, cond);
+    cat.dispose();
   }
-  return conv(p, 'out_conv', h);
+  const out = conv(p, 'out_conv', h);
+  h.dispose();
+  return out;
 }

@@ -2,11 +2,12 @@
  * One optimisation step, shared by every training loop (`vmat train` on patches, `vmat openkbp
  * train` on whole 64³ volumes): gradients of a scalar loss with respect to the trainable
  * variables, global-norm clipping (torch clip_grad_norm_ semantics), one AdamW update at the given
- * learning rate, and disposal of every intermediate. Returns the loss value; a non-finite loss
+ * learning rate, and disposal of every intermediate (during the backward pass, as each is consumed:
+ * lib/engine/lean_grads.ts). Returns the loss value; a non-finite loss
  * throws before the weights are touched, so a diverged step never reaches a checkpoint.
  */
 import { VmatError } from '../core/errors';
-import { tf } from '../engine';
+import { tf, leanVariableGrads } from '../engine';
 import { AdamW, clipGradNorm } from './adamw';
 
 export interface StepInput {
@@ -26,7 +27,8 @@ export interface StepInput {
 export function optimisationStep(s: StepInput): number {
   const nameOfVar = new Map<string, string>();
   for (const [k, v] of s.trainable) nameOfVar.set(v.name, k);
-  const { value, grads } = tf.variableGrads(s.loss, [...s.trainable.values()]);
+  // the lean backward pass frees each activation and gradient once used (same gradients, bit for bit)
+  const { value, grads } = leanVariableGrads(s.loss, [...s.trainable.values()]);
   const g = new Map<string, tf.Tensor>();
   for (const [vn, t] of Object.entries(grads)) g.set(nameOfVar.get(vn) ?? vn, t);
   const loss = value.dataSync()[0];

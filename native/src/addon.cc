@@ -163,10 +163,31 @@ napi_value Eltwise(napi_env env, napi_callback_info info) {
   });
 }
 
-// groupNormFwd(n, s, c, groups, eps, act, x, gamma, beta, y)
+// Optional Float64Array [n * groups * 2] of GroupNorm statistics at argument index i (absent/null: none).
+double* statsArg(napi_env env, const std::vector<napi_value>& v, size_t argc, size_t i, int64_t want) {
+  if (argc <= i) return nullptr;
+  napi_valuetype t;
+  check(env, napi_typeof(env, v[i], &t), "stats type");
+  if (t == napi_null || t == napi_undefined) return nullptr;
+  size_t len;
+  auto* p = static_cast<double*>(typedAny(env, v[i], napi_float64_array, "Float64Array", "stats", &len));
+  if (int64_t(len) != want) throw JsError("vmat_native: stats must have n * groups * 2 elements");
+  return p;
+}
+
+std::vector<napi_value> argsUpTo(napi_env env, napi_callback_info info, size_t want, size_t max, size_t* argc) {
+  *argc = max;
+  std::vector<napi_value> v(max);
+  check(env, napi_get_cb_info(env, info, argc, v.data(), nullptr, nullptr), "bad arguments");
+  if (*argc < want) throw JsError("vmat_native: expected at least " + std::to_string(want) + " arguments");
+  return v;
+}
+
+// groupNormFwd(n, s, c, groups, eps, act, x, gamma, beta, y[, stats[, statsIn]])
 napi_value GroupNormFwd(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
-    auto v = args(env, info, 10);
+    size_t argc;
+    auto v = argsUpTo(env, info, 10, 12, &argc);
     const int64_t n = int64_t(num(env, v[0])), s = int64_t(num(env, v[1])), c = int64_t(num(env, v[2]));
     const int64_t g = int64_t(num(env, v[3]));
     const float eps = float(num(env, v[4]));
@@ -174,16 +195,21 @@ napi_value GroupNormFwd(napi_env env, napi_callback_info info) {
     if (g <= 0 || c % g != 0) throw JsError("vmat_native: channels not divisible by groups");
     if (act < 0 || act > 2) throw JsError("vmat_native: bad activation");
     const int64_t total = n * s * c;
+    double* stats = statsArg(env, v, argc, 10, n * g * 2);
+    bool statsIn = false;
+    if (argc > 11) check(env, napi_get_value_bool(env, v[11], &statsIn), "statsIn must be a boolean");
+    if (statsIn && !stats) throw JsError("vmat_native: statsIn without stats");
     vmat::groupNormFwd(n, s, c, g, eps, vmat::Act(act), f32(env, v[6], total, "x"), f32(env, v[7], c, "gamma"),
-                       f32(env, v[8], c, "beta"), f32(env, v[9], total, "y"));
+                       f32(env, v[8], c, "beta"), f32(env, v[9], total, "y"), stats, statsIn);
     return undef(env);
   });
 }
 
-// groupNormBwd(n, s, c, groups, eps, act, x, gamma, beta, dy, dx, dgamma, dbeta)
+// groupNormBwd(n, s, c, groups, eps, act, x, gamma, beta, dy, dx, dgamma, dbeta[, stats])
 napi_value GroupNormBwd(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
-    auto v = args(env, info, 13);
+    size_t argc;
+    auto v = argsUpTo(env, info, 13, 14, &argc);
     const int64_t n = int64_t(num(env, v[0])), s = int64_t(num(env, v[1])), c = int64_t(num(env, v[2]));
     const int64_t g = int64_t(num(env, v[3]));
     const float eps = float(num(env, v[4]));
@@ -191,9 +217,10 @@ napi_value GroupNormBwd(napi_env env, napi_callback_info info) {
     if (g <= 0 || c % g != 0) throw JsError("vmat_native: channels not divisible by groups");
     if (act < 0 || act > 2) throw JsError("vmat_native: bad activation");
     const int64_t total = n * s * c;
+    const double* stats = statsArg(env, v, argc, 13, n * g * 2);
     vmat::groupNormBwd(n, s, c, g, eps, vmat::Act(act), f32(env, v[6], total, "x"), f32(env, v[7], c, "gamma"),
                        f32(env, v[8], c, "beta"), f32(env, v[9], total, "dy"), f32(env, v[10], total, "dx"),
-                       f32(env, v[11], c, "dgamma"), f32(env, v[12], c, "dbeta"));
+                       f32(env, v[11], c, "dgamma"), f32(env, v[12], c, "dbeta"), stats);
     return undef(env);
   });
 }
@@ -366,6 +393,19 @@ napi_value Info(napi_env env, napi_callback_info) {
     napi_set_named_property(env, o, "threads", th);
     napi_set_named_property(env, o, "cachedPrimitives", cs);
     return o;
+  });
+}
+
+// detach(arrayBuffer): frees an ArrayBuffer's memory now instead of at a later garbage collection
+// (the buffer pool's evictions; the caller guarantees nothing reads it any more).
+napi_value Detach(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto v = args(env, info, 1);
+    bool is;
+    check(env, napi_is_arraybuffer(env, v[0], &is), "arraybuffer check");
+    if (!is) throw JsError("vmat_native: detach expects an ArrayBuffer");
+    check(env, napi_detach_arraybuffer(env, v[0]), "detach");
+    return undef(env);
   });
 }
 
@@ -564,6 +604,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemmGflops", nullptr, SgemmGflops, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"detach", nullptr, Detach, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCache", nullptr, ClearCache, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

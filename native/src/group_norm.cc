@@ -19,13 +19,15 @@ inline float sigmoidf(float z) {
   return 1.f / (1.f + std::exp(-zc));
 }
 
-// Per-channel sums of x and x^2 over S for one sample, reduced to per-group mean and 1/std.
-void groupStats(int64_t s, int64_t c, int64_t groups, float eps, const float* x, std::vector<double>& mean,
-                std::vector<double>& rstd) {
-  std::vector<double> sum(c, 0.0), sq(c, 0.0);
-#pragma omp parallel
+// Per-channel sums of x and x^2 over S for one sample, reduced to per-group mean and 1/std. Each
+// thread's partial sums are added in thread order, so the result depends only on the thread count.
+void groupStats(int64_t s, int64_t c, int64_t groups, float eps, const float* x, double* mean, double* rstd) {
+  const int nt = omp_get_max_threads();
+  std::vector<double> part(size_t(nt) * 2 * c, 0.0);
+#pragma omp parallel num_threads(nt)
   {
-    std::vector<double> ls(c, 0.0), lq(c, 0.0);
+    double* ls = part.data() + size_t(omp_get_thread_num()) * 2 * c;
+    double* lq = ls + c;
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < s; ++i) {
       const float* xi = x + i * c;
@@ -35,12 +37,13 @@ void groupStats(int64_t s, int64_t c, int64_t groups, float eps, const float* x,
         lq[k] += v * v;
       }
     }
-#pragma omp critical
-    for (int64_t k = 0; k < c; ++k) {
-      sum[k] += ls[k];
-      sq[k] += lq[k];
-    }
   }
+  std::vector<double> sum(c, 0.0), sq(c, 0.0);
+  for (int t = 0; t < nt; ++t)
+    for (int64_t k = 0; k < c; ++k) {
+      sum[k] += part[size_t(t) * 2 * c + k];
+      sq[k] += part[size_t(t) * 2 * c + c + k];
+    }
   const int64_t cg = c / groups;
   const double m = double(s) * double(cg);
   for (int64_t g = 0; g < groups; ++g) {
@@ -57,17 +60,35 @@ void groupStats(int64_t s, int64_t c, int64_t groups, float eps, const float* x,
   }
 }
 
+// Statistics of sample ni: from `stats` when given (statsIn), else computed (and stored there if given).
+void sampleStats(int64_t ni, int64_t s, int64_t c, int64_t groups, float eps, const float* xn, double* stats, bool statsIn,
+                 double* mean, double* rstd) {
+  if (stats && statsIn) {
+    for (int64_t g = 0; g < groups; ++g) {
+      mean[g] = stats[2 * (ni * groups + g)];
+      rstd[g] = stats[2 * (ni * groups + g) + 1];
+    }
+    return;
+  }
+  groupStats(s, c, groups, eps, xn, mean, rstd);
+  if (stats)
+    for (int64_t g = 0; g < groups; ++g) {
+      stats[2 * (ni * groups + g)] = mean[g];
+      stats[2 * (ni * groups + g) + 1] = rstd[g];
+    }
+}
+
 }  // namespace
 
 void groupNormFwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Act act, const float* x,
-                  const float* gamma, const float* beta, float* y) {
+                  const float* gamma, const float* beta, float* y, double* stats, bool statsIn) {
   const int64_t cg = c / groups;
   std::vector<double> mean(groups), rstd(groups);
   std::vector<float> a(c), b(c);
   for (int64_t ni = 0; ni < n; ++ni) {
     const float* xn = x + ni * s * c;
     float* yn = y + ni * s * c;
-    groupStats(s, c, groups, eps, xn, mean, rstd);
+    sampleStats(ni, s, c, groups, eps, xn, stats, statsIn, mean.data(), rstd.data());
     for (int64_t k = 0; k < c; ++k) {
       const int64_t g = k / cg;
       a[k] = float(rstd[g] * gamma[k]);
@@ -101,7 +122,7 @@ void groupNormFwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Ac
 
 void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Act act, const float* x,
                   const float* gamma, const float* beta, const float* dy, float* dx, float* dgamma,
-                  float* dbeta) {
+                  float* dbeta, const double* stats) {
   const int64_t cg = c / groups;
   const double m = double(s) * double(cg);
   std::vector<double> mean(groups), rstd(groups), dg(c, 0.0), db(c, 0.0);
@@ -110,7 +131,7 @@ void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Ac
     const float* xn = x + ni * s * c;
     const float* dyn = dy + ni * s * c;
     float* dxn = dx + ni * s * c;
-    groupStats(s, c, groups, eps, xn, mean, rstd);
+    sampleStats(ni, s, c, groups, eps, xn, const_cast<double*>(stats), stats != nullptr, mean.data(), rstd.data());
     for (int64_t k = 0; k < c; ++k) {
       const int64_t g = k / cg;
       a[k] = float(rstd[g] * gamma[k]);
@@ -121,9 +142,12 @@ void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Ac
     // pass 1: dz = dy * act'(z) into dx; per-channel sums of dz and dz * xhat
     std::vector<double> sdz(c, 0.0), sdzx(c, 0.0);
     const float *pa = a.data(), *pb = b.data(), *pm = mf.data(), *pr = rf.data();
-#pragma omp parallel
+    const int nt = omp_get_max_threads();
+    std::vector<double> part(size_t(nt) * 2 * c, 0.0);
+#pragma omp parallel num_threads(nt)
     {
-      std::vector<double> l1(c, 0.0), l2(c, 0.0);
+      double* l1 = part.data() + size_t(omp_get_thread_num()) * 2 * c;
+      double* l2 = l1 + c;
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < s; ++i) {
         const float* xi = xn + i * c;
@@ -152,12 +176,13 @@ void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Ac
           l2[k] += dzi[k] * xh;
         }
       }
-#pragma omp critical
-      for (int64_t k = 0; k < c; ++k) {
-        sdz[k] += l1[k];
-        sdzx[k] += l2[k];
-      }
     }
+    // partial sums added in thread order: deterministic for a given thread count
+    for (int t = 0; t < nt; ++t)
+      for (int64_t k = 0; k < c; ++k) {
+        sdz[k] += part[size_t(t) * 2 * c + k];
+        sdzx[k] += part[size_t(t) * 2 * c + c + k];
+      }
     for (int64_t k = 0; k < c; ++k) {
       dg[k] += sdzx[k];
       db[k] += sdz[k];

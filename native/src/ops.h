@@ -29,11 +29,14 @@ enum class Act { None = 0, Relu = 1, Silu = 2 };
 void eltwise(Act act, bool backward, int64_t n, const float* x, const float* dy, float* out);
 
 // GroupNorm (PyTorch semantics, biased variance) with fused activation on x[N, S, C].
+// stats [N, groups, 2] (mean, 1/std) in double, optional: the forward stores them there (or, with
+// statsIn, uses them instead of computing: the recomputation of a saved activation); the backward
+// uses them instead of recomputing. Sums are reduced in a fixed order per thread count.
 void groupNormFwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Act act, const float* x,
-                  const float* gamma, const float* beta, float* y);
+                  const float* gamma, const float* beta, float* y, double* stats = nullptr, bool statsIn = false);
 void groupNormBwd(int64_t n, int64_t s, int64_t c, int64_t groups, float eps, Act act, const float* x,
                   const float* gamma, const float* beta, const float* dy, float* dx, float* dgamma,
-                  float* dbeta);
+                  float* dbeta, const double* stats = nullptr);
 
 // dst[dstOff + r*dstStride + j] = src[srcOff + r*srcStride + j] for r < rows, j < run (OpenMP over rows):
 // the strided copy behind channel concat / split.
