@@ -73,3 +73,29 @@ export function phantomCase(o: PhantomOptions = {}): Case {
     metadata: { case_id: o.id ?? 'phantom' },
   };
 }
+
+/** n small phantom cases with varied target positions and sizes, one in four at Rx 60 Gy */
+export function phantomCohort(n: number): Case[] {
+  return Array.from({ length: n }, (_, i) =>
+    phantomCase({
+      id: `case_${String(i).padStart(2, '0')}`,
+      shape: [16, 16, 12],
+      shift: [(i % 3) - 1, ((i * 2) % 3) - 1, 0],
+      radius: 3 + (i % 2),
+      rxGy: i % 4 === 3 ? 60 : 70,
+    }),
+  );
+}
+
+/** a training configuration small enough for a test (seconds per run) */
+export const TINY_TRAINING = {
+  patchSize: 16,
+  baseChannels: 4,
+  levels: 3,
+  batchSize: 2,
+  patchesPerVolume: 1,
+  valEvery: 1,
+  patience: 10,
+  quiet: true,
+  lr: 1e-3,
+};

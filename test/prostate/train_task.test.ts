@@ -8,31 +8,7 @@ import { initEngine } from '../../lib/engine';
 import { train } from '../../lib/prostate/train_task';
 import { trainOptions } from '../../lib/prostate/options';
 import { loadCheckpoint } from '../../lib/models/checkpoint';
-import { phantomCase } from './phantom';
-
-function cohort(n: number) {
-  return Array.from({ length: n }, (_, i) =>
-    phantomCase({
-      id: `case_${String(i).padStart(2, '0')}`,
-      shape: [16, 16, 12],
-      shift: [(i % 3) - 1, ((i * 2) % 3) - 1, 0],
-      radius: 3 + (i % 2),
-      rxGy: i % 4 === 3 ? 60 : 70,
-    }),
-  );
-}
-
-const tiny = {
-  patchSize: 16,
-  baseChannels: 4,
-  levels: 3,
-  batchSize: 2,
-  patchesPerVolume: 1,
-  valEvery: 1,
-  patience: 10,
-  quiet: true,
-  lr: 1e-3,
-};
+import { phantomCohort as cohort, TINY_TRAINING as tiny } from './phantom';
 
 test('resume after a kill reaches the same weights as an uninterrupted run (3 epochs vs 2 + 1)', async () => {
   await initEngine({ quiet: true });

@@ -9,31 +9,7 @@ import { train } from '../../lib/prostate/train_task';
 import { TrainingInterrupted } from '../../lib/train/signals';
 import { trainOptions } from '../../lib/prostate/options';
 import { loadCheckpoint } from '../../lib/models/checkpoint';
-import { phantomCase } from '../prostate/phantom';
-
-function cohort(n: number) {
-  return Array.from({ length: n }, (_, i) =>
-    phantomCase({
-      id: `case_${String(i).padStart(2, '0')}`,
-      shape: [16, 16, 12],
-      shift: [(i % 3) - 1, ((i * 2) % 3) - 1, 0],
-      radius: 3 + (i % 2),
-      rxGy: i % 4 === 3 ? 60 : 70,
-    }),
-  );
-}
-
-const tiny = {
-  patchSize: 16,
-  baseChannels: 4,
-  levels: 3,
-  batchSize: 2,
-  patchesPerVolume: 1,
-  valEvery: 1,
-  patience: 10,
-  quiet: true,
-  lr: 1e-3,
-};
+import { phantomCohort as cohort, TINY_TRAINING as tiny } from '../prostate/phantom';
 
 test('a stop request inside an epoch saves a resumable checkpoint (exit code 75); the resumed run equals an uninterrupted one', async () => {
   await initEngine({ quiet: true });
