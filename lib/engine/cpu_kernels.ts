@@ -30,16 +30,7 @@ type Fast = (args: KernelArgs, stock: KernelFunc) => ReturnType<KernelFunc>;
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Strided row copy (see copyRunsJs); the native addon's multi-threaded one when installed. */
-export type CopyRuns = (
-  src: Float32Array,
-  srcOff: number,
-  srcStride: number,
-  dst: Float32Array,
-  dstOff: number,
-  dstStride: number,
-  rows: number,
-  run: number,
-) => void;
+export type CopyRuns = NativeAddon['copyRuns'];
 
 /**
  * Copies `rows` runs of `run` float32 values from `src` (first at srcOff, next srcStride later) to

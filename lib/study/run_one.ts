@@ -242,6 +242,19 @@ export async function executeRun(s: Study, run: StudyRun, control: RunControl, o
     slurm_job_id: o.slurmJobId ?? null,
     log,
   });
+  /** records the attempt in status.json, runs the command, then records how it ended */
+  const launch = async (phase: 'train' | 'infer', argv: string[], log: string) => {
+    const a = attempt(phase, argv, log);
+    rec.attempts.push(a);
+    rec.phase = phase;
+    rec.log = log;
+    writeStatus(run, rec);
+    const r = await runCommand(argv, env, log, control);
+    a.ended_at = new Date().toISOString();
+    a.exit_code = r.code;
+    a.signal = r.signal;
+    return { a, r };
+  };
   const finish = (state: StatusRecord['state'], reason: string | null, log: string | null): void => {
     rec.state = state;
     rec.reason = reason;
@@ -261,15 +274,7 @@ export async function executeRun(s: Study, run: StudyRun, control: RunControl, o
     const resume = fs.existsSync(path.join(run.runDir, 'checkpoints', 'last'));
     const argv = trainArgv(s, run, resume);
     const log = path.join(run.logDir, 'train.log');
-    const a = attempt('train', argv, log);
-    rec.attempts.push(a);
-    rec.phase = 'train';
-    rec.log = log;
-    writeStatus(run, rec);
-    const r = await runCommand(argv, env, log, control);
-    a.ended_at = new Date().toISOString();
-    a.exit_code = r.code;
-    a.signal = r.signal;
+    const { a, r } = await launch('train', argv, log);
     if (r.code === 0 && fs.existsSync(summaryFile(run))) a.outcome = 'ok';
     else if (r.code === EXIT_INTERRUPTED || (control.interrupted && r.code !== 0)) {
       a.outcome = 'interrupted';
@@ -312,15 +317,7 @@ export async function executeRun(s: Study, run: StudyRun, control: RunControl, o
       finish('failed', (e as Error).message, null);
       return 'failed';
     }
-    const a = attempt('infer', argv, log);
-    rec.attempts.push(a);
-    rec.phase = 'infer';
-    rec.log = log;
-    writeStatus(run, rec);
-    const r = await runCommand(argv, env, log, control);
-    a.ended_at = new Date().toISOString();
-    a.exit_code = r.code;
-    a.signal = r.signal;
+    const { a, r } = await launch('infer', argv, log);
     if (r.code === 0 && evaluationFile(run.predDir)) a.outcome = 'ok';
     else if (control.interrupted || r.code === EXIT_INTERRUPTED) {
       a.outcome = 'interrupted';
